@@ -1,0 +1,414 @@
+// Command wsbench measures Plaza's WebSocket side against a running
+// `plaza serve` in another process (each process stays under the open-file
+// limit):
+//
+//	wsbench seed --data-dir D [--database-url U] --users N --tokens F
+//	    bulk-creates N users with sessions and writes their tokens to F
+//	wsbench run --target http://127.0.0.1:8080 [--pub-target URL] --tokens F
+//	    --conns 10000 --room chat --pid PID --rates 10,50,100 --duration 10s
+//	    holds the connections, reports the server's RSS per connection, then
+//	    publishes shouts at each rate and reports delivery latency and
+//	    deliveries per second.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/coder/websocket"
+	"github.com/plazahq/plaza/bench/internal/benchkit"
+	"github.com/plazahq/plaza/internal/account"
+	"github.com/plazahq/plaza/internal/sqldb"
+	"github.com/plazahq/plaza/internal/sqlstore"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: wsbench seed|run [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "seed":
+		err = seed(os.Args[2:])
+	case "run":
+		err = run(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wsbench:", err)
+		os.Exit(1)
+	}
+}
+
+func seed(args []string) error {
+	fs := flag.NewFlagSet("seed", flag.ExitOnError)
+	dir := fs.String("data-dir", "", "Plaza data dir (SQLite)")
+	dbURL := fs.String("database-url", "", "mysql:// URL instead of SQLite")
+	users := fs.Int("users", 10000, "users to create")
+	out := fs.String("tokens", "tokens.txt", "file to write one session token per line")
+	fs.Parse(args)
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, sqldb.Config{DataDir: *dir, URL: *dbURL, PoolSize: 4})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx, benchkit.Quiet); err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := benchkit.SeedUsers(ctx, db, *users); err != nil {
+		return err
+	}
+	store := sqlstore.NewAccounts(db)
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	for id := int64(1); id <= int64(*users); id++ {
+		tok, err := account.MintSession(ctx, store, id, 24*time.Hour, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(w, tok)
+	}
+	fmt.Printf("seeded %d users with sessions in %s\n", *users, time.Since(start).Round(time.Millisecond))
+	return w.Flush()
+}
+
+func rssKB(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			n, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
+			return n
+		}
+	}
+	return -1
+}
+
+func threads(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "Threads:") {
+			return strings.TrimSpace(strings.TrimPrefix(line, "Threads:"))
+		}
+	}
+	return "?"
+}
+
+// receipts collects delivery latencies, in shards so that 10,000 reading
+// goroutines do not queue on one lock (the client must cost less than the
+// server it measures).
+type receipts struct {
+	shards [64]receiptShard
+	gaps   atomic.Int64
+	total  atomic.Int64
+}
+
+type receiptShard struct {
+	mu    sync.Mutex
+	hist  *hdrhistogram.Histogram // every delivery, µs
+	last  map[int64]int64         // message stamp -> latest receipt latency µs
+	count map[int64]int           // message stamp -> receipts
+}
+
+func newReceipts() *receipts {
+	r := &receipts{}
+	r.reset()
+	return r
+}
+
+func (r *receipts) reset() {
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.Lock()
+		sh.hist, sh.last, sh.count = hdrhistogram.New(1, 60_000_000, 3), map[int64]int64{}, map[int64]int{}
+		sh.mu.Unlock()
+	}
+}
+
+// merged folds the shards together.
+func (r *receipts) merged() (*hdrhistogram.Histogram, map[int64]int64, map[int64]int) {
+	hist, last, count := hdrhistogram.New(1, 60_000_000, 3), map[int64]int64{}, map[int64]int{}
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.Lock()
+		hist.Merge(sh.hist)
+		for k, v := range sh.last {
+			last[k] = max(last[k], v)
+		}
+		for k, v := range sh.count {
+			count[k] += v
+		}
+		sh.mu.Unlock()
+	}
+	return hist, last, count
+}
+
+// number reads the integer after key in b.
+func number(b []byte, key string) (int64, bool) {
+	i := bytes.Index(b, []byte(key))
+	if i < 0 {
+		return 0, false
+	}
+	j := i + len(key)
+	k := j
+	for k < len(b) && b[k] >= '0' && b[k] <= '9' {
+		k++
+	}
+	n, err := strconv.ParseInt(string(b[j:k]), 10, 64)
+	return n, err == nil
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	target := fs.String("target", "http://127.0.0.1:8080", "server the subscribers connect to")
+	pubTarget := fs.String("pub-target", "", "server the publisher posts to (default: target)")
+	tokensFile := fs.String("tokens", "tokens.txt", "session tokens, one per line")
+	conns := fs.Int("conns", 10000, "connections to hold")
+	room := fs.String("room", "chat", "room every connection subscribes to")
+	pid := fs.Int("pid", 0, "server process id, for RSS")
+	ramp := fs.Int("ramp", 2000, "connections opened per second")
+	idle := fs.Duration("idle", 5*time.Second, "how long to hold idle connections before measuring")
+	rates := fs.String("rates", "10", "publish rates (messages/s) to run, comma-separated")
+	duration := fs.Duration("duration", 10*time.Second, "length of each publish rate")
+	jsonOut := fs.String("json", "", "write results as JSON to this file")
+	fs.Parse(args)
+	if *pubTarget == "" {
+		*pubTarget = *target
+	}
+	b, err := os.ReadFile(*tokensFile)
+	if err != nil {
+		return err
+	}
+	tokens := strings.Fields(string(b))
+	if len(tokens) < *conns+1 {
+		return fmt.Errorf("%d tokens for %d connections plus a publisher", len(tokens), *conns)
+	}
+	results := map[string]any{"conns": *conns, "room": *room}
+
+	runtime.GC()
+	base := rssKB(*pid)
+	fmt.Printf("server rss before: %d KB (threads %s)\n", base, threads(*pid))
+	rec := newReceipts()
+	ws := "ws" + strings.TrimPrefix(*target, "http") + "/api/ws?token="
+	var open []*websocket.Conn
+	var mu sync.Mutex
+	var failed atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	tick := time.NewTicker(time.Second / time.Duration(*ramp))
+	var connectHist = hdrhistogram.New(1, 60_000_000, 3)
+	var histMu sync.Mutex
+	for i := 0; i < *conns; i++ {
+		<-tick.C
+		wg.Add(1)
+		go func(tok string, idx int) {
+			defer wg.Done()
+			t0 := time.Now()
+			dctx, dcancel := context.WithTimeout(ctx, 20*time.Second)
+			c, _, err := websocket.Dial(dctx, ws+tok, nil)
+			dcancel()
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			c.SetReadLimit(1 << 20)
+			sub, _ := json.Marshal(map[string]string{"op": "subscribe", "room": *room})
+			if err := c.Write(ctx, websocket.MessageText, sub); err != nil {
+				failed.Add(1)
+				return
+			}
+			// Wait for our room's subscribed frame.
+			for {
+				_, b, err := c.Read(ctx)
+				if err != nil {
+					failed.Add(1)
+					return
+				}
+				if bytes.Contains(b, []byte(`"op":"subscribed"`)) && bytes.Contains(b, []byte(`"room":"`+*room+`"`)) {
+					break
+				}
+			}
+			histMu.Lock()
+			connectHist.RecordValue(time.Since(t0).Microseconds())
+			histMu.Unlock()
+			mu.Lock()
+			open = append(open, c)
+			mu.Unlock()
+			go readLoop(ctx, c, rec, &rec.shards[idx%len(rec.shards)])
+		}(tokens[i], i)
+	}
+	tick.Stop()
+	wg.Wait()
+	fmt.Printf("connected %d (failed %d) in %s; connect+subscribe p50 %.1f ms p99 %.1f ms\n", len(open), failed.Load(),
+		time.Since(start).Round(time.Millisecond), float64(connectHist.ValueAtQuantile(50))/1000, float64(connectHist.ValueAtQuantile(99))/1000)
+	time.Sleep(*idle)
+	after := rssKB(*pid)
+	perConn := float64(after-base) * 1024 / float64(max(len(open), 1))
+	fmt.Printf("server rss with %d idle subscribed connections: %d KB (threads %s) -> %.1f KB per connection\n", len(open), after, threads(*pid), perConn/1024)
+	results["connected"], results["failed"] = len(open), failed.Load()
+	results["rssBeforeKB"], results["rssAfterKB"], results["bytesPerConn"] = base, after, perConn
+	results["connectP50ms"], results["connectP99ms"] = float64(connectHist.ValueAtQuantile(50))/1000, float64(connectHist.ValueAtQuantile(99))/1000
+
+	var runs []map[string]any
+	pubToken := tokens[len(tokens)-1]
+	for _, rs := range strings.Split(*rates, ",") {
+		rate, err := strconv.Atoi(strings.TrimSpace(rs))
+		if err != nil || rate <= 0 {
+			return fmt.Errorf("bad rate %q", rs)
+		}
+		r := publish(*pubTarget, pubToken, rate, *duration, rec, len(open), *pid)
+		runs = append(runs, r)
+	}
+	results["rates"] = runs
+	results["gaps"] = rec.gaps.Load()
+	fmt.Printf("seq gaps seen by clients: %d\n", rec.gaps.Load())
+	for _, c := range open {
+		c.CloseNow()
+	}
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(results, "", "  ")
+		return os.WriteFile(*jsonOut, b, 0o644)
+	}
+	return nil
+}
+
+func readLoop(ctx context.Context, c *websocket.Conn, rec *receipts, sh *receiptShard) {
+	var lastSeq int64
+	for {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			return
+		}
+		now := time.Now().UnixNano()
+		if !bytes.Contains(b, []byte(`"type":"shout.created"`)) {
+			continue
+		}
+		stamp, ok1 := number(b, `"body":"t=`)
+		seq, ok2 := number(b, `"seq":`)
+		if !ok1 || !ok2 {
+			continue
+		}
+		if lastSeq != 0 && seq != lastSeq+1 {
+			rec.gaps.Add(1)
+		}
+		lastSeq = seq
+		lat := (now - stamp) / 1000
+		rec.total.Add(1)
+		sh.mu.Lock()
+		sh.hist.RecordValue(lat)
+		if lat > sh.last[stamp] {
+			sh.last[stamp] = lat
+		}
+		sh.count[stamp]++
+		sh.mu.Unlock()
+	}
+}
+
+// publish posts shouts whose body is their send time, at rate per second.
+func publish(target, token string, rate int, d time.Duration, rec *receipts, subscribers, pid int) map[string]any {
+	rec.reset()
+	before := rec.total.Load()
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var errs atomic.Int64
+	var wg sync.WaitGroup
+	t := time.NewTicker(time.Second / time.Duration(rate))
+	end := time.Now().Add(d)
+	sent := 0
+	cpu0 := cpuTicks(pid)
+	start := time.Now()
+	for now := range t.C {
+		if now.After(end) {
+			break
+		}
+		sent++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := fmt.Sprintf(`{"body":"t=%d"}`, time.Now().UnixNano())
+			req, _ := http.NewRequest("POST", target+"/api/shouts", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+token)
+			res, err := client.Do(req)
+			if err != nil || res.StatusCode != 201 {
+				errs.Add(1)
+			}
+			if res != nil {
+				res.Body.Close()
+			}
+		}()
+	}
+	t.Stop()
+	wg.Wait()
+	time.Sleep(2 * time.Second) // let the last deliveries land
+	elapsed := time.Since(start)
+	cpu := float64(cpuTicks(pid)-cpu0) / 100 / elapsed.Seconds()
+	delivered := rec.total.Load() - before
+	hist, last, count := rec.merged()
+	lastHist := hdrhistogram.New(1, 60_000_000, 3)
+	complete := 0
+	for stamp, l := range last {
+		lastHist.RecordValue(l)
+		if count[stamp] == subscribers {
+			complete++
+		}
+	}
+	expected := int64(sent-int(errs.Load())) * int64(subscribers)
+	r := map[string]any{
+		"rate": rate, "sent": sent, "publishErrors": errs.Load(), "delivered": delivered, "expected": expected,
+		"deliveriesPerSec": float64(delivered) / d.Seconds(),
+		"p50ms":            ms(hist, 50), "p99ms": ms(hist, 99), "maxMs": float64(hist.Max()) / 1000,
+		"lastSubscriberP50ms": ms(lastHist, 50), "lastSubscriberP99ms": ms(lastHist, 99),
+		"messagesReachingAll": complete, "serverCPUcores": cpu,
+	}
+	fmt.Printf("rate %4d msg/s: sent %d (errors %d), delivered %d of %d (%.0f/s), latency p50 %.1f ms p99 %.1f ms max %.1f ms; last subscriber p50 %.1f ms p99 %.1f ms; server CPU %.2f cores\n",
+		rate, sent, errs.Load(), delivered, expected, float64(delivered)/d.Seconds(), ms(hist, 50), ms(hist, 99),
+		float64(hist.Max())/1000, ms(lastHist, 50), ms(lastHist, 99), cpu)
+	return r
+}
+
+func ms(h *hdrhistogram.Histogram, q float64) float64 { return float64(h.ValueAtQuantile(q)) / 1000 }
+
+// cpuTicks is the process's user+system time in clock ticks (1/100 s).
+func cpuTicks(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	sy, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + sy
+}

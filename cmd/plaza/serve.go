@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/plazahq/plaza/internal/httpapi"
+)
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	ef := newEnvFlags("serve", getenv, stderr)
+	ef.mirror("addr", "PLAZA_ADDR", "listen address")
+	ef.mirror("data-dir", "PLAZA_DATA_DIR", "data directory: SQLite file, uploads, dev mailbox")
+	ef.mirror("database-url", "DATABASE_URL", "mysql:// URL; unset for SQLite")
+	noMigrate := ef.fs.Bool("no-migrate", false, "do not apply migrations at start")
+	if err := ef.parse(args); err != nil {
+		return err
+	}
+	cfg, err := ef.config()
+	if err != nil {
+		return err
+	}
+	if *noMigrate {
+		cfg.AutoMigrate = false
+	}
+	log := newLogger(cfg, stderr)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return &exitError{exitUsage, fmt.Errorf("cannot listen on %s: %w (set PLAZA_ADDR or PORT)", cfg.Addr, err)}
+	}
+	defer ln.Close()
+
+	in, err := openServices(ctx, cfg, cfg.AutoMigrate, log)
+	if err != nil {
+		return err
+	}
+	defer in.close()
+	if err := in.Start(); err != nil {
+		return err
+	}
+	api, err := httpapi.New(in.HTTP(version()))
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("plaza serving", "addr", ln.Addr().String(), "version", version(), "engine", cfg.Engine(),
+		"dataDir", cfg.DataDir, "poolSize", cfg.PoolSize, "queueLimit", strconv.Itoa(cfg.QueueLimit), "cache", in.Cache.Backend())
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	// Shut down in order: stop accepting and finish in-flight requests
+	// (bounded); then app.Stop closes WebSockets with "going away", lets
+	// running jobs finish or hands them back, and stops the cache; then
+	// (deferred) Redis and the pool close.
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("in-flight requests cut off at the shutdown timeout", "err", err)
+		srv.Close()
+	}
+	if err := in.Stop(sctx); err != nil {
+		log.Warn("background work cut off at the shutdown timeout", "err", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}

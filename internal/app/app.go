@@ -1,0 +1,242 @@
+// Package app builds Plaza from its parts: the one place that knows which
+// service needs which. The binary, the benchmarks and the HTTP tests all
+// build the same graph here, from a configuration, an open database, Redis
+// when configured, and a mailer.
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/plazahq/plaza/internal/account"
+	"github.com/plazahq/plaza/internal/ai"
+	"github.com/plazahq/plaza/internal/analytics"
+	"github.com/plazahq/plaza/internal/cache"
+	"github.com/plazahq/plaza/internal/community"
+	"github.com/plazahq/plaza/internal/config"
+	"github.com/plazahq/plaza/internal/httpapi"
+	"github.com/plazahq/plaza/internal/jobs"
+	"github.com/plazahq/plaza/internal/media"
+	"github.com/plazahq/plaza/internal/monitor"
+	"github.com/plazahq/plaza/internal/ratelimit"
+	"github.com/plazahq/plaza/internal/realtime"
+	"github.com/plazahq/plaza/internal/sqldb"
+	"github.com/plazahq/plaza/internal/sqlstore"
+	"github.com/redis/go-redis/v9"
+)
+
+// redisTimeout is how long a rate-limit decision waits for Redis before the
+// local limiter decides.
+const redisTimeout = 10 * time.Millisecond
+
+// historySize is how many events each room keeps for reconnecting clients.
+const historySize = 500
+
+// Options are what the caller opened and chose.
+type Options struct {
+	Config config.Config
+	DB     *sqldb.DB      // the caller closes it
+	Redis  *redis.Client  // nil: in-process; the caller closes it
+	Mailer account.Mailer // SMTP or the dev mailbox
+
+	// Tests and tools may change these; zero values are production's.
+	HashParams  account.HashParams
+	MediaLimits media.Limits
+	HistorySize int // events kept per room (default 500)
+	// ManualRollups leaves analytics rollups to whoever calls
+	// Analytics.Schedule (tests) instead of the scheduler.
+	ManualRollups bool
+	JobBackoff    func(attempts int) time.Duration
+	Now           func() time.Time
+	Log           *slog.Logger
+}
+
+// App is every service of one instance.
+type App struct {
+	Config    config.Config
+	DB        *sqldb.DB
+	Cache     *cache.Cache
+	Limiter   ratelimit.Limiter
+	Accounts  *account.Service
+	Broker    realtime.Broker
+	Hub       *realtime.Hub
+	Community *community.Service
+	Jobs      *jobs.Queue
+	AI        *ai.Service
+	Analytics *analytics.Service
+	Media     *media.Store
+	URLs      media.URLs
+	Metrics   *monitor.Metrics
+
+	redis     *redis.Client
+	limitDown func() bool // Redis skipped by the limiters
+	log       *slog.Logger
+	scheduler bool // the analytics scheduler runs
+	started   bool
+}
+
+// New builds the services.
+func New(ctx context.Context, o Options) (*App, error) {
+	if o.DB == nil || o.Mailer == nil || o.Log == nil {
+		return nil, errors.New("app: a database, a mailer and a logger are required")
+	}
+	if o.HashParams == (account.HashParams{}) {
+		o.HashParams = account.DefaultHashParams
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.HistorySize <= 0 {
+		o.HistorySize = historySize
+	}
+	cfg, log := o.Config, o.Log
+	if o.MediaLimits == nil {
+		o.MediaLimits = media.Limits{media.Image: int64(cfg.UploadImageMB) << 20, media.Audio: int64(cfg.UploadAudioMB) << 20}
+	}
+	a := &App{Config: cfg, DB: o.DB, redis: o.Redis, log: log, limitDown: func() bool { return false },
+		scheduler: cfg.JobWorkers > 0 && !o.ManualRollups,
+		URLs:      media.URLs{Base: cfg.CDNBaseURL, PerKind: map[media.Kind]string{media.Image: cfg.CDNImageURL, media.Audio: cfg.CDNAudioURL}},
+		Metrics:   monitor.NewMetrics(o.Now)}
+	var err error
+	if a.Cache, err = cache.New(ctx, cache.Config{LocalBytes: uint64(cfg.CacheMB) << 20, Disabled: cfg.CacheOff, Prefix: cfg.RedisPrefix, Now: o.Now}, o.Redis, log); err != nil {
+		return nil, err
+	}
+	if a.Media, err = media.NewStore(filepath.Join(cfg.DataDir, "uploads"), o.MediaLimits); err != nil {
+		return nil, err
+	}
+
+	loginTier, _ := ratelimit.ParseTier("login", cfg.RateLimits["login"])
+	localFailures := ratelimit.NewFailures(loginTier.Limit, loginTier.Window, o.Now)
+	var failures account.FailureLimiter = localFailures
+	a.Limiter = ratelimit.NewMemory(o.Now)
+	if o.Redis != nil {
+		fb := ratelimit.NewFallback(ratelimit.NewRedis(o.Redis, cfg.RedisPrefix), a.Limiter, redisTimeout, log)
+		ff := ratelimit.NewFailureFallback(ratelimit.NewRedisFailures(o.Redis, cfg.RedisPrefix, loginTier), localFailures, redisTimeout, log)
+		a.Limiter, failures = fb, ff
+		a.limitDown = func() bool { return fb.Down() || ff.Down() }
+	}
+
+	var waker jobs.Waker
+	if o.Redis != nil {
+		waker = jobs.NewRedisWaker(o.Redis, cfg.RedisPrefix)
+	}
+	a.Jobs = jobs.NewQueue(o.DB, jobs.Config{Workers: cfg.JobWorkers, PollInterval: cfg.JobPoll, Backoff: o.JobBackoff, Now: o.Now}, waker, log)
+	a.Jobs.Register(account.MailJobKind(o.Mailer))
+	a.Accounts, err = account.NewService(account.Config{BaseURL: cfg.BaseURL}, account.Deps{
+		Store: sqlstore.NewAccounts(o.DB), Hasher: account.NewHasher(o.HashParams, cfg.HashConcurrency),
+		Jobs: a.Jobs, Failures: failures, Cache: a.Cache, Now: o.Now, Log: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	a.Broker = realtime.NewMemoryBroker(o.HistorySize, o.Now)
+	if o.Redis != nil {
+		a.Broker = realtime.NewRedisBroker(o.Redis, cfg.RedisPrefix, o.HistorySize, 24*time.Hour, log)
+	}
+	// The hub asks community who may join a room; community publishes
+	// through the hub.
+	var comm *community.Service
+	a.Hub = realtime.NewHub(realtime.Config{MaxConns: cfg.WSMaxConns, MaxConnsPerUser: cfg.WSMaxPerUser}, a.Broker,
+		realtime.AuthorizerFunc(func(ctx context.Context, u account.User, room string) error { return comm.CanJoin(ctx, u, room) }), log)
+	comm, err = community.NewService(community.Deps{Store: sqlstore.NewCommunity(o.DB), Users: a.Accounts.UserLoader,
+		Publisher: a.Hub, Presence: a.Hub, Jobs: a.Jobs, Mailer: o.Mailer, Cache: a.Cache, AssetURL: a.URLs.URL,
+		BaseURL: cfg.BaseURL, Now: o.Now, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	a.Community = comm
+	a.Jobs.Register(comm.DigestJobKind())
+
+	var client *ai.Client
+	if cfg.AIBaseURL != "" {
+		client = ai.NewClient(cfg.AIBaseURL, cfg.AIAPIKey, cfg.AIModel)
+	}
+	a.AI = ai.NewService(sqlstore.NewAIRequests(o.DB), client, a.Jobs, a.Hub, log)
+	a.Jobs.Register(a.AI.JobKind())
+	a.Analytics = analytics.NewService(sqlstore.NewAnalytics(o.DB), a.Jobs, log, o.Now)
+	a.Jobs.Register(a.Analytics.JobKind())
+	return a, nil
+}
+
+// HTTP returns the transport's configuration and dependencies (callers may
+// adjust them before httpapi.New).
+func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
+	tiers := map[string]ratelimit.Tier{}
+	for name, v := range a.Config.RateLimits {
+		if t, err := ratelimit.ParseTier(name, v); err == nil {
+			tiers[name] = t
+		}
+	}
+	probes := httpapi.Probes{Queue: func() httpapi.QueueHealth {
+		st := a.Jobs.Stats(context.Background())
+		return httpapi.QueueHealth{Pending: st.Pending, Workers: int64(st.Workers), Dead: st.Dead}
+	}}
+	if a.redis != nil {
+		probes.Redis = a.RedisDown
+	}
+	return httpapi.Config{CORSOrigins: a.Config.CORSOrigins, TrustedProxies: a.Config.TrustedProxies,
+			MaxBodyBytes: a.Config.MaxBodyBytes, Version: version, Tiers: tiers},
+		httpapi.Deps{Accounts: a.Accounts, DB: a.DB, Cache: a.Cache, Limiter: a.Limiter, Metrics: a.Metrics,
+			Media: a.Media, URLs: a.URLs, Community: a.Community, Hub: a.Hub, Jobs: a.Jobs, AI: a.AI,
+			Analytics: a.Analytics, Probes: probes, Log: a.log}
+}
+
+// RedisDown reports whether Redis is configured and not answering, and why.
+func (a *App) RedisDown() (bool, string) {
+	if down, why := a.Cache.RemoteDown(); down {
+		return true, why
+	}
+	if a.limitDown() {
+		return true, "rate limiter fell back to local limits"
+	}
+	if rb, ok := a.Broker.(*realtime.RedisBroker); ok {
+		if down, why := rb.Down(); down {
+			return true, "real-time events reach this instance's clients only: " + why
+		}
+	}
+	return false, ""
+}
+
+// Start runs the background parts: cache invalidation, the hub, and, when
+// this instance has job workers, the workers and the analytics scheduler.
+func (a *App) Start() error {
+	a.Cache.Start()
+	if err := a.Hub.Start(); err != nil {
+		return err
+	}
+	if a.Config.JobWorkers > 0 {
+		a.Jobs.Start()
+	}
+	if a.scheduler {
+		a.Analytics.Start()
+	}
+	a.started = true
+	return nil
+}
+
+// Stop ends them in order, within ctx: WebSockets close with "going away",
+// running jobs finish or are handed back, then the cache stops. Call it
+// after the HTTP server has stopped; the caller closes Redis and the DB.
+func (a *App) Stop(ctx context.Context) error {
+	if !a.started {
+		return nil
+	}
+	var errs []error
+	if err := a.Hub.Close(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if a.scheduler {
+		a.Analytics.Stop()
+	}
+	if a.Config.JobWorkers > 0 {
+		if err := a.Jobs.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	a.Cache.Stop()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,143 @@
+// Package apperr owns Plaza's one error type: a code that is safe to show to
+// users, a human message, optional per-field details, and the table that maps
+// each code to its HTTP status.
+package apperr
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Code is a stable snake_case identifier clients can switch on.
+type Code string
+
+// The codes Plaza returns. Each has exactly one HTTP status in statusOf.
+const (
+	BadRequest       Code = "bad_request"
+	Validation       Code = "validation_failed"
+	Unauthorized     Code = "unauthorized"
+	InvalidLogin     Code = "invalid_credentials"
+	MFARequired      Code = "mfa_required"
+	InvalidMFACode   Code = "invalid_mfa_code"
+	Forbidden        Code = "forbidden"
+	Banned           Code = "account_banned"
+	NotFound         Code = "not_found"
+	MethodNotAllowed Code = "method_not_allowed"
+	Conflict         Code = "conflict"
+	InvalidToken     Code = "invalid_token"
+	TooLarge         Code = "payload_too_large"
+	UnsupportedMedia Code = "unsupported_media_type"
+	RateLimited      Code = "rate_limited"
+	Overloaded       Code = "overloaded"
+	Unavailable      Code = "unavailable"
+	AIDisabled       Code = "ai_disabled"
+	Internal         Code = "internal_error"
+)
+
+var statusOf = map[Code]int{
+	BadRequest:       http.StatusBadRequest,
+	Validation:       http.StatusUnprocessableEntity,
+	Unauthorized:     http.StatusUnauthorized,
+	InvalidLogin:     http.StatusUnauthorized,
+	MFARequired:      http.StatusUnauthorized,
+	InvalidMFACode:   http.StatusUnauthorized,
+	Forbidden:        http.StatusForbidden,
+	Banned:           http.StatusForbidden,
+	NotFound:         http.StatusNotFound,
+	MethodNotAllowed: http.StatusMethodNotAllowed,
+	Conflict:         http.StatusConflict,
+	InvalidToken:     http.StatusBadRequest,
+	TooLarge:         http.StatusRequestEntityTooLarge,
+	UnsupportedMedia: http.StatusUnsupportedMediaType,
+	RateLimited:      http.StatusTooManyRequests,
+	Overloaded:       http.StatusServiceUnavailable,
+	Unavailable:      http.StatusServiceUnavailable,
+	AIDisabled:       http.StatusServiceUnavailable,
+	Internal:         http.StatusInternalServerError,
+}
+
+// Status returns the HTTP status for code; unknown codes are internal errors.
+func Status(code Code) int {
+	if s, ok := statusOf[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// Error is an error that carries a user-safe code and message. Err, when set,
+// is the underlying cause: logged, never shown.
+type Error struct {
+	Code       Code
+	Message    string
+	Fields     map[string]string // field name -> problem, for validation errors
+	RetryAfter time.Duration     // set on 429 and 503
+	Err        error
+}
+
+func (e *Error) Error() string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%s: %s", e.Code, e.Message)
+	for _, f := range slices.Sorted(maps.Keys(e.Fields)) {
+		fmt.Fprintf(&sb, "; %s %s", f, e.Fields[f])
+	}
+	if e.Err != nil {
+		fmt.Fprintf(&sb, ": %v", e.Err)
+	}
+	return sb.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// New returns an error with code and message.
+func New(code Code, message string) *Error {
+	return &Error{Code: code, Message: message}
+}
+
+// Wrap returns an error with code and message whose cause is err.
+func Wrap(code Code, message string, err error) *Error {
+	return &Error{Code: code, Message: message, Err: err}
+}
+
+// Invalid returns a validation error naming the offending fields.
+func Invalid(fields map[string]string) *Error {
+	return &Error{Code: Validation, Message: "some fields are invalid", Fields: fields}
+}
+
+// From returns err as an *Error; anything else becomes an internal error
+// that keeps err as its cause.
+func From(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Code: Internal, Message: "internal error", Err: err}
+}
+
+// Is reports whether err carries code.
+func Is(err error, code Code) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
+}
+
+// FieldErrors collects validation problems; Err returns nil when none.
+type FieldErrors map[string]string
+
+// Add records a problem for field unless one is already recorded.
+func (f FieldErrors) Add(field, problem string) {
+	if _, ok := f[field]; !ok {
+		f[field] = problem
+	}
+}
+
+// Err returns the collected problems as a validation error, or nil.
+func (f FieldErrors) Err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return Invalid(f)
+}

@@ -1,0 +1,393 @@
+package cache
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plazahq/plaza/internal/redisx"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
+)
+
+// Config tunes a Cache; zero values take the defaults.
+type Config struct {
+	LocalBytes  uint64        // in-process tier size (default 64 MiB; 16 MiB with Redis)
+	LocalTTLCap time.Duration // with Redis, how long the local tier keeps an entry (default 10s)
+	OpTimeout   time.Duration // per Redis call (default 50ms)
+	Prefix      string        // Redis key prefix (default "plaza:")
+	Disabled    bool          // every Get loads (PLAZA_CACHE=off: debugging, benchmarks)
+	Now         func() time.Time
+}
+
+// Cache is the cache every route uses. Without Redis it is the in-process
+// tier alone. With Redis, reads try the local tier, then Redis, then load;
+// invalidations go to both and are broadcast so other instances drop their
+// local copies. If Redis stops answering, the cache carries on locally (no
+// 5xx, no waiting on timeouts) and reconnects in the background.
+type Cache struct {
+	cfg    Config
+	log    *slog.Logger
+	local  *Memory
+	remote *Redis
+	rc     *redis.Client
+	id     string
+	sf     singleflight.Group
+	stats  map[string]*tierStats
+
+	redis *redisx.Health
+	dirty atomic.Bool // an invalidation did not reach Redis
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// New returns a cache; rc may be nil for the in-process mode.
+func New(ctx context.Context, cfg Config, rc *redis.Client, log *slog.Logger) (*Cache, error) {
+	if cfg.LocalBytes == 0 {
+		cfg.LocalBytes = 64 << 20
+		if rc != nil {
+			cfg.LocalBytes = 16 << 20
+		}
+	}
+	if cfg.LocalTTLCap <= 0 {
+		cfg.LocalTTLCap = 10 * time.Second
+	}
+	if cfg.OpTimeout <= 0 {
+		cfg.OpTimeout = 50 * time.Millisecond
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "plaza:"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	local, err := NewMemory(cfg.LocalBytes)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 8)
+	rand.Read(b)
+	c := &Cache{cfg: cfg, log: log, local: local, rc: rc, id: hex.EncodeToString(b), stats: map[string]*tierStats{},
+		redis: redisx.NewHealth(), stop: make(chan struct{})}
+	for _, t := range Tiers {
+		c.stats[t.Name] = newTierStats(cfg.Now)
+	}
+	if rc != nil {
+		// Redis down at start is an outage like any other: run locally and
+		// let watch reconnect.
+		r, err := NewRedis(ctx, rc, cfg.Prefix)
+		c.remote = r
+		if err != nil {
+			c.redis.Fail(err)
+			log.Warn("cache: Redis not answering at start; running on the local tier until it does", "err", err)
+		}
+	}
+	return c, nil
+}
+
+// Start runs the invalidation listener and the Redis reconnect loop.
+func (c *Cache) Start() {
+	if c.remote == nil {
+		return
+	}
+	c.wg.Add(2)
+	go c.listen()
+	go c.watch()
+}
+
+// Stop ends the background work.
+func (c *Cache) Stop() {
+	select {
+	case <-c.stop:
+	default:
+		close(c.stop)
+	}
+	c.wg.Wait()
+}
+
+// Backend names the shared tier: "redis" or "memory".
+func (c *Cache) Backend() string {
+	if c.cfg.Disabled {
+		return "off"
+	}
+	if c.remote != nil {
+		return "redis"
+	}
+	return "memory"
+}
+
+// RemoteDown reports whether Redis is configured but not answering, and why.
+func (c *Cache) RemoteDown() (bool, string) {
+	if c.remote == nil {
+		return false, ""
+	}
+	return c.redis.Down()
+}
+
+func (c *Cache) localTTL(t Tier) time.Duration {
+	if c.remote != nil {
+		return min(t.TTL, c.cfg.LocalTTLCap)
+	}
+	return t.TTL
+}
+
+func (c *Cache) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), c.cfg.OpTimeout)
+}
+
+// remoteOK reports whether Redis should be tried now.
+func (c *Cache) remoteOK() bool { return c.remote != nil && c.redis.Up() }
+
+func (c *Cache) remoteFailed(err error) {
+	if c.redis.Fail(err) {
+		c.log.Warn("cache: Redis not answering; continuing on the local tier", "err", err)
+	}
+}
+
+// Get returns the bytes under key, loading them with load on a miss. Many
+// callers missing the same key at once share one load. tag, if not empty,
+// names what the value depends on (e.g. "user:42"): InvalidateTag(tag)
+// makes it stale.
+func (c *Cache) Get(ctx context.Context, tier Tier, key, tag string, load func(context.Context) ([]byte, error)) ([]byte, error) {
+	st := c.stats[tier.Name]
+	if c.cfg.Disabled {
+		st.miss()
+		return load(ctx)
+	}
+	lver, _ := c.local.TagVersion(ctx, tag)
+	if v, ok, _ := c.local.Get(ctx, key, tag); ok {
+		st.hit(false)
+		return v, nil
+	}
+	if c.remoteOK() {
+		octx, cancel := c.opCtx(ctx)
+		v, ok, err := c.remote.Get(octx, key, tag)
+		cancel()
+		switch {
+		case err != nil:
+			c.remoteFailed(err)
+		case ok:
+			c.local.Set(ctx, key, tag, lver, v, c.localTTL(tier))
+			st.hit(true)
+			return v, nil
+		}
+	}
+	st.miss()
+	v, err, _ := c.sf.Do(key, func() (any, error) {
+		// A caller that missed just as another's flight ended would load
+		// again: look once more now that this is the only flight.
+		if v, ok, _ := c.local.Get(ctx, key, tag); ok {
+			return v, nil
+		}
+		// Versions are read before loading: an invalidation that lands
+		// during the load leaves the stored value stale, never current.
+		var rver int64
+		remote := c.remoteOK()
+		if remote && tag != "" {
+			octx, cancel := c.opCtx(ctx)
+			var err error
+			rver, err = c.remote.TagVersion(octx, tag)
+			cancel()
+			if err != nil {
+				c.remoteFailed(err)
+				remote = false
+			}
+		}
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		val, err := load(lctx)
+		if err != nil {
+			return nil, err
+		}
+		if remote {
+			octx, cancel := c.opCtx(ctx)
+			if err := c.remote.Set(octx, key, tag, rver, val, tier.TTL); err != nil {
+				c.remoteFailed(err)
+			}
+			cancel()
+		}
+		c.local.Set(ctx, key, tag, lver, val, c.localTTL(tier))
+		return val, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]byte), nil
+}
+
+// Invalidate drops keys everywhere.
+func (c *Cache) Invalidate(ctx context.Context, keys ...string) {
+	c.local.Delete(ctx, keys...)
+	c.remoteInvalidate(ctx, "k", keys, func(octx context.Context) error { return c.remote.Delete(octx, keys...) })
+}
+
+// InvalidateTag makes every entry of each tag stale everywhere.
+func (c *Cache) InvalidateTag(ctx context.Context, tags ...string) {
+	for _, t := range tags {
+		c.local.InvalidateTag(ctx, t)
+	}
+	c.remoteInvalidate(ctx, "t", tags, func(octx context.Context) error {
+		for _, t := range tags {
+			if err := c.remote.InvalidateTag(octx, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (c *Cache) remoteInvalidate(ctx context.Context, kind string, items []string, apply func(context.Context) error) {
+	if c.remote == nil {
+		return
+	}
+	if !c.redis.Up() {
+		c.dirty.Store(true)
+		return
+	}
+	octx, cancel := c.opCtx(ctx)
+	defer cancel()
+	err := apply(octx)
+	if err == nil {
+		err = c.rc.Publish(octx, c.channel(), c.id+"|"+kind+"|"+strings.Join(items, "\x00")).Err()
+	}
+	if err != nil {
+		c.dirty.Store(true)
+		c.remoteFailed(err)
+	}
+}
+
+// FlushPrefix drops every key starting with prefix (admin; walks the cache).
+func (c *Cache) FlushPrefix(ctx context.Context, prefix string) (int, error) {
+	n, _ := c.local.DeletePrefix(ctx, prefix)
+	if c.remote == nil {
+		return n, nil
+	}
+	m, err := c.remote.DeletePrefix(ctx, prefix)
+	if err == nil {
+		err = c.rc.Publish(ctx, c.channel(), c.id+"|p|"+prefix).Err()
+	}
+	return n + m, err
+}
+
+func (c *Cache) channel() string { return c.cfg.Prefix + "cache:invalidate" }
+
+// listen applies other instances' invalidations to the local tier. When the
+// subscription had to reconnect, messages may have been lost, so the local
+// tier is flushed.
+func (c *Cache) listen() {
+	defer c.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-c.stop; cancel() }()
+	ps := c.rc.Subscribe(ctx, c.channel())
+	defer ps.Close()
+	subscribed := false
+	ch := ps.ChannelWithSubscriptions(redis.WithChannelHealthCheckInterval(5 * time.Second))
+	for {
+		select {
+		case <-c.stop:
+			return
+		case m, ok := <-ch:
+			if !ok {
+				return
+			}
+			switch m := m.(type) {
+			case *redis.Subscription:
+				if m.Kind == "subscribe" {
+					if subscribed {
+						c.local.Flush()
+					}
+					subscribed = true
+				}
+			case *redis.Message:
+				c.apply(m.Payload)
+			}
+		}
+	}
+}
+
+func (c *Cache) apply(payload string) {
+	parts := strings.SplitN(payload, "|", 3)
+	if len(parts) != 3 || parts[0] == c.id {
+		return
+	}
+	ctx := context.Background()
+	items := strings.Split(parts[2], "\x00")
+	switch parts[1] {
+	case "k":
+		c.local.Delete(ctx, items...)
+	case "t":
+		for _, t := range items {
+			c.local.InvalidateTag(ctx, t)
+		}
+	case "p":
+		c.local.DeletePrefix(ctx, parts[2])
+	case "g":
+		octx, cancel := c.opCtx(ctx)
+		c.remote.RefreshGeneration(octx)
+		cancel()
+		c.local.Flush()
+	}
+}
+
+// watch pings Redis while it is down. On recovery, if invalidations were
+// lost meanwhile, it starts a new generation (an empty shared cache) so no
+// instance reads what should have been invalidated.
+func (c *Cache) watch() {
+	defer c.wg.Done()
+	c.redis.Watch(c.stop, c.rc, time.Second, func(ctx context.Context) error {
+		var err error
+		if c.dirty.Load() {
+			if err = c.remote.BumpGeneration(ctx); err == nil {
+				err = c.rc.Publish(ctx, c.channel(), c.id+"|g|").Err()
+			}
+		} else {
+			err = c.remote.RefreshGeneration(ctx)
+		}
+		if err != nil {
+			return err
+		}
+		c.dirty.Store(false)
+		c.local.Flush()
+		c.log.Info("cache: Redis answering again")
+		return nil
+	})
+}
+
+// Stats are hit and miss counts, per tier and overall.
+type Stats struct {
+	Backend   string               `json:"backend"`
+	HitRate   float64              `json:"hitRate"` // last minute, all tiers
+	Lookups   int64                `json:"lookups"` // last minute
+	LocalSize int                  `json:"localEntries"`
+	Tiers     map[string]TierStats `json:"tiers"`
+}
+
+// TierStats are one tier's counts since start.
+type TierStats struct {
+	LocalHits  int64 `json:"localHits"`
+	RemoteHits int64 `json:"remoteHits"`
+	Misses     int64 `json:"misses"`
+}
+
+// Stats returns the counts.
+func (c *Cache) Stats() Stats {
+	s := Stats{Backend: c.Backend(), LocalSize: c.local.Len(), Tiers: map[string]TierStats{}}
+	var hits, total int64
+	for name, st := range c.stats {
+		s.Tiers[name] = TierStats{LocalHits: st.localHits.Load(), RemoteHits: st.remoteHits.Load(), Misses: st.misses.Load()}
+		h, n := st.window.sums()
+		hits += h
+		total += n
+	}
+	s.Lookups = total
+	if total > 0 {
+		s.HitRate = float64(hits) / float64(total)
+	}
+	return s
+}

@@ -1,0 +1,234 @@
+package cache_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/plazahq/plaza/internal/cache"
+	"github.com/plazahq/plaza/internal/cache/cachetest"
+	"github.com/plazahq/plaza/internal/redisx/redistest"
+	"github.com/redis/go-redis/v9"
+)
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestMemoryConformance(t *testing.T) {
+	m, err := cache.NewMemory(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cachetest.Exercise(t, m)
+}
+
+func TestRedisConformance(t *testing.T) {
+	rc, prefix := redistest.Open(t)
+	r, err := cache.NewRedis(context.Background(), rc, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cachetest.Exercise(t, r)
+}
+
+// loader counts loads and returns "v<n>".
+type loader struct{ n atomic.Int64 }
+
+func (l *loader) load(ctx context.Context) ([]byte, error) {
+	n := l.n.Add(1)
+	time.Sleep(20 * time.Millisecond)
+	return []byte(fmt.Sprint("v", n)), nil
+}
+
+func newCache(t *testing.T, rc *redis.Client, prefix string) *cache.Cache {
+	c, err := cache.New(context.Background(), cache.Config{Prefix: prefix, LocalTTLCap: time.Minute}, rc, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Start()
+	t.Cleanup(c.Stop)
+	return c
+}
+
+func modes(t *testing.T, fn func(t *testing.T, mk func() *cache.Cache)) {
+	t.Run("memory", func(t *testing.T) { fn(t, func() *cache.Cache { return newCache(t, nil, "") }) })
+	t.Run("redis", func(t *testing.T) {
+		rc, prefix := redistest.Open(t)
+		fn(t, func() *cache.Cache { return newCache(t, rc, prefix) })
+	})
+}
+
+func TestConcurrentMissesLoadOnce(t *testing.T) {
+	modes(t, func(t *testing.T, mk func() *cache.Cache) {
+		c := mk()
+		var l loader
+		var wg sync.WaitGroup
+		for range 100 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v, err := c.Get(context.Background(), cache.Long, "hot", "", l.load)
+				if err != nil || string(v) != "v1" {
+					t.Errorf("got %q %v", v, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if l.n.Load() != 1 {
+			t.Fatalf("%d loads for 100 concurrent misses", l.n.Load())
+		}
+		st := c.Stats()
+		if tier := st.Tiers["long"]; tier.Misses+tier.LocalHits+tier.RemoteHits != 100 || st.Lookups != 100 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+}
+
+func TestInvalidation(t *testing.T) {
+	modes(t, func(t *testing.T, mk func() *cache.Cache) {
+		c := mk()
+		ctx := context.Background()
+		var l loader
+		get := func(key, tag string) string {
+			v, err := c.Get(ctx, cache.Long, key, tag, l.load)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(v)
+		}
+		first := get("a", "user:1")
+		second := get("a", "user:1") // served from the cache: no second load
+		if first != "v1" || second != "v1" {
+			t.Fatal("second read not served from the cache")
+		}
+		c.InvalidateTag(ctx, "user:1")
+		if got := get("a", "user:1"); got != "v2" {
+			t.Fatalf("after tag invalidation: %s", got)
+		}
+		c.Invalidate(ctx, "a")
+		if got := get("a", "user:1"); got != "v3" {
+			t.Fatalf("after key invalidation: %s", got)
+		}
+	})
+}
+
+func TestLoadErrorsAreNotCached(t *testing.T) {
+	c := newCache(t, nil, "")
+	boom := errors.New("boom")
+	if _, err := c.Get(context.Background(), cache.Short, "k", "", func(context.Context) ([]byte, error) { return nil, boom }); !errors.Is(err, boom) {
+		t.Fatalf("got %v", err)
+	}
+	v, err := c.Get(context.Background(), cache.Short, "k", "", func(context.Context) ([]byte, error) { return []byte("ok"), nil })
+	if err != nil || string(v) != "ok" {
+		t.Fatalf("got %q %v", v, err)
+	}
+}
+
+// Two instances share Redis: B reads what A loaded, and A's invalidation
+// reaches B's local tier through pub/sub.
+func TestCrossInstance(t *testing.T) {
+	rc, prefix := redistest.Open(t)
+	a, b := newCache(t, rc, prefix), newCache(t, rc, prefix)
+	ctx := context.Background()
+	var l loader
+	if v, _ := a.Get(ctx, cache.Long, "p", "user:7", l.load); string(v) != "v1" {
+		t.Fatal(string(v))
+	}
+	if v, _ := b.Get(ctx, cache.Long, "p", "user:7", l.load); string(v) != "v1" || l.n.Load() != 1 {
+		t.Fatalf("B loaded again: %s after %d loads", v, l.n.Load())
+	}
+	if st := b.Stats().Tiers["long"]; st.RemoteHits != 1 {
+		t.Fatalf("B stats %+v", st)
+	}
+	a.InvalidateTag(ctx, "user:7")
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		v, _ := b.Get(ctx, cache.Long, "p", "user:7", l.load)
+		if string(v) != "v1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("B still serves the invalidated value")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Redis stops answering mid-test: reads keep working on the local tier and
+// the database, invalidations still apply locally, health can tell, and
+// after Redis returns nothing invalidated meanwhile is served from it.
+func TestRedisLostAndRecovered(t *testing.T) {
+	rc, p, prefix := redistest.Proxied(t)
+	direct, _ := redistest.Open(t)
+	c := newCache(t, rc, prefix)
+	other := newCache(t, direct, prefix) // an instance that never loses Redis
+	ctx := context.Background()
+	var l loader
+	get := func(cc *cache.Cache) string {
+		v, err := cc.Get(ctx, cache.Long, "p", "user:3", l.load)
+		if err != nil {
+			t.Fatalf("read failed: %v", err)
+		}
+		return string(v)
+	}
+	if get(c) != "v1" {
+		t.Fatal("first load")
+	}
+	p.Cut()
+	start := time.Now()
+	for range 20 {
+		if get(c) != "v1" { // the local tier still answers
+			t.Fatal("local tier lost")
+		}
+	}
+	c.InvalidateTag(ctx, "user:3") // cannot reach Redis: applied locally, remembered
+	if v := get(c); v != "v2" {
+		t.Fatalf("after a local invalidation while Redis is down: %s", v)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("reads while Redis is down took %v", d)
+	}
+	if down, why := c.RemoteDown(); !down || why == "" {
+		t.Fatal("RemoteDown does not report the outage")
+	}
+	// Meanwhile Redis still holds v1 for the other instance ...
+	if get(other) != "v1" {
+		t.Fatal("other instance")
+	}
+	p.Restore()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if down, _ := c.RemoteDown(); !down {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("cache did not reconnect")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// ... but the missed invalidation started a new generation: nobody reads v1 again.
+	deadline = time.Now().Add(3 * time.Second)
+	for get(other) == "v1" {
+		if time.Now().After(deadline) {
+			t.Fatal("other instance still serves a value invalidated while Redis was down")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func BenchmarkGetHitMemory(b *testing.B) {
+	c, _ := cache.New(context.Background(), cache.Config{}, nil, quiet())
+	ctx := context.Background()
+	load := func(context.Context) ([]byte, error) { return []byte(`{"id":1}`), nil }
+	c.Get(ctx, cache.Long, "k", "user:1", load)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c.Get(ctx, cache.Long, "k", "user:1", load)
+		}
+	})
+}

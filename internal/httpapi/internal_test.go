@@ -1,0 +1,145 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/plazahq/plaza/internal/apperr"
+	"github.com/plazahq/plaza/internal/sqldb"
+	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
+)
+
+func bareServer(t *testing.T, cfg Config) *Server {
+	t.Helper()
+	s := &Server{cfg: cfg, log: sqldbtest.Quiet()}
+	if s.cfg.MaxBodyBytes == 0 {
+		s.cfg.MaxBodyBytes = 1 << 10
+	}
+	return s
+}
+
+func TestPanicBecomesInternalError(t *testing.T) {
+	s := bareServer(t, Config{})
+	h := withRequestID(s.withRecovery(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+	var body errorBody
+	json.Unmarshal(rec.Body.Bytes(), &body)
+	id := rec.Header().Get("X-Request-Id")
+	if rec.Code != 500 || body.Error.Code != apperr.Internal || id == "" || !strings.Contains(body.Error.Message, id) {
+		t.Fatalf("got %d %s (id %q)", rec.Code, rec.Body, id)
+	}
+}
+
+func TestInternalErrorsHideTheirCause(t *testing.T) {
+	s := bareServer(t, Config{})
+	rec := httptest.NewRecorder()
+	s.writeError(rec, httptest.NewRequest("GET", "/", nil), apperr.Wrap(apperr.Internal, "x", errSecret{}))
+	if strings.Contains(rec.Body.String(), "s3cret") || rec.Code != 500 {
+		t.Fatalf("leaked: %d %s", rec.Code, rec.Body)
+	}
+}
+
+type errSecret struct{}
+
+func (errSecret) Error() string { return "dsn root:s3cret@db" }
+
+func TestOverloadedIs503WithRetryAfter(t *testing.T) {
+	s := bareServer(t, Config{})
+	rec := httptest.NewRecorder()
+	s.writeError(rec, httptest.NewRequest("GET", "/", nil), sqldb.ErrOverloaded)
+	if rec.Code != 503 || rec.Header().Get("Retry-After") != "1" || !strings.Contains(rec.Body.String(), `"overloaded"`) {
+		t.Fatalf("got %d %q %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+	}
+}
+
+func TestRequestIDIsEchoedWhenSane(t *testing.T) {
+	h := withRequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for in, keep := range map[string]bool{"abc-123": true, "": false, "has space": false, strings.Repeat("a", 65): false} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("X-Request-Id", in)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		got := rec.Header().Get("X-Request-Id")
+		if (got == in) != keep || got == "" {
+			t.Errorf("request id %q -> %q", in, got)
+		}
+	}
+}
+
+func TestCORS(t *testing.T) {
+	s := bareServer(t, Config{CORSOrigins: []string{"https://app.example.com"}})
+	h := s.withCORS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
+	for _, tc := range []struct {
+		name, method, origin string
+		preflight            bool
+		status               int
+		allowOrigin          string
+	}{
+		{"allowed preflight", "OPTIONS", "https://app.example.com", true, 204, "https://app.example.com"},
+		{"refused preflight", "OPTIONS", "https://evil.example", true, 403, ""},
+		{"allowed simple", "GET", "https://app.example.com", false, 200, "https://app.example.com"},
+		{"foreign simple", "GET", "https://evil.example", false, 200, ""},
+		{"same origin", "POST", "http://example.com", false, 200, ""},
+		{"no origin", "GET", "", false, 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, "http://example.com/api/x", nil)
+			if tc.origin != "" {
+				req.Header.Set("Origin", tc.origin)
+			}
+			if tc.preflight {
+				req.Header.Set("Access-Control-Request-Method", "POST")
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tc.status || rec.Header().Get("Access-Control-Allow-Origin") != tc.allowOrigin {
+				t.Fatalf("got %d, allow-origin %q", rec.Code, rec.Header().Get("Access-Control-Allow-Origin"))
+			}
+		})
+	}
+}
+
+func TestCookieAuthRefusesForeignOriginWrites(t *testing.T) {
+	s := bareServer(t, Config{})
+	req := httptest.NewRequest("POST", "http://plaza.test/api/auth/logout", nil)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: "plz_x"})
+	req.Header.Set("Origin", "https://evil.example")
+	if _, err := s.authenticate(req); !apperr.Is(err, apperr.Forbidden) {
+		t.Fatalf("got %v, want forbidden", err)
+	}
+}
+
+// TestOpenAPICoversRoutes checks the document against the route table both
+// ways: every route documented, nothing documented that does not exist.
+func TestOpenAPICoversRoutes(t *testing.T) {
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.OpenAPI != "3.1.0" {
+		t.Errorf("openapi = %q", doc.OpenAPI)
+	}
+	s := &Server{}
+	var routes, documented []string
+	for _, r := range s.routeTable() {
+		routes = append(routes, r.method+" "+r.pattern)
+	}
+	for p, ops := range doc.Paths {
+		for m := range ops {
+			documented = append(documented, strings.ToUpper(m)+" "+p)
+		}
+	}
+	slices.Sort(routes)
+	slices.Sort(documented)
+	if !slices.Equal(routes, documented) {
+		t.Fatalf("routes and OpenAPI differ:\nroutes:     %v\ndocumented: %v", routes, documented)
+	}
+}

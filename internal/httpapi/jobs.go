@@ -1,0 +1,96 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/plazahq/plaza/internal/analytics"
+	"github.com/plazahq/plaza/internal/apperr"
+	"github.com/plazahq/plaza/internal/community"
+	"github.com/plazahq/plaza/internal/jobs"
+)
+
+var jobStates = map[string]bool{"": true, jobs.Available: true, jobs.Running: true, jobs.Completed: true, jobs.Dead: true, jobs.Discarded: true}
+
+// listJobs pages jobs by state and kind (admin).
+func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	state := q.Get("state")
+	if !jobStates[state] {
+		return apperr.Invalid(map[string]string{"state": "must be available, running, completed, dead or discarded"})
+	}
+	p, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.jobs.List(r.Context(), state, q.Get("kind"), p.Before, p.Limit)
+	if err != nil {
+		return err
+	}
+	out := community.List[jobs.Job]{Items: list}
+	if len(list) == p.Limit {
+		out.NextCursor = strconv.FormatInt(list[len(list)-1].ID, 10)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) jobStats(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, s.jobs.Stats(r.Context()))
+	return nil
+}
+
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	j, err := s.jobs.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, j)
+	return nil
+}
+
+func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.jobs.Retry(r.Context(), id); err != nil {
+		return err
+	}
+	return s.getJob(w, r)
+}
+
+func (s *Server) discardJob(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.jobs.Discard(r.Context(), id); err != nil {
+		return err
+	}
+	return s.getJob(w, r)
+}
+
+// analyticsReport returns the daily figures of the last ?days= days (admin).
+func (s *Server) analyticsReport(w http.ResponseWriter, r *http.Request) error {
+	days := 7
+	if v := r.URL.Query().Get("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return apperr.Invalid(map[string]string{"days": "must be a whole number"})
+		}
+		days = n
+	}
+	rep, err := s.analytics.Report(r.Context(), days)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Days []analytics.Figures `json:"days"`
+	}{rep})
+	return nil
+}

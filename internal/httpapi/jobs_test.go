@@ -1,0 +1,99 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/plazahq/plaza/internal/jobs"
+	"github.com/plazahq/plaza/internal/sqldb"
+	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
+)
+
+func TestAdminJobs(t *testing.T) {
+	e := newEnv(t, sqldbtest.OpenSQLite(t, sqldb.Config{}))
+	adminTok, _ := e.admin("boss")
+	userTok, _ := e.signup("ivy") // its verification mail went through the queue
+	if err := e.jobs.Enqueue(context.Background(), jobs.Must("no.such.kind", map[string]int{"x": 1})); err != nil {
+		t.Fatal(err)
+	}
+	var dead struct{ Items []jobs.Job }
+	deadline := time.Now().Add(5 * time.Second)
+	for len(dead.Items) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the unknown job never died")
+		}
+		e.must(200, e.do("GET", "/api/admin/jobs?state=dead", nil, adminTok)).json(&dead)
+	}
+	j := dead.Items[0]
+	if j.Kind != "no.such.kind" || len(j.Errors) != 1 {
+		t.Fatalf("dead job %+v", j)
+	}
+	// Completions are recorded in batches, a few milliseconds after the work.
+	var mails struct{ Items []jobs.Job }
+	for len(mails.Items) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the verification mail job never completed")
+		}
+		e.must(200, e.do("GET", "/api/admin/jobs?kind=mail.send&state=completed", nil, adminTok)).json(&mails)
+	}
+	if string(mails.Items[0].Payload) != "{}" {
+		t.Fatalf("completed mail job %+v: payload must be cleared", mails.Items[0])
+	}
+	var got jobs.Job
+	e.must(200, e.do("POST", fmt.Sprintf("/api/admin/jobs/%d/retry", j.ID), nil, adminTok)).json(&got)
+	if got.Attempts != 0 {
+		t.Fatalf("retried %+v", got)
+	}
+	for got.State != jobs.Dead { // it dies again: nothing handles it
+		e.must(200, e.do("GET", fmt.Sprintf("/api/admin/jobs/%d", j.ID), nil, adminTok)).json(&got)
+	}
+	e.must(200, e.do("POST", fmt.Sprintf("/api/admin/jobs/%d/discard", j.ID), nil, adminTok)).json(&got)
+	if got.State != jobs.Discarded {
+		t.Fatalf("discarded %+v", got)
+	}
+	e.must(409, e.do("POST", fmt.Sprintf("/api/admin/jobs/%d/discard", j.ID), nil, adminTok))
+	e.must(404, e.do("GET", "/api/admin/jobs/999999", nil, adminTok))
+	e.must(422, e.do("GET", "/api/admin/jobs?state=exploded", nil, adminTok))
+	e.must(403, e.do("GET", "/api/admin/jobs", nil, userTok))
+
+	var st jobs.Stats
+	e.must(200, e.do("GET", "/api/admin/jobs/stats", nil, adminTok)).json(&st)
+	if st.Workers != 2 || st.Processed < 1 || st.Died < 2 { // the signup mail; the unknown job twice
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestAnalyticsReport(t *testing.T) {
+	e := newEnv(t, sqldbtest.OpenSQLite(t, sqldb.Config{}))
+	adminTok, _ := e.admin("boss")
+	var ch channel
+	e.must(201, e.do("POST", "/api/community/channels", map[string]any{"name": "Stats"}, adminTok)).json(&ch)
+	for range 3 {
+		e.must(201, e.do("POST", fmt.Sprintf("/api/community/channels/%d/messages", ch.ID), map[string]string{"body": "hi"}, adminTok))
+	}
+	if err := e.analytics.Schedule(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Days []struct {
+			ActiveUsers       int64
+			Messages          int64
+			MessagesByChannel map[string]int64
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(rep.Days) == 0 || rep.Days[len(rep.Days)-1].Messages != 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("report %+v", rep)
+		}
+		e.must(200, e.do("GET", "/api/admin/analytics?days=2", nil, adminTok)).json(&rep)
+	}
+	today := rep.Days[len(rep.Days)-1]
+	if today.ActiveUsers != 1 || today.MessagesByChannel[fmt.Sprint(ch.ID)] != 3 {
+		t.Fatalf("today %+v", today)
+	}
+	e.must(422, e.do("GET", "/api/admin/analytics?days=0", nil, adminTok))
+	e.must(422, e.do("GET", "/api/admin/analytics?days=x", nil, adminTok))
+}

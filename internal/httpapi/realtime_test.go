@@ -1,0 +1,398 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/plazahq/plaza/internal/sqldb"
+	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
+)
+
+type frame struct {
+	Op          string
+	Room        string
+	Seq         int64
+	Type        string
+	TS          int64
+	Code        string
+	Message     string
+	Online      []int64
+	OnlineCount int
+	Data        json.RawMessage
+}
+
+type wsClient struct {
+	t *testing.T
+	c *websocket.Conn
+}
+
+func (e *env) dial(token string, header http.Header) (*wsClient, *http.Response, error) {
+	u := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/api/ws"
+	if token != "" {
+		u += "?token=" + token
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, res, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPHeader: header})
+	if err != nil {
+		return nil, res, err
+	}
+	c.SetReadLimit(1 << 20)
+	return &wsClient{t: e.t, c: c}, res, nil
+}
+
+// connect dials and consumes the automatic user-room subscription.
+func (e *env) connect(token string) *wsClient {
+	e.t.Helper()
+	ws, _, err := e.dial(token, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { ws.c.CloseNow() })
+	if f := ws.read(); f.Op != "subscribed" || !strings.HasPrefix(f.Room, "user:") {
+		e.t.Fatalf("first frame %+v", f)
+	}
+	return ws
+}
+
+func (w *wsClient) send(v any) {
+	w.t.Helper()
+	b, _ := json.Marshal(v)
+	if err := w.c.Write(context.Background(), websocket.MessageText, b); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *wsClient) readErr() (frame, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, b, err := w.c.Read(ctx)
+	if err != nil {
+		return frame{}, err
+	}
+	var f frame
+	if err := json.Unmarshal(b, &f); err != nil {
+		w.t.Fatalf("bad frame %s", b)
+	}
+	return f, nil
+}
+
+func (w *wsClient) read() frame {
+	w.t.Helper()
+	f, err := w.readErr()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return f
+}
+
+// next returns the next frame that is not presence or typing noise.
+func (w *wsClient) next(skip ...string) frame {
+	w.t.Helper()
+	for {
+		f := w.read()
+		skipped := false
+		for _, s := range skip {
+			if f.Type == s {
+				skipped = true
+			}
+		}
+		if !skipped {
+			return f
+		}
+	}
+}
+
+func (w *wsClient) subscribe(room string, since *int64) frame {
+	w.t.Helper()
+	m := map[string]any{"op": "subscribe", "room": room}
+	if since != nil {
+		m["since"] = *since
+	}
+	w.send(m)
+	return w.read()
+}
+
+func ptr(v int64) *int64 { return &v }
+
+func TestRealtimeEventsAndReplay(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db)
+		adminTok, _ := e.admin("ops")
+		var ch channel
+		e.must(201, e.do("POST", "/api/community/channels", map[string]any{"name": "Live"}, adminTok)).json(&ch)
+		room := fmt.Sprintf("channel:%d", ch.ID)
+		tok, _ := e.signup("amy")
+		ws := e.connect(tok)
+		if f := ws.subscribe(room, nil); f.Op != "subscribed" || f.Seq != 0 {
+			t.Fatalf("subscribed %+v", f)
+		}
+		if f := ws.next(); f.Type != "presence.join" || f.Seq != 0 { // our own arrival
+			t.Fatalf("presence %+v", f)
+		}
+		path := fmt.Sprintf("/api/community/channels/%d/messages", ch.ID)
+		var m struct{ ID int64 }
+		e.must(201, e.do("POST", path, map[string]string{"body": "hello"}, adminTok)).json(&m)
+		f := ws.next("presence.join")
+		var data struct {
+			Body   string
+			Author struct{ Username string }
+		}
+		json.Unmarshal(f.Data, &data)
+		if f.Op != "event" || f.Room != room || f.Seq != 1 || f.Type != "message.created" || data.Body != "hello" || data.Author.Username != "ops" || f.TS == 0 {
+			t.Fatalf("event %+v %s", f, f.Data)
+		}
+		e.must(200, e.do("PATCH", fmt.Sprintf("/api/community/messages/%d", m.ID), map[string]string{"body": "hello!"}, adminTok))
+		e.must(204, e.do("DELETE", fmt.Sprintf("/api/community/messages/%d", m.ID), nil, adminTok))
+		if f := ws.next(); f.Seq != 2 || f.Type != "message.edited" {
+			t.Fatalf("edit event %+v", f)
+		}
+		if f := ws.next(); f.Seq != 3 || f.Type != "message.deleted" {
+			t.Fatalf("delete event %+v", f)
+		}
+
+		// Disconnect, miss two events, reconnect with since: replayed in
+		// order, then live.
+		ws.c.Close(websocket.StatusNormalClosure, "bye")
+		for _, body := range []string{"missed 1", "missed 2"} {
+			e.must(201, e.do("POST", path, map[string]string{"body": body}, adminTok))
+		}
+		ws = e.connect(tok)
+		if f := ws.subscribe(room, ptr(3)); f.Op != "subscribed" || f.Seq != 5 {
+			t.Fatalf("resubscribed %+v", f)
+		}
+		for want := int64(4); want <= 5; want++ {
+			if f := ws.next("presence.join"); f.Seq != want || f.Type != "message.created" {
+				t.Fatalf("replay: got %+v, want seq %d", f, want)
+			}
+		}
+		e.must(201, e.do("POST", path, map[string]string{"body": "live"}, adminTok))
+		if f := ws.next("presence.join"); f.Seq != 6 {
+			t.Fatalf("live after replay %+v", f)
+		}
+		// Subscribing again is harmless.
+		if f := ws.subscribe(room, nil); f.Op != "subscribed" || f.Seq != 6 {
+			t.Fatalf("second subscribe %+v", f)
+		}
+		ws.send(map[string]string{"op": "unsubscribe", "room": room})
+		if f := ws.next(); f.Op != "unsubscribed" {
+			t.Fatalf("unsubscribe %+v", f)
+		}
+		ws.send(map[string]string{"op": "ping"})
+		if f := ws.next(); f.Op != "pong" {
+			t.Fatalf("ping %+v", f)
+		}
+	})
+}
+
+func TestRealtimeResyncWhenHistoryIsTooOld(t *testing.T) {
+	e := newEnv(t, sqldbtest.OpenSQLite(t, sqldb.Config{}))
+	adminTok, _ := e.admin("ops")
+	var ch channel
+	e.must(201, e.do("POST", "/api/community/channels", map[string]any{"name": "Busy"}, adminTok)).json(&ch)
+	for i := range 120 { // the harness keeps 100 events per room
+		if i == 60 {
+			e.clock.Advance(time.Minute) // the api tier allows 100 a minute
+		}
+		e.must(201, e.do("POST", fmt.Sprintf("/api/community/channels/%d/messages", ch.ID), map[string]string{"body": fmt.Sprint(i)}, adminTok))
+	}
+	tok, _ := e.signup("bea")
+	ws := e.connect(tok)
+	room := fmt.Sprintf("channel:%d", ch.ID)
+	if f := ws.subscribe(room, ptr(5)); f.Op != "subscribed" || f.Seq != 120 {
+		t.Fatalf("subscribed %+v", f)
+	}
+	if f := ws.next("presence.join"); f.Op != "resync" || f.Room != room {
+		t.Fatalf("want resync, got %+v", f)
+	}
+	// Within the history: replayed.
+	ws2 := e.connect(tok)
+	ws2.subscribe(room, ptr(115))
+	for want := int64(116); want <= 120; want++ {
+		if f := ws2.next("presence.join"); f.Seq != want {
+			t.Fatalf("got %+v, want seq %d", f, want)
+		}
+	}
+}
+
+func TestRealtimeAuthorizationAndBadFrames(t *testing.T) {
+	e := newEnv(t, sqldbtest.OpenSQLite(t, sqldb.Config{}))
+	adminTok, admin := e.admin("ops")
+	var priv channel
+	e.must(201, e.do("POST", "/api/community/channels", map[string]any{"name": "Secret", "private": true}, adminTok)).json(&priv)
+	tok, me := e.signup("cal")
+	_, other := e.signup("dee")
+	var th struct{ ID int64 }
+	otherTok, _ := e.login("dee", pw, "")
+	e.must(201, e.do("POST", "/api/messages/threads", map[string]int64{"userId": admin.ID}, otherTok)).json(&th)
+
+	ws := e.connect(tok)
+	for room, code := range map[string]string{
+		fmt.Sprintf("channel:%d", priv.ID): "forbidden",
+		fmt.Sprintf("user:%d", other.ID):   "forbidden",
+		fmt.Sprintf("thread:%d", th.ID):    "forbidden",
+		"channel:999999":                   "forbidden",
+		"nonsense":                         "unknown_room",
+		"user:01":                          "unknown_room",
+	} {
+		if f := ws.subscribe(room, nil); f.Op != "error" || f.Code != code {
+			t.Errorf("subscribe %s: %+v, want error %s", room, f, code)
+		}
+	}
+	if f := ws.subscribe(fmt.Sprintf("user:%d", me.ID), nil); f.Op != "subscribed" {
+		t.Errorf("own user room: %+v", f)
+	}
+	for raw, code := range map[string]string{`{"op":`: "bad_frame", `[1,2]`: "bad_frame", `{"op":"dance"}`: "unknown_op"} {
+		ws.c.Write(context.Background(), websocket.MessageText, []byte(raw))
+		if f := ws.next(); f.Op != "error" || f.Code != code {
+			t.Errorf("frame %s: %+v", raw, f)
+		}
+	}
+	ws.c.Write(context.Background(), websocket.MessageBinary, []byte{1, 2, 3})
+	if f := ws.next(); f.Code != "bad_frame" {
+		t.Errorf("binary frame: %+v", f)
+	}
+	ws.send(map[string]string{"op": "typing", "room": "chat"})
+	if f := ws.next(); f.Code != "not_subscribed" {
+		t.Errorf("typing unsubscribed: %+v", f)
+	}
+	// A frame over 4 KiB closes the connection with 1009.
+	ws.c.Write(context.Background(), websocket.MessageText, []byte(`{"op":"ping","pad":"`+strings.Repeat("x", 5000)+`"}`))
+	_, err := ws.readErr()
+	if websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
+		t.Fatalf("oversized frame: %v", err)
+	}
+	// The server is still fine.
+	if f := e.connect(tok).subscribe("chat", nil); f.Op != "subscribed" {
+		t.Fatalf("after a bad client: %+v", f)
+	}
+}
+
+func TestRealtimeFloodIsCut(t *testing.T) {
+	e := newEnv(t, sqldbtest.OpenSQLite(t, sqldb.Config{}))
+	tok, _ := e.signup("eli")
+	ws := e.connect(tok)
+	write := func(n int) {
+		for range n {
+			if err := ws.c.Write(context.Background(), websocket.MessageText, []byte(`{"op":"ping"}`)); err != nil {
+				return
+			}
+		}
+	}
+	// Over the burst (20) but far from the cut-off: errors, no close.
+	write(30)
+	pongs, limited := 0, 0
+	for pongs+limited < 30 {
+		switch f := ws.read(); {
+		case f.Op == "pong":
+			pongs++
+		case f.Code == "rate_limited":
+			limited++
+		}
+	}
+	if limited < 5 || pongs < 20 {
+		t.Fatalf("%d pongs and %d rate_limited errors for 30 pings", pongs, limited)
+	}
+	// A sustained flood is cut.
+	write(300)
+	for {
+		if _, err := ws.readErr(); err != nil {
+			// 4002, or a reset or EOF: the server closes a socket that still
+			// holds the flood's unread frames, and the kernel's RST or FIN
+			// may overtake the close frame. Either way the server cut it.
+			if websocket.CloseStatus(err) != 4002 && !strings.Contains(err.Error(), "reset by peer") && !strings.Contains(err.Error(), "EOF") {
+				t.Fatalf("closed with %v, want 4002", err)
+			}
+			return
+		}
+	}
+}
+
+func TestRealtimePresenceTypingAndDMs(t *testing.T) {
+	e := newEnv(t, sqldbtest.OpenSQLite(t, sqldb.Config{}))
+	aTok, a := e.signup("fay")
+	bTok, b := e.signup("gil")
+	wa, wb := e.connect(aTok), e.connect(bTok)
+	if f := wa.subscribe("chat", nil); f.Op != "subscribed" || f.OnlineCount != 1 {
+		t.Fatalf("a subscribed %+v", f)
+	}
+	if f := wb.subscribe("chat", nil); f.Op != "subscribed" || f.OnlineCount != 2 || len(f.Online) != 2 {
+		t.Fatalf("b subscribed %+v", f)
+	}
+	// a hears both arrivals, its own and b's, in either order.
+	joined := map[string]bool{}
+	for range 2 {
+		f := wa.next()
+		if f.Type != "presence.join" {
+			t.Fatalf("want presence.join, got %+v", f)
+		}
+		joined[string(f.Data)] = true
+	}
+	if !joined[fmt.Sprintf(`{"userId":%d}`, a.ID)] || !joined[fmt.Sprintf(`{"userId":%d}`, b.ID)] {
+		t.Fatalf("joins %v", joined)
+	}
+	if f := wb.read(); f.Type != "presence.join" { // b's own arrival
+		t.Fatalf("b: %+v", f)
+	}
+	wb.send(map[string]string{"op": "typing", "room": "chat"})
+	if f := wa.next(); f.Type != "typing" || f.Seq != 0 || !strings.Contains(string(f.Data), fmt.Sprint(b.ID)) {
+		t.Fatalf("typing %+v", f)
+	}
+	// A shout goes to chat with a seq.
+	e.must(201, e.do("POST", "/api/shouts", map[string]string{"body": "hey all"}, bTok))
+	if f := wa.next("typing"); f.Type != "shout.created" || f.Seq != 1 {
+		t.Fatalf("shout %+v", f)
+	}
+	// A DM reaches the recipient's own room.
+	var th struct{ ID int64 }
+	e.must(201, e.do("POST", "/api/messages/threads", map[string]int64{"userId": a.ID}, bTok)).json(&th)
+	e.must(201, e.do("POST", fmt.Sprintf("/api/messages/threads/%d/messages", th.ID), map[string]string{"body": "psst"}, bTok))
+	if f := wa.next("typing", "shout.created"); f.Type != "dm.received" || f.Room != fmt.Sprintf("user:%d", a.ID) || !strings.Contains(string(f.Data), "psst") {
+		t.Fatalf("dm %+v", f)
+	}
+	wb.c.Close(websocket.StatusNormalClosure, "")
+	if f := wa.next("typing", "shout.created"); f.Type != "presence.leave" {
+		t.Fatalf("presence.leave %+v", f)
+	}
+}
+
+func TestRealtimeAdmission(t *testing.T) {
+	e := newEnv(t, sqldbtest.OpenSQLite(t, sqldb.Config{}))
+	tok, _ := e.signup("hal")
+	if _, res, err := e.dial("", nil); err == nil || res == nil || res.StatusCode != 401 {
+		t.Fatalf("no token: %v %v", err, res)
+	}
+	if _, res, err := e.dial(tok, http.Header{"Origin": {"https://evil.example"}}); err == nil || res.StatusCode != 403 {
+		t.Fatalf("foreign origin: %v", err)
+	}
+	var open []*wsClient
+	for i := range 10 {
+		ws, res, err := e.dial(tok, nil)
+		if err != nil {
+			t.Fatalf("connection %d: %v %+v", i, err, res)
+		}
+		open = append(open, ws)
+	}
+	if _, res, err := e.dial(tok, nil); err == nil || res.StatusCode != 429 {
+		t.Fatalf("11th connection: %v", err)
+	}
+	// Shutdown tells clients the server is going away.
+	ws := open[0]
+	ws.read() // the automatic user-room subscription
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	go e.hub.Close(ctx)
+	_, err := ws.readErr()
+	if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Fatalf("on shutdown: %v", err)
+	}
+	if _, _, err := e.dial(tok, nil); err == nil {
+		t.Fatal("connection accepted after shutdown began")
+	}
+}

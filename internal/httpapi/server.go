@@ -1,0 +1,301 @@
+// Package httpapi is Plaza's HTTP transport: the route table, the middleware
+// every route shares (request id, recovery, security headers, CORS, body
+// limits), authentication, and the one adapter that renders every error in
+// the format of PRODUCT.md.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/plazahq/plaza/internal/analytics"
+
+	"github.com/plazahq/plaza/internal/ai"
+
+	"github.com/plazahq/plaza/internal/account"
+	"github.com/plazahq/plaza/internal/apperr"
+	"github.com/plazahq/plaza/internal/cache"
+	"github.com/plazahq/plaza/internal/community"
+	"github.com/plazahq/plaza/internal/jobs"
+	"github.com/plazahq/plaza/internal/media"
+	"github.com/plazahq/plaza/internal/monitor"
+	"github.com/plazahq/plaza/internal/ratelimit"
+	"github.com/plazahq/plaza/internal/realtime"
+	"github.com/plazahq/plaza/internal/sqldb"
+)
+
+// Config tunes the transport.
+type Config struct {
+	CORSOrigins    []string
+	TrustedProxies []string
+	MaxBodyBytes   int64
+	Version        string
+	// Tiers maps tier names ("api", "strict", "ai", "payment") to limits;
+	// a missing name means unlimited.
+	Tiers map[string]ratelimit.Tier
+}
+
+// Deps are the services the routes call.
+type Deps struct {
+	Accounts  *account.Service
+	DB        *sqldb.DB
+	Cache     *cache.Cache
+	Limiter   ratelimit.Limiter
+	Metrics   *monitor.Metrics
+	Media     *media.Store
+	URLs      media.URLs
+	Community *community.Service
+	Hub       *realtime.Hub
+	Jobs      *jobs.Queue
+	AI        *ai.Service
+	Analytics *analytics.Service
+	// Probes report on optional parts (Redis, the job queue, WebSockets)
+	// for /api/health; nil means the part is absent.
+	Probes Probes
+	Log    *slog.Logger
+}
+
+// Server holds the routes and what they need.
+type Server struct {
+	cfg       Config
+	accounts  *account.Service
+	db        *sqldb.DB
+	cache     *cache.Cache
+	limiter   ratelimit.Limiter
+	metrics   *monitor.Metrics
+	media     *media.Store
+	urls      media.URLs
+	community *community.Service
+	hub       *realtime.Hub
+	jobs      *jobs.Queue
+	ai        *ai.Service
+	analytics *analytics.Service
+	probes    Probes
+	log       *slog.Logger
+	proxies   proxies
+	routes    []route
+	handler   http.Handler
+}
+
+// access says who may call a route.
+type access int
+
+const (
+	public   access = iota
+	optional        // anonymous allowed; a presented token must be valid
+	signedIn
+	moderatorOnly
+	adminOnly
+)
+
+type route struct {
+	method  string
+	pattern string
+	access  access
+	tier    string // rate-limit tier; "" for none
+	handle  handlerFunc
+}
+
+// New validates the config and builds the handler.
+func New(cfg Config, d Deps) (*Server, error) {
+	if d.Accounts == nil || d.DB == nil || d.Cache == nil || d.Limiter == nil || d.Metrics == nil || d.Media == nil ||
+		d.Community == nil || d.Hub == nil || d.Jobs == nil || d.AI == nil || d.Analytics == nil || d.Log == nil {
+		return nil, errors.New("httpapi: accounts, db, cache, limiter, metrics, media, community, hub, jobs, ai, analytics and log are required")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	ps, err := parseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, accounts: d.Accounts, db: d.DB, cache: d.Cache, limiter: d.Limiter, metrics: d.Metrics,
+		media: d.Media, urls: d.URLs, community: d.Community, hub: d.Hub, jobs: d.Jobs, ai: d.AI, analytics: d.Analytics, probes: d.Probes, log: d.Log, proxies: ps}
+	s.routes = s.routeTable()
+	if s.handler, err = s.build(); err != nil {
+		return nil, err
+	}
+	s.registerMetrics()
+	return s, nil
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routeTable() []route {
+	// Login is limited by its failure window (account.Service), not here.
+	return []route{
+		{"POST", "/api/auth/register", public, "strict", s.register},
+		{"POST", "/api/auth/signup-verification", public, "strict", s.verifySignup},
+		{"POST", "/api/auth/signup-verification/resend", public, "strict", s.resendVerification},
+		{"POST", "/api/auth/login", public, "", s.login},
+		{"POST", "/api/auth/logout", signedIn, "api", s.logout},
+		{"GET", "/api/auth/sessions", signedIn, "api", s.listSessions},
+		{"DELETE", "/api/auth/sessions/{id}", signedIn, "api", s.revokeSession},
+		{"POST", "/api/auth/password-reset", public, "strict", s.requestPasswordReset},
+		{"POST", "/api/auth/password-reset/confirm", public, "strict", s.confirmPasswordReset},
+		{"POST", "/api/auth/mfa/setup", signedIn, "api", s.mfaSetup},
+		{"POST", "/api/auth/mfa/enable", signedIn, "api", s.mfaEnable},
+		{"POST", "/api/auth/mfa/disable", signedIn, "api", s.mfaDisable},
+		{"GET", "/api/users/me", signedIn, "api", s.me},
+		{"PATCH", "/api/users/me", signedIn, "api", s.updateMe},
+		{"GET", "/api/users/{id}", optional, "api", s.userProfile},
+		{"POST", "/api/uploads", signedIn, "strict", s.upload},
+
+		{"GET", "/api/community/channels", optional, "api", s.listChannels},
+		{"POST", "/api/community/channels", adminOnly, "api", s.createChannel},
+		{"POST", "/api/community/channels/{id}/members", moderatorOnly, "api", s.addMember},
+		{"DELETE", "/api/community/channels/{id}/members/{userId}", moderatorOnly, "api", s.removeMember},
+		{"GET", "/api/community/channels/{id}/messages", optional, "api", s.channelMessages},
+		{"POST", "/api/community/channels/{id}/messages", signedIn, "api", s.postMessage},
+		{"PATCH", "/api/community/messages/{id}", signedIn, "api", s.editMessage},
+		{"DELETE", "/api/community/messages/{id}", signedIn, "api", s.deleteMessage},
+		{"GET", "/api/messages/threads", signedIn, "api", s.listThreads},
+		{"POST", "/api/messages/threads", signedIn, "api", s.openThread},
+		{"GET", "/api/messages/threads/{id}/messages", signedIn, "api", s.threadMessages},
+		{"POST", "/api/messages/threads/{id}/messages", signedIn, "api", s.postThreadMessage},
+		{"GET", "/api/shouts", optional, "api", s.listShouts},
+		{"POST", "/api/shouts", signedIn, "api", s.postShout},
+		{"POST", "/api/contact", public, "strict", s.contact},
+		{"GET", "/api/admin/contact-messages", adminOnly, "api", s.contactInbox},
+		{"PATCH", "/api/admin/contact-messages/{id}", adminOnly, "api", s.markContact},
+		{"GET", "/api/ws", signedIn, "api", s.websocket},
+		{"POST", "/api/ai/requests", signedIn, "ai", s.submitAI},
+		{"GET", "/api/ai/requests/{id}", signedIn, "api", s.getAI},
+		{"GET", "/api/admin/jobs", adminOnly, "api", s.listJobs},
+		{"GET", "/api/admin/jobs/stats", adminOnly, "api", s.jobStats},
+		{"GET", "/api/admin/jobs/{id}", adminOnly, "api", s.getJob},
+		{"POST", "/api/admin/jobs/{id}/retry", adminOnly, "api", s.retryJob},
+		{"POST", "/api/admin/jobs/{id}/discard", adminOnly, "api", s.discardJob},
+		{"GET", "/api/admin/analytics", adminOnly, "api", s.analyticsReport},
+		{"GET", "/uploads/{kind}/{shard}/{file}", public, "", s.serveUpload},
+		{"GET", "/api/health", public, "", s.health},
+		{"GET", "/api/openapi.json", public, "", s.openAPI},
+		{"GET", "/metrics", public, "", s.prometheus},
+	}
+}
+
+// build registers one handler per path that dispatches on method, so a
+// wrong method gets a JSON 405 with Allow, and unknown paths a JSON 404.
+func (s *Server) build() (http.Handler, error) {
+	mux := http.NewServeMux()
+	byPattern := map[string]map[string]route{}
+	var patterns []string
+	for _, rt := range s.routes {
+		if byPattern[rt.pattern] == nil {
+			byPattern[rt.pattern] = map[string]route{}
+			patterns = append(patterns, rt.pattern)
+		}
+		byPattern[rt.pattern][rt.method] = rt
+	}
+	for _, p := range patterns {
+		methods := byPattern[p]
+		allow := allowHeader(methods)
+		mux.Handle(p, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			method := r.Method
+			if method == http.MethodHead {
+				method = http.MethodGet
+			}
+			rt, ok := methods[method]
+			if !ok {
+				w.Header().Set("Allow", allow)
+				s.writeError(w, r, apperr.New(apperr.MethodNotAllowed, r.Method+" is not allowed here; use "+allow))
+				return
+			}
+			s.serveRoute(w, r, rt)
+		}))
+	}
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, apperr.New(apperr.NotFound, "no route "+r.URL.Path))
+	}))
+	var h http.Handler = mux
+	h = s.withCORS(h)
+	h = withSecurityHeaders(h)
+	h, err := withCompression(h)
+	if err != nil {
+		return nil, err
+	}
+	h = s.withAccessLog(h)
+	h = s.withRecovery(h)
+	return withRequestID(h), nil
+}
+
+func allowHeader(methods map[string]route) string {
+	var list []string
+	for m := range methods {
+		list = append(list, m)
+		if m == http.MethodGet {
+			list = append(list, http.MethodHead)
+		}
+	}
+	sort.Strings(list)
+	return strings.Join(list, ", ")
+}
+
+func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt route) {
+	limitKey := ""
+	if rt.access == optional && !hasCredentials(r) {
+		rt.access = public
+	}
+	if rt.access != public {
+		a, err := s.authenticate(r)
+		if err == nil {
+			err = authorize(a.user.Role, rt.access)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), keyAuth, a))
+		limitKey = "u:" + strconv.FormatInt(a.user.ID, 10)
+	}
+	if err := s.limit(w, r, rt.tier, limitKey); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := rt.handle(w, r); err != nil {
+		s.writeError(w, r, err)
+	}
+}
+
+// limit applies the route's tier, keyed by user when signed in and by
+// client IP otherwise, and sets the RateLimit-* headers.
+func (s *Server) limit(w http.ResponseWriter, r *http.Request, tierName, key string) error {
+	tier, ok := s.cfg.Tiers[tierName]
+	if !ok || tier.Off() {
+		return nil
+	}
+	if key == "" {
+		key = "ip:" + s.proxies.clientIP(r)
+	}
+	d, err := s.limiter.Allow(r.Context(), tier, key)
+	if err != nil {
+		s.log.Warn("rate limiter failed; request let through", "tier", tier.Name, "err", err)
+		return nil
+	}
+	h := w.Header()
+	h.Set("RateLimit-Limit", strconv.Itoa(d.Limit))
+	h.Set("RateLimit-Remaining", strconv.Itoa(d.Remaining))
+	h.Set("RateLimit-Reset", strconv.Itoa(int((d.Reset+time.Second-1)/time.Second)))
+	if d.Allowed {
+		return nil
+	}
+	s.metrics.RateLimited(tier.Name)
+	return &apperr.Error{Code: apperr.RateLimited, Message: "too many requests (" + tier.Name + " limit: " +
+		strconv.Itoa(tier.Limit) + " per " + tier.Window.String() + "); retry later", RetryAfter: d.RetryAfter}
+}
+
+func authorize(role account.Role, need access) error {
+	switch {
+	case need == adminOnly && !role.AtLeast(account.RoleAdmin),
+		need == moderatorOnly && !role.AtLeast(account.RoleModerator):
+		return apperr.New(apperr.Forbidden, "your role may not do this")
+	}
+	return nil
+}

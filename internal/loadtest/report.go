@@ -1,0 +1,130 @@
+package loadtest
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// RouteReport is one route's figures.
+type RouteReport struct {
+	Route    string  `json:"route"`
+	Requests int64   `json:"requests"`
+	PerSec   float64 `json:"perSec"`
+	P50ms    float64 `json:"p50ms"`
+	P95ms    float64 `json:"p95ms"`
+	P99ms    float64 `json:"p99ms"`
+	MaxMs    float64 `json:"maxMs"`
+	Errors   int64   `json:"errors"`
+	Limited  int64   `json:"limited429"`
+}
+
+// TargetReport is what one server's /metrics said.
+type TargetReport struct {
+	Target        string  `json:"target"`
+	CPUCores      float64 `json:"cpuCores"` // average over the run
+	RSSMB         float64 `json:"rssMB"`    // at the end of the run
+	Goroutines    float64 `json:"goroutines"`
+	WSConnections float64 `json:"wsConnections"`
+	OpenFDs       float64 `json:"openFds"`
+}
+
+// Report is a run's outcome.
+type Report struct {
+	Users        int            `json:"users"`
+	Seconds      float64        `json:"seconds"`
+	Mix          Mix            `json:"mix"`
+	Routes       []RouteReport  `json:"routes"`
+	All          RouteReport    `json:"all"`
+	ErrorRate    float64        `json:"errorRate"`
+	Connected    int64          `json:"connectedAtEnd"`
+	ConnectFails int64          `json:"connectFailures"`
+	ConnectP50ms float64        `json:"wsConnectP50ms"`
+	ConnectP99ms float64        `json:"wsConnectP99ms"`
+	Deliveries   int64          `json:"deliveries"`
+	DeliveryP50  float64        `json:"deliveryP50ms"`
+	DeliveryP99  float64        `json:"deliveryP99ms"`
+	DeliveryMax  float64        `json:"deliveryMaxMs"`
+	Missed       int64          `json:"missedEvents"`
+	OutOfOrder   int64          `json:"outOfOrder"`
+	Duplicates   int64          `json:"duplicates"`
+	Disconnects  int64          `json:"disconnects"`
+	Targets      []TargetReport `json:"targets"`
+	Breaches     []string       `json:"breaches"`
+}
+
+func ms(h *hdrhistogram.Histogram, q float64) float64 { return float64(h.ValueAtQuantile(q)) / 1000 }
+
+func summarize(name string, h *hdrhistogram.Histogram, count, errs, limited int64, secs float64) RouteReport {
+	return RouteReport{Route: name, Requests: count, PerSec: float64(count) / secs, P50ms: ms(h, 50), P95ms: ms(h, 95),
+		P99ms: ms(h, 99), MaxMs: float64(h.Max()) / 1000, Errors: errs, Limited: limited}
+}
+
+func (r *run) report(total time.Duration, before, peak []metrics) *Report {
+	secs := time.Since(r.start).Seconds()
+	rep := &Report{Users: r.cfg.Users, Seconds: secs, Mix: r.cfg.Mix, Breaches: []string{}}
+	r.mu.Lock()
+	all := hdrhistogram.New(1, 120_000_000, 3)
+	var count, errs, limited int64
+	for _, name := range r.sortedRoutes() {
+		rt := r.routes[name]
+		rep.Routes = append(rep.Routes, summarize(name, rt.hist, rt.count, rt.errs, rt.l429, secs))
+		all.Merge(rt.hist)
+		count, errs, limited = count+rt.count, errs+rt.errs, limited+rt.l429
+	}
+	r.mu.Unlock()
+	rep.All = summarize("all routes", all, count, errs, limited, secs)
+	if count > 0 {
+		rep.ErrorRate = float64(errs) / float64(count)
+	}
+	r.connMu.Lock()
+	rep.ConnectP50ms, rep.ConnectP99ms = ms(r.connects, 50), ms(r.connects, 99)
+	r.connMu.Unlock()
+	d := r.deliveryHist()
+	rep.Deliveries, rep.DeliveryP50, rep.DeliveryP99, rep.DeliveryMax = r.deliveries.Load(), ms(d, 50), ms(d, 99), float64(d.Max())/1000
+	rep.Connected, rep.ConnectFails = r.connected.Load(), r.connectFails.Load()
+	rep.Missed, rep.OutOfOrder, rep.Duplicates, rep.Disconnects = r.gaps.Load(), r.outOfOrder.Load(), r.duplicates.Load(), r.disconnects.Load()
+	for i, t := range r.cfg.Targets {
+		rep.Targets = append(rep.Targets, TargetReport{Target: t, CPUCores: (peak[i].CPUSeconds - before[i].CPUSeconds) / secs,
+			RSSMB: peak[i].RSSBytes / (1 << 20), Goroutines: peak[i].Goroutines, WSConnections: peak[i].WSConns, OpenFDs: peak[i].OpenFDs})
+	}
+	// The seed's alert thresholds, and nothing lost.
+	if r.cfg.P95 > 0 && rep.All.P95ms > float64(r.cfg.P95.Milliseconds()) {
+		rep.Breaches = append(rep.Breaches, fmt.Sprintf("HTTP p95 %.1f ms is above %s", rep.All.P95ms, r.cfg.P95))
+	}
+	if rep.ErrorRate > r.cfg.ErrorRate {
+		rep.Breaches = append(rep.Breaches, fmt.Sprintf("error rate %.2f%% is above %.2f%%", 100*rep.ErrorRate, 100*r.cfg.ErrorRate))
+	}
+	if rep.Missed+rep.OutOfOrder > 0 {
+		rep.Breaches = append(rep.Breaches, fmt.Sprintf("%d missed and %d out-of-order events", rep.Missed, rep.OutOfOrder))
+	}
+	if rep.ConnectFails > 0 {
+		rep.Breaches = append(rep.Breaches, fmt.Sprintf("%d WebSocket connections failed", rep.ConnectFails))
+	}
+	return rep
+}
+
+// Print writes the report as a table.
+func (rep *Report) Print(w io.Writer) {
+	fmt.Fprintf(w, "\n%d users for %.0f s\n\n", rep.Users, rep.Seconds)
+	fmt.Fprintf(w, "%-48s %8s %7s %8s %8s %8s %8s %6s %5s\n", "route", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "429")
+	for _, r := range append(rep.Routes, rep.All) {
+		fmt.Fprintf(w, "%-48s %8d %7.1f %8.1f %8.1f %8.1f %8.1f %6d %5d\n", r.Route, r.Requests, r.PerSec, r.P50ms, r.P95ms, r.P99ms, r.MaxMs, r.Errors, r.Limited)
+	}
+	fmt.Fprintf(w, "\nWebSocket: %d connected at the end, %d failed to connect, connect p50 %.1f ms p99 %.1f ms, %d unexpected disconnects\n",
+		rep.Connected, rep.ConnectFails, rep.ConnectP50ms, rep.ConnectP99ms, rep.Disconnects)
+	fmt.Fprintf(w, "Delivery (post -> each subscriber): %d, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", rep.Deliveries, rep.DeliveryP50, rep.DeliveryP99, rep.DeliveryMax)
+	fmt.Fprintf(w, "Events missed %d, out of order %d, duplicated %d\n", rep.Missed, rep.OutOfOrder, rep.Duplicates)
+	for _, t := range rep.Targets {
+		fmt.Fprintf(w, "Server %s: CPU %.2f cores, RSS %.0f MB, %.0f goroutines, %.0f WebSockets, %.0f open files\n",
+			t.Target, t.CPUCores, t.RSSMB, t.Goroutines, t.WSConnections, t.OpenFDs)
+	}
+	if len(rep.Breaches) == 0 {
+		fmt.Fprintln(w, "\nThresholds: all met (HTTP p95, error rate, no missed events).")
+		return
+	}
+	fmt.Fprintln(w, "\nThresholds breached:\n  - "+strings.Join(rep.Breaches, "\n  - "))
+}

@@ -1,0 +1,530 @@
+package loadtest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/coder/websocket"
+)
+
+// Mix is how often, on average, each user does each thing (exponentially
+// distributed intervals; 0 = never).
+type Mix struct {
+	ReadHistory time.Duration `json:"readHistory"` // GET the channel's latest messages
+	Post        time.Duration `json:"post"`        // typing, then POST a channel message
+	DM          time.Duration `json:"dm"`          // POST a direct message to a neighbour
+	Profile     time.Duration `json:"profile"`     // GET another user's profile
+	Shouts      time.Duration `json:"shouts"`      // GET the shout feed
+	Me          time.Duration `json:"me"`          // GET /api/users/me
+}
+
+// DefaultMix is a member reading along and chatting now and then.
+var DefaultMix = Mix{ReadHistory: 30 * time.Second, Post: 60 * time.Second, DM: 5 * time.Minute,
+	Profile: 2 * time.Minute, Shouts: 2 * time.Minute, Me: 5 * time.Minute}
+
+// ParseMix reads "post=60s,dm=5m,..." over DefaultMix.
+func ParseMix(s string) (Mix, error) {
+	m := DefaultMix
+	if strings.TrimSpace(s) == "" {
+		return m, nil
+	}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		d, err := time.ParseDuration(v)
+		if v == "0" || v == "off" {
+			d, err = 0, nil
+		}
+		if !ok || err != nil || d < 0 {
+			return m, fmt.Errorf("mix: %q is not name=duration", kv)
+		}
+		switch k {
+		case "read":
+			m.ReadHistory = d
+		case "post":
+			m.Post = d
+		case "dm":
+			m.DM = d
+		case "profile":
+			m.Profile = d
+		case "shouts":
+			m.Shouts = d
+		case "me":
+			m.Me = d
+		default:
+			return m, fmt.Errorf("mix: unknown action %q (read, post, dm, profile, shouts, me)", k)
+		}
+	}
+	return m, nil
+}
+
+// Config is one run.
+type Config struct {
+	Targets       []string // base URLs; users are spread over them
+	Users         int
+	Duration      time.Duration // after the ramp
+	Ramp          int           // users started per second
+	Mix           Mix
+	P95           time.Duration // threshold for HTTP p95 (seed: 500 ms)
+	ErrorRate     float64       // threshold (seed: 1 %)
+	Progress      io.Writer
+	ProgressEvery time.Duration
+}
+
+type route struct {
+	hist              *hdrhistogram.Histogram
+	count, errs, l429 int64
+}
+
+// run is the state of one load test.
+type run struct {
+	cfg   Config
+	prep  Prepared
+	http  *http.Client
+	start time.Time
+
+	mu     sync.Mutex
+	routes map[string]*route
+
+	connMu   sync.Mutex
+	connects *hdrhistogram.Histogram
+	shards   [64]struct {
+		mu   sync.Mutex
+		hist *hdrhistogram.Histogram
+	}
+	connected, deliveries, gaps, outOfOrder, duplicates, disconnects, connectFails atomic.Int64
+}
+
+func (r *run) record(name string, lat time.Duration, status int, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rt := r.routes[name]
+	if rt == nil {
+		rt = &route{hist: hdrhistogram.New(1, 120_000_000, 3)}
+		r.routes[name] = rt
+	}
+	rt.count++
+	rt.hist.RecordValue(lat.Microseconds())
+	switch {
+	case status == http.StatusTooManyRequests:
+		rt.l429++
+	case err != nil || status >= 400:
+		rt.errs++
+	}
+}
+
+// call sends one request scheduled at sched and records its latency from
+// then (open loop: a slow server shows as latency, not as fewer requests).
+func (r *run) call(ctx context.Context, name, method, url, token string, body any, sched time.Time, out any) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := r.http.Do(req)
+	status := 0
+	if err == nil {
+		status = res.StatusCode
+		if out != nil && status < 300 {
+			json.NewDecoder(res.Body).Decode(out)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	if ctx.Err() != nil {
+		return // the run ended mid-request
+	}
+	r.record(name, time.Since(sched), status, err)
+}
+
+// Run drives the load until ctx ends or the duration passes.
+func Run(ctx context.Context, cfg Config, prep Prepared) (*Report, error) {
+	if len(cfg.Targets) == 0 || cfg.Users <= 0 || cfg.Users > len(prep.Users) {
+		return nil, fmt.Errorf("loadtest: %d users asked, %d prepared, %d targets", cfg.Users, len(prep.Users), len(cfg.Targets))
+	}
+	if cfg.Ramp <= 0 {
+		cfg.Ramp = 500
+	}
+	if cfg.ProgressEvery <= 0 {
+		cfg.ProgressEvery = 5 * time.Second
+	}
+	r := &run{cfg: cfg, prep: prep, routes: map[string]*route{}, connects: hdrhistogram.New(1, 120_000_000, 3),
+		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+			DialContext:  (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
+			MaxIdleConns: cfg.Users, MaxIdleConnsPerHost: cfg.Users, IdleConnTimeout: time.Minute}}}
+	for i := range r.shards {
+		r.shards[i].hist = hdrhistogram.New(1, 120_000_000, 3)
+	}
+	before := scrapeAll(cfg.Targets)
+	r.start = time.Now()
+	total := time.Duration(float64(cfg.Users)/float64(cfg.Ramp)*float64(time.Second)) + cfg.Duration
+	ctx, cancel := context.WithTimeout(ctx, total)
+	defer cancel()
+
+	done := make(chan struct{})
+	go r.progress(ctx, done)
+	var wg sync.WaitGroup
+	tick := time.NewTicker(time.Second / time.Duration(cfg.Ramp))
+	for i := 0; i < cfg.Users; i++ {
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); r.user(ctx, i) }()
+	}
+	tick.Stop()
+	// Resources are read just before the end, with every user still on.
+	peakAt := time.NewTimer(max(total-min(2*time.Second, cfg.Duration/10), 0) - time.Since(r.start))
+	var peak []metrics
+	select {
+	case <-peakAt.C:
+		peak = scrapeAll(cfg.Targets)
+		<-ctx.Done()
+	case <-ctx.Done():
+		peakAt.Stop()
+		peak = scrapeAll(cfg.Targets)
+	}
+	wg.Wait()
+	close(done)
+	return r.report(total, before, peak), nil
+}
+
+// user is one simulated member.
+func (r *run) user(ctx context.Context, i int) {
+	u := r.prep.Users[i]
+	target := r.cfg.Targets[i%len(r.cfg.Targets)]
+	channel := r.prep.Channels[i%len(r.prep.Channels)]
+	room := "channel:" + strconv.FormatInt(channel, 10)
+	neighbour := r.prep.Users[(i+1)%r.cfg.Users].ID
+	ws := &socket{r: r, url: "ws" + strings.TrimPrefix(target, "http") + "/api/ws?token=" + u.Token, rooms: []string{"chat", room}, seqs: map[string]int64{}}
+	if !ws.connect(ctx) {
+		return
+	}
+	go ws.read(ctx)
+	defer ws.close()
+
+	type action struct {
+		every time.Duration
+		next  time.Time
+		do    func(sched time.Time)
+	}
+	var thread atomic.Int64
+	base := target + "/api"
+	acts := []*action{
+		{r.cfg.Mix.ReadHistory, time.Time{}, func(s time.Time) {
+			r.call(ctx, "GET /api/community/channels/{id}/messages", "GET", fmt.Sprintf("%s/community/channels/%d/messages?limit=50", base, channel), u.Token, nil, s, nil)
+		}},
+		{r.cfg.Mix.Post, time.Time{}, func(s time.Time) {
+			ws.send(ctx, `{"op":"typing","room":"`+room+`"}`)
+			body := map[string]string{"body": "lt:" + strconv.FormatInt(time.Now().UnixNano(), 10) + " hello from the load test"}
+			r.call(ctx, "POST /api/community/channels/{id}/messages", "POST", fmt.Sprintf("%s/community/channels/%d/messages", base, channel), u.Token, body, s, nil)
+		}},
+		{r.cfg.Mix.DM, time.Time{}, func(s time.Time) {
+			if thread.Load() == 0 {
+				var th struct{ ID int64 }
+				r.call(ctx, "POST /api/messages/threads", "POST", base+"/messages/threads", u.Token, map[string]int64{"userId": neighbour}, s, &th)
+				thread.Store(th.ID)
+			}
+			if id := thread.Load(); id != 0 {
+				r.call(ctx, "POST /api/messages/threads/{id}/messages", "POST", fmt.Sprintf("%s/messages/threads/%d/messages", base, id), u.Token, map[string]string{"body": "hi neighbour"}, s, nil)
+			}
+		}},
+		{r.cfg.Mix.Profile, time.Time{}, func(s time.Time) {
+			other := r.prep.Users[rand.IntN(r.cfg.Users)].ID
+			r.call(ctx, "GET /api/users/{id}", "GET", fmt.Sprintf("%s/users/%d", base, other), u.Token, nil, s, nil)
+		}},
+		{r.cfg.Mix.Shouts, time.Time{}, func(s time.Time) {
+			r.call(ctx, "GET /api/shouts", "GET", base+"/shouts?limit=20", u.Token, nil, s, nil)
+		}},
+		{r.cfg.Mix.Me, time.Time{}, func(s time.Time) {
+			r.call(ctx, "GET /api/users/me", "GET", base+"/users/me", u.Token, nil, s, nil)
+		}},
+	}
+	now := time.Now()
+	for _, a := range acts {
+		if a.every > 0 {
+			a.next = now.Add(expo(a.every))
+		}
+	}
+	for {
+		var next *action
+		for _, a := range acts {
+			if a.every > 0 && (next == nil || a.next.Before(next.next)) {
+				next = a
+			}
+		}
+		if next == nil {
+			<-ctx.Done()
+			return
+		}
+		t := time.NewTimer(time.Until(next.next))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		sched := next.next
+		go next.do(sched)
+		next.next = sched.Add(expo(next.every))
+	}
+}
+
+// expo draws an exponentially distributed interval of the given mean.
+func expo(mean time.Duration) time.Duration {
+	return time.Duration(-math.Log(1-rand.Float64()) * float64(mean))
+}
+
+// socket is a user's WebSocket. It checks that every room's seqs arrive in
+// order without gaps, and reconnects with since after an unexpected close.
+type socket struct {
+	r     *run
+	url   string
+	rooms []string
+	mu    sync.Mutex
+	c     *websocket.Conn
+	seqs  map[string]int64
+}
+
+func (s *socket) connect(ctx context.Context) bool {
+	start := time.Now()
+	dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(dctx, s.url, nil)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.r.connectFails.Add(1)
+		}
+		return false
+	}
+	c.SetReadLimit(1 << 20)
+	s.mu.Lock()
+	s.c = c
+	for _, room := range s.rooms {
+		m := map[string]any{"op": "subscribe", "room": room}
+		if last, ok := s.seqs[room]; ok {
+			m["since"] = last
+		}
+		b, _ := json.Marshal(m)
+		c.Write(ctx, websocket.MessageText, b)
+	}
+	s.mu.Unlock()
+	s.r.connMu.Lock()
+	s.r.connects.RecordValue(time.Since(start).Microseconds())
+	s.r.connMu.Unlock()
+	s.r.connected.Add(1)
+	return true
+}
+
+func (s *socket) send(ctx context.Context, frame string) {
+	s.mu.Lock()
+	c := s.c
+	s.mu.Unlock()
+	if c != nil {
+		c.Write(ctx, websocket.MessageText, []byte(frame))
+	}
+}
+
+func (s *socket) close() {
+	s.mu.Lock()
+	if s.c != nil {
+		s.c.Close(websocket.StatusNormalClosure, "load test over")
+	}
+	s.mu.Unlock()
+}
+
+type frame struct {
+	Op   string `json:"op"`
+	Room string `json:"room"`
+	Seq  int64  `json:"seq"`
+	Type string `json:"type"`
+	Data struct {
+		Body string `json:"body"`
+	} `json:"data"`
+}
+
+func (s *socket) read(ctx context.Context) {
+	shard := &s.r.shards[rand.IntN(len(s.r.shards))]
+	for {
+		s.mu.Lock()
+		c := s.c
+		s.mu.Unlock()
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.r.disconnects.Add(1)
+			s.r.connected.Add(-1)
+			if !s.connect(ctx) {
+				return
+			}
+			continue
+		}
+		now := time.Now().UnixNano()
+		var f frame
+		if json.Unmarshal(b, &f) != nil {
+			continue
+		}
+		switch {
+		case f.Op == "subscribed":
+			s.mu.Lock()
+			if _, ok := s.seqs[f.Room]; !ok {
+				s.seqs[f.Room] = f.Seq
+			}
+			s.mu.Unlock()
+		case f.Op == "event" && f.Seq > 0:
+			s.mu.Lock()
+			last, known := s.seqs[f.Room]
+			switch {
+			case !known:
+			case f.Seq == last:
+				s.r.duplicates.Add(1)
+			case f.Seq < last:
+				s.r.outOfOrder.Add(1)
+			case f.Seq > last+1:
+				s.r.gaps.Add(f.Seq - last - 1)
+			}
+			if f.Seq > last {
+				s.seqs[f.Room] = f.Seq
+			}
+			s.mu.Unlock()
+			if f.Type == "message.created" && strings.HasPrefix(f.Data.Body, "lt:") {
+				if sent, err := strconv.ParseInt(strings.Fields(f.Data.Body[3:])[0], 10, 64); err == nil {
+					s.r.deliveries.Add(1)
+					shard.mu.Lock()
+					shard.hist.RecordValue((now - sent) / 1000)
+					shard.mu.Unlock()
+				}
+			}
+		}
+	}
+}
+
+func (r *run) progress(ctx context.Context, done chan struct{}) {
+	if r.cfg.Progress == nil {
+		return
+	}
+	t := time.NewTicker(r.cfg.ProgressEvery)
+	defer t.Stop()
+	var lastReq int64
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		r.mu.Lock()
+		var reqs, errs, limited int64
+		all := hdrhistogram.New(1, 120_000_000, 3)
+		for _, rt := range r.routes {
+			reqs += rt.count
+			errs += rt.errs
+			limited += rt.l429
+			all.Merge(rt.hist)
+		}
+		r.mu.Unlock()
+		fmt.Fprintf(r.cfg.Progress, "[%5.0fs] users %d/%d connected, %.0f req/s, p95 %.1f ms, errors %d, 429 %d, deliveries %d (p99 %.1f ms), gaps %d\n",
+			time.Since(r.start).Seconds(), r.connected.Load(), r.cfg.Users, float64(reqs-lastReq)/r.cfg.ProgressEvery.Seconds(),
+			float64(all.ValueAtQuantile(95))/1000, errs, limited, r.deliveries.Load(), r.deliveryQuantile(99), r.gaps.Load())
+		lastReq = reqs
+	}
+}
+
+func (r *run) deliveryHist() *hdrhistogram.Histogram {
+	h := hdrhistogram.New(1, 120_000_000, 3)
+	for i := range r.shards {
+		r.shards[i].mu.Lock()
+		h.Merge(r.shards[i].hist)
+		r.shards[i].mu.Unlock()
+	}
+	return h
+}
+
+func (r *run) deliveryQuantile(q float64) float64 {
+	return float64(r.deliveryHist().ValueAtQuantile(q)) / 1000
+}
+
+// metrics are what a target's /metrics says about the process.
+type metrics struct {
+	CPUSeconds float64 `json:"cpuSeconds"`
+	RSSBytes   float64 `json:"rssBytes"`
+	Goroutines float64 `json:"goroutines"`
+	WSConns    float64 `json:"wsConnections"`
+	OpenFDs    float64 `json:"openFds"`
+}
+
+func scrapeAll(targets []string) []metrics {
+	out := make([]metrics, len(targets))
+	for i, t := range targets {
+		out[i] = scrape(t)
+	}
+	return out
+}
+
+func scrape(target string) metrics {
+	var m metrics
+	res, err := http.Get(target + "/metrics")
+	if err != nil {
+		return m
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "process_cpu_seconds_total":
+			m.CPUSeconds = v
+		case "process_resident_memory_bytes":
+			m.RSSBytes = v
+		case "go_goroutines":
+			m.Goroutines = v
+		case "plaza_ws_connections":
+			m.WSConns = v
+		case "process_open_fds":
+			m.OpenFDs = v
+		}
+	}
+	return m
+}
+
+// sortedRoutes lists route names in a stable order.
+func (r *run) sortedRoutes() []string {
+	var names []string
+	for n := range r.routes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,302 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plazahq/plaza/internal/redisx"
+	"github.com/redis/go-redis/v9"
+)
+
+// publishScript allocates the seq, stores the frame in the room's history
+// and publishes it, atomically: the order of seqs is the order of delivery.
+var publishScript = redis.NewScript(`
+local seq = redis.call('INCR', KEYS[1])
+local frame = ARGV[1] .. seq .. ARGV[2]
+redis.call('ZADD', KEYS[2], seq, frame)
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[3]) + 1))
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('PUBLISH', KEYS[3], frame)
+return seq
+`)
+
+// sinceScript returns {current seq, reaches (0/1), frames after since...}.
+var sinceScript = redis.NewScript(`
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local since = tonumber(ARGV[1])
+if since >= cur then return {cur, 1} end
+local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if #oldest == 0 or tonumber(oldest[2]) > since + 1 then return {cur, 0} end
+local out = {cur, 1}
+for _, f in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. since, '+inf')) do out[#out + 1] = f end
+return out
+`)
+
+// raiseScript lifts a room's seq to at least ARGV[1].
+var raiseScript = redis.NewScript(`
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+`)
+
+// RedisBroker shares seqs, history and events between instances through
+// Redis. While Redis does not answer it falls back to its in-process
+// broker: local delivery continues, seqs stay monotonic, and when Redis
+// returns its seqs are raised past anything published meanwhile.
+type RedisBroker struct {
+	c       *redis.Client
+	prefix  string
+	history int
+	ttl     time.Duration
+	timeout time.Duration
+	log     *slog.Logger
+	local   *MemoryBroker
+
+	deliver atomic.Pointer[func(Event)]
+	redis   *redisx.Health
+	mu      sync.Mutex
+	dirty   map[string]bool // rooms published locally while Redis was away
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// NewRedisBroker returns a broker keeping history events per room for ttl.
+func NewRedisBroker(c *redis.Client, prefix string, history int, ttl time.Duration, log *slog.Logger) *RedisBroker {
+	// Two seconds: the fallback is for a Redis that is gone, not one that is
+	// slow under load; a publish that timed out may still have happened,
+	// and publishing it locally too would split the room's seqs.
+	return &RedisBroker{c: c, prefix: prefix, history: history, ttl: ttl, timeout: 2 * time.Second, log: log,
+		local: NewMemoryBroker(history, nil), redis: redisx.NewHealth(), dirty: map[string]bool{}, stop: make(chan struct{})}
+}
+
+func (b *RedisBroker) seqKey(room string) string  { return b.prefix + "rt:{" + room + "}:seq" }
+func (b *RedisBroker) histKey(room string) string { return b.prefix + "rt:{" + room + "}:hist" }
+func (b *RedisBroker) channel() string            { return b.prefix + "rt:events" }
+
+// Down reports whether Redis is being bypassed, and why.
+func (b *RedisBroker) Down() (bool, string) { return b.redis.Down() }
+
+func (b *RedisBroker) failed(err error) {
+	if b.redis.Fail(err) {
+		b.log.Warn("realtime: Redis not answering; delivering on this instance only", "err", err)
+	}
+}
+
+func (b *RedisBroker) send(e Event) {
+	if d := b.deliver.Load(); d != nil {
+		(*d)(e)
+	}
+}
+
+// Start subscribes and begins delivery. It returns once Redis has
+// confirmed the subscription (or, if Redis is down, after a few seconds,
+// with the broker marked down), so nothing published after it is missed.
+func (b *RedisBroker) Start(deliver func(Event)) error {
+	b.deliver.Store(&deliver)
+	b.local.Start(deliver)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-b.stop; cancel() }()
+	ps := b.c.Subscribe(ctx, b.channel())
+	rctx, rcancel := context.WithTimeout(ctx, 3*time.Second)
+	if _, err := ps.Receive(rctx); err != nil {
+		b.failed(err)
+	}
+	rcancel()
+	b.wg.Add(2)
+	go b.listen(ps)
+	go b.watch()
+	return nil
+}
+
+// Stop ends delivery.
+func (b *RedisBroker) Stop() {
+	select {
+	case <-b.stop:
+	default:
+		close(b.stop)
+	}
+	b.wg.Wait()
+	b.local.Stop()
+}
+
+func (b *RedisBroker) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), b.timeout)
+}
+
+// Publish runs the publish script, or publishes locally while Redis is away.
+func (b *RedisBroker) Publish(ctx context.Context, room, typ string, data []byte) (int64, error) {
+	if b.redis.Up() {
+		head, tail := frameParts(room, typ, json.RawMessage(data), time.Now())
+		octx, cancel := b.opCtx(ctx)
+		seq, err := publishScript.Run(octx, b.c, []string{b.seqKey(room), b.histKey(room), b.channel()},
+			head, tail, b.history, b.ttl.Milliseconds()).Int64()
+		cancel()
+		if err == nil {
+			return seq, nil
+		}
+		b.failed(err)
+	}
+	b.mu.Lock()
+	b.dirty[room] = true
+	b.mu.Unlock()
+	return b.local.Publish(ctx, room, typ, data)
+}
+
+// Ephemeral publishes without seq.
+func (b *RedisBroker) Ephemeral(ctx context.Context, room, typ string, data []byte) error {
+	if b.redis.Up() {
+		head, tail := frameParts(room, typ, json.RawMessage(data), time.Now())
+		octx, cancel := b.opCtx(ctx)
+		err := b.c.Publish(octx, b.channel(), buildFrame(head, 0, tail)).Err()
+		cancel()
+		if err == nil {
+			return nil
+		}
+		b.failed(err)
+	}
+	return b.local.Ephemeral(ctx, room, typ, data)
+}
+
+// Since reads the shared history, or the local one while Redis is away.
+func (b *RedisBroker) Since(ctx context.Context, room string, since int64) ([]Event, int64, bool, error) {
+	if b.redis.Up() {
+		octx, cancel := b.opCtx(ctx)
+		res, err := sinceScript.Run(octx, b.c, []string{b.seqKey(room), b.histKey(room)}, since).Slice()
+		cancel()
+		if err == nil && len(res) >= 2 {
+			cur, _ := res[0].(int64)
+			ok, _ := res[1].(int64)
+			var out []Event
+			for _, f := range res[2:] {
+				s, _ := f.(string)
+				if r, seq, good := parseFrame([]byte(s)); good {
+					out = append(out, Event{Room: r, Seq: seq, Frame: []byte(s)})
+				}
+			}
+			return out, cur, ok == 1, nil
+		}
+		if err != nil {
+			b.failed(err)
+		}
+	}
+	return b.local.Since(ctx, room, since)
+}
+
+// listen delivers what Redis publishes. The subscription reconnects by
+// itself; the hub notices any gap in a room's seqs and fetches what it
+// missed from the history.
+func (b *RedisBroker) listen(ps *redis.PubSub) {
+	defer b.wg.Done()
+	defer ps.Close()
+	ch := ps.Channel(redis.WithChannelHealthCheckInterval(5*time.Second), redis.WithChannelSize(4096))
+	for {
+		select {
+		case <-b.stop:
+			return
+		case m, ok := <-ch:
+			if !ok {
+				return
+			}
+			frame := []byte(m.Payload)
+			room, seq, good := parseFrame(frame)
+			if !good {
+				continue
+			}
+			e := Event{Room: room, Seq: seq, Frame: frame}
+			if seq > 0 {
+				b.local.Observe(e)
+			}
+			b.send(e)
+		}
+	}
+}
+
+// watch pings Redis while it is down; on recovery it raises Redis's seqs
+// past what was published locally, then uses Redis again.
+func (b *RedisBroker) watch() {
+	defer b.wg.Done()
+	b.redis.Watch(b.stop, b.c, 2*time.Second, func(ctx context.Context) error {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for room := range b.dirty {
+			if err := raiseScript.Run(ctx, b.c, []string{b.seqKey(room)}, b.local.Seq(room)).Err(); err != nil {
+				return err
+			}
+			delete(b.dirty, room)
+		}
+		b.log.Info("realtime: Redis answering again; cross-instance delivery resumed")
+		return nil
+	})
+}
+
+// Presence shared through Redis: one sorted set per room whose members are
+// "<user>:<instance>" scored by the time this instance last confirmed them.
+// Members not refreshed for presenceTTL (a crashed instance's) age out.
+const presenceTTL = 90 * time.Second
+
+func (b *RedisBroker) presenceKey(room string) string { return b.prefix + "rt:{" + room + "}:online" }
+
+// Present records (or refreshes) users of this instance in room.
+func (b *RedisBroker) Present(ctx context.Context, room, instance string, users []int64) error {
+	if !b.redis.Up() || len(users) == 0 {
+		return nil
+	}
+	now := float64(time.Now().Unix())
+	zs := make([]redis.Z, len(users))
+	for i, u := range users {
+		zs[i] = redis.Z{Score: now, Member: strconv.FormatInt(u, 10) + ":" + instance}
+	}
+	octx, cancel := b.opCtx(ctx)
+	defer cancel()
+	pipe := b.c.Pipeline()
+	pipe.ZAdd(octx, b.presenceKey(room), zs...)
+	pipe.Expire(octx, b.presenceKey(room), 2*presenceTTL)
+	_, err := pipe.Exec(octx)
+	return err
+}
+
+// Absent removes a user of this instance from room.
+func (b *RedisBroker) Absent(ctx context.Context, room, instance string, user int64) error {
+	if !b.redis.Up() {
+		return nil
+	}
+	octx, cancel := b.opCtx(ctx)
+	defer cancel()
+	return b.c.ZRem(octx, b.presenceKey(room), strconv.FormatInt(user, 10)+":"+instance).Err()
+}
+
+// Online lists up to max users present in room on any instance, and how many.
+func (b *RedisBroker) Online(ctx context.Context, room string, max int) ([]int64, int, error) {
+	if !b.redis.Up() {
+		return nil, 0, errors.New("realtime: Redis is down")
+	}
+	octx, cancel := b.opCtx(ctx)
+	defer cancel()
+	min := strconv.FormatInt(time.Now().Add(-presenceTTL).Unix(), 10)
+	members, err := b.c.ZRangeArgs(octx, redis.ZRangeArgs{Key: b.presenceKey(room), ByScore: true, Start: min, Stop: "+inf"}).Result()
+	if err != nil {
+		return nil, 0, err
+	}
+	seen := map[int64]bool{}
+	ids := []int64{}
+	for _, m := range members {
+		u, _, _ := strings.Cut(m, ":")
+		id, err := strconv.ParseInt(u, 10, 64)
+		if err != nil || seen[id] {
+			continue
+		}
+		seen[id] = true
+		if len(ids) < max {
+			ids = append(ids, id)
+		}
+	}
+	return ids, len(seen), nil
+}

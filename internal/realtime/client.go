@@ -1,0 +1,378 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lxzan/gws"
+	"github.com/plazahq/plaza/internal/account"
+	"github.com/plazahq/plaza/internal/apperr"
+)
+
+// client is one WebSocket connection.
+type client struct {
+	hub    *Hub
+	socket *gws.Conn
+	user   account.User
+
+	mu       sync.Mutex
+	rooms    map[string]*sub
+	tokens   float64
+	tokensAt time.Time
+	strikes  int
+
+	queued   atomic.Int64 // frames handed to the socket, not yet written
+	lastSeen atomic.Int64 // unix nanos of the last frame from the client
+	closed   atomic.Bool
+}
+
+// sub is a connection's subscription to a room. While the missed events
+// are replayed, live ones wait in pending, so the client gets both in order.
+type sub struct {
+	replaying bool
+	pending   []Event
+	last      int64 // last seq sent
+}
+
+func newClient(h *Hub, socket *gws.Conn, u account.User) *client {
+	c := &client{hub: h, socket: socket, user: u, rooms: map[string]*sub{}, tokens: float64(h.cfg.InboundBurst), tokensAt: time.Now()}
+	c.lastSeen.Store(time.Now().UnixNano())
+	return c
+}
+
+// write queues a frame; a connection that lets its queue overflow is
+// dropped rather than allowed to hold anything up. Callers hold c.mu, so
+// frames of one connection are queued in order.
+func (c *client) write(frame []byte) {
+	if c.closed.Load() {
+		return
+	}
+	if c.queued.Add(1) > int64(c.hub.cfg.SendQueue) {
+		c.queued.Add(-1)
+		c.hub.dropped.Add(1)
+		go c.drop("slow consumer: " + strconv.Itoa(c.hub.cfg.SendQueue) + " frames behind")
+		return
+	}
+	c.socket.WriteAsync(gws.OpcodeText, frame, func(err error) {
+		c.queued.Add(-1)
+		if err != nil {
+			c.socket.NetConn().Close()
+		}
+	})
+}
+
+func (c *client) send(v any) {
+	b, _ := json.Marshal(v)
+	c.mu.Lock()
+	c.write(b)
+	c.mu.Unlock()
+}
+
+func (c *client) sendError(code, message, room string) {
+	c.send(errorFrame{Op: "error", Code: code, Message: message, Room: room})
+}
+
+// deliver passes a room event to the connection (called by the hub).
+func (c *client) deliver(e Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.rooms[e.Room]
+	switch {
+	case s == nil:
+	case s.replaying:
+		if len(s.pending) >= c.hub.cfg.SendQueue {
+			c.hub.dropped.Add(1)
+			go c.drop("slow consumer: fell behind during replay")
+			return
+		}
+		s.pending = append(s.pending, e)
+	case e.Seq == 0:
+		c.write(e.Frame)
+	case e.Seq > s.last:
+		s.last = e.Seq
+		c.write(e.Frame)
+	}
+}
+
+// kick closes the connection with a code and reason. The close frame is
+// queued behind the frames already waiting, so the client reads them (an
+// error, say) before the close; a socket that does not drain within two
+// seconds is cut.
+func (c *client) kick(code uint16, reason string) {
+	if !c.closed.CompareAndSwap(false, true) {
+		return
+	}
+	c.socket.Async(func() { c.socket.WriteClose(code, []byte(reason)) })
+	time.AfterFunc(2*time.Second, func() { c.socket.NetConn().Close() })
+}
+
+// drop cuts a connection that fell behind: its queue is full, so a close
+// frame behind it would never be sent; one is written directly instead.
+func (c *client) drop(reason string) {
+	if !c.closed.CompareAndSwap(false, true) {
+		return
+	}
+	c.socket.SetDeadline(time.Now().Add(time.Second))
+	c.socket.WriteClose(CloseSlow, []byte(reason))
+	c.socket.NetConn().Close()
+}
+
+// Frames.
+type inFrame struct {
+	Op    string `json:"op"`
+	Room  string `json:"room"`
+	Since *int64 `json:"since"`
+}
+
+type errorFrame struct {
+	Op      string `json:"op"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Room    string `json:"room,omitempty"`
+}
+
+type subscribedFrame struct {
+	Op          string  `json:"op"`
+	Room        string  `json:"room"`
+	Seq         int64   `json:"seq"`
+	Online      []int64 `json:"online,omitempty"`
+	OnlineCount int     `json:"onlineCount,omitempty"`
+}
+
+type roomFrame struct {
+	Op   string `json:"op"`
+	Room string `json:"room,omitempty"`
+}
+
+// allow applies the inbound rate (a token bucket).
+func (c *client) allow(now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tokens += now.Sub(c.tokensAt).Seconds() * c.hub.cfg.InboundRate
+	c.tokens = min(c.tokens, float64(c.hub.cfg.InboundBurst))
+	c.tokensAt = now
+	if c.tokens >= 1 {
+		c.tokens--
+		c.strikes = 0
+		return true
+	}
+	c.strikes++
+	return false
+}
+
+func (c *client) handle(data []byte) {
+	now := time.Now()
+	c.lastSeen.Store(now.UnixNano())
+	c.hub.inbound.Add(1)
+	if !c.allow(now) {
+		c.mu.Lock()
+		strikes := c.strikes
+		c.mu.Unlock()
+		if strikes > 2*c.hub.cfg.InboundBurst {
+			c.kick(CloseFlood, "message rate exceeded")
+			return
+		}
+		c.sendError("rate_limited", "too many frames; at most "+strconv.FormatFloat(c.hub.cfg.InboundRate, 'f', -1, 64)+" per second", "")
+		return
+	}
+	var f inFrame
+	if err := json.Unmarshal(data, &f); err != nil {
+		c.sendError("bad_frame", "frames are JSON objects like {\"op\":\"subscribe\",\"room\":\"chat\"}", "")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	switch f.Op {
+	case "ping":
+		c.send(roomFrame{Op: "pong"})
+	case "subscribe":
+		c.subscribe(ctx, f.Room, f.Since)
+	case "unsubscribe":
+		c.unsubscribe(f.Room, true)
+	case "typing":
+		c.typing(ctx, f.Room)
+	default:
+		c.sendError("unknown_op", "op must be subscribe, unsubscribe, typing or ping", "")
+	}
+}
+
+// subscribe authorizes, joins, replays what the client missed since
+// since (or says resync), then switches to live events.
+func (c *client) subscribe(ctx context.Context, room string, since *int64) {
+	if !ValidRoom(room) {
+		c.sendError("unknown_room", "rooms are user:{id}, channel:{id}, thread:{id}, live-stream, chat, leaderboard", room)
+		return
+	}
+	c.mu.Lock()
+	s, already := c.rooms[room]
+	n := len(c.rooms)
+	c.mu.Unlock()
+	if already {
+		c.mu.Lock()
+		c.write(mustJSON(subscribedFrame{Op: "subscribed", Room: room, Seq: s.last}))
+		c.mu.Unlock()
+		return
+	}
+	if n >= c.hub.cfg.MaxRooms {
+		c.sendError("too_many_rooms", "at most "+strconv.Itoa(c.hub.cfg.MaxRooms)+" rooms per connection", room)
+		return
+	}
+	if err := c.hub.auth.CanJoin(ctx, c.user, room); err != nil {
+		e := apperr.From(err)
+		if e.Code == apperr.Internal {
+			c.hub.log.Error("room authorization failed", "room", room, "err", err)
+		}
+		c.sendError(string(e.Code), e.Message, room)
+		return
+	}
+	s = &sub{replaying: true}
+	c.mu.Lock()
+	c.rooms[room] = s
+	c.mu.Unlock()
+	if first, size := c.hub.join(room, c); first {
+		// Recorded before counting who is online below; the announcement
+		// reaches this client after its replay, like any live event.
+		c.hub.presence(room, "presence.join", c.user.ID, size)
+	}
+
+	from := int64(1 << 62) // no since: start from now
+	if since != nil {
+		from = max(*since, 0)
+	}
+	events, cur, ok, err := c.hub.broker.Since(ctx, room, from)
+	if err != nil {
+		c.unsubscribe(room, false)
+		c.sendError("unavailable", "could not read the room's history; subscribe again", room)
+		return
+	}
+	online, count := c.hub.online(ctx, room, 100)
+	c.mu.Lock()
+	sf := subscribedFrame{Op: "subscribed", Room: room, Seq: cur}
+	if len(room) < 5 || room[:5] != "user:" {
+		sf.Online, sf.OnlineCount = online, count
+	}
+	c.write(mustJSON(sf))
+	switch {
+	case since == nil:
+		s.last = cur
+	case !ok:
+		c.write(mustJSON(roomFrame{Op: "resync", Room: room}))
+		s.last = cur
+	default:
+		s.last = from
+		for _, e := range events {
+			if e.Seq > s.last {
+				c.write(e.Frame)
+				s.last = e.Seq
+			}
+		}
+	}
+	for _, e := range s.pending {
+		if e.Seq == 0 || e.Seq > s.last {
+			c.write(e.Frame)
+			s.last = max(s.last, e.Seq)
+		}
+	}
+	s.pending, s.replaying = nil, false
+	c.mu.Unlock()
+}
+
+func (c *client) unsubscribe(room string, answer bool) {
+	c.mu.Lock()
+	_, ok := c.rooms[room]
+	delete(c.rooms, room)
+	c.mu.Unlock()
+	if !ok {
+		if answer {
+			c.sendError("not_subscribed", "not subscribed to "+room, room)
+		}
+		return
+	}
+	if last, size := c.hub.leave(room, c); last {
+		c.hub.presence(room, "presence.leave", c.user.ID, size)
+	}
+	if answer {
+		c.send(roomFrame{Op: "unsubscribed", Room: room})
+	}
+}
+
+func (c *client) typing(ctx context.Context, room string) {
+	c.mu.Lock()
+	_, ok := c.rooms[room]
+	c.mu.Unlock()
+	if !ok {
+		c.sendError("not_subscribed", "subscribe to "+room+" before typing in it", room)
+		return
+	}
+	data := []byte(`{"userId":` + strconv.FormatInt(c.user.ID, 10) + `}`)
+	if err := c.hub.broker.Ephemeral(ctx, room, "typing", data); err != nil {
+		c.sendError("unavailable", "typing not sent", room)
+	}
+}
+
+// gone cleans up after the connection ends.
+func (c *client) gone() {
+	c.closed.Store(true)
+	c.mu.Lock()
+	rooms := make([]string, 0, len(c.rooms))
+	for r := range c.rooms {
+		rooms = append(rooms, r)
+	}
+	c.mu.Unlock()
+	for _, r := range rooms {
+		c.unsubscribe(r, false)
+	}
+	c.hub.remove(c)
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// events adapts gws's callbacks to the hub.
+type events struct{ h *Hub }
+
+func clientOf(socket *gws.Conn) *client {
+	v, _ := socket.Session().Load("c")
+	c, _ := v.(*client)
+	return c
+}
+
+func (e *events) OnOpen(*gws.Conn) {}
+
+func (e *events) OnClose(socket *gws.Conn, _ error) {
+	if c := clientOf(socket); c != nil {
+		c.gone()
+	}
+}
+
+func (e *events) OnPing(socket *gws.Conn, payload []byte) {
+	if c := clientOf(socket); c != nil {
+		c.lastSeen.Store(time.Now().UnixNano())
+	}
+	socket.WritePong(payload)
+}
+
+func (e *events) OnPong(socket *gws.Conn, _ []byte) {
+	if c := clientOf(socket); c != nil {
+		c.lastSeen.Store(time.Now().UnixNano())
+	}
+}
+
+func (e *events) OnMessage(socket *gws.Conn, m *gws.Message) {
+	defer m.Close()
+	c := clientOf(socket)
+	if c == nil {
+		return
+	}
+	if m.Opcode != gws.OpcodeText {
+		c.sendError("bad_frame", "send JSON text frames", "")
+		return
+	}
+	c.handle(m.Bytes())
+}

@@ -1,0 +1,65 @@
+// Package realtime owns Plaza's WebSocket side: rooms with a monotonically
+// increasing seq and a bounded history so reconnecting clients miss
+// nothing, a sharded hub that fans events out without a global lock and
+// drops slow consumers instead of waiting on them, presence and typing, and
+// brokers (in-process, or Redis across instances) behind one interface.
+package realtime
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Event is one event in a room. Frame is its encoded server->client frame,
+// built once and shared by every subscriber.
+type Event struct {
+	Room  string
+	Seq   int64 // 0 for ephemeral events (typing, presence)
+	Type  string
+	Frame []byte
+}
+
+// frameParts returns the encoded frame around its seq, so a broker that
+// allocates the seq (Redis, in Lua) can put it in without re-encoding:
+// head + seq + tail. The frame carries "ts", the publish time in unix
+// milliseconds, so clients can measure end-to-end delivery.
+func frameParts(room, typ string, data json.RawMessage, now time.Time) (head, tail string) {
+	r, _ := json.Marshal(room)
+	t, _ := json.Marshal(typ)
+	head = `{"op":"event","room":` + string(r) + `,"seq":`
+	tail = `,"type":` + string(t) + `,"ts":` + strconv.FormatInt(now.UnixMilli(), 10) + `,"data":` + string(data) + `}`
+	return head, tail
+}
+
+func buildFrame(head string, seq int64, tail string) []byte {
+	return []byte(head + strconv.FormatInt(seq, 10) + tail)
+}
+
+// parseFrame reads room and seq back out of an encoded event frame.
+func parseFrame(frame []byte) (room string, seq int64, ok bool) {
+	var f struct {
+		Room string `json:"room"`
+		Seq  int64  `json:"seq"`
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(frame, &f) != nil || f.Room == "" {
+		return "", 0, false
+	}
+	return f.Room, f.Seq, true
+}
+
+// ValidRoom reports whether name is a room Plaza knows the shape of.
+func ValidRoom(name string) bool {
+	switch name {
+	case "live-stream", "chat", "leaderboard":
+		return true
+	}
+	kind, id, ok := strings.Cut(name, ":")
+	if !ok || (kind != "user" && kind != "channel" && kind != "thread") {
+		return false
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	return err == nil && n > 0 && strconv.FormatInt(n, 10) == id
+}

@@ -1,0 +1,506 @@
+package realtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"hash/maphash"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lxzan/gws"
+	"github.com/plazahq/plaza/internal/account"
+	"github.com/plazahq/plaza/internal/apperr"
+)
+
+// sharedPresence is what a broker offers when presence spans instances
+// (RedisBroker); without it, presence is this instance's subscribers.
+type sharedPresence interface {
+	Present(ctx context.Context, room, instance string, users []int64) error
+	Absent(ctx context.Context, room, instance string, user int64) error
+	Online(ctx context.Context, room string, max int) ([]int64, int, error)
+}
+
+// Authorizer decides whether a user may subscribe to a room
+// (community.Service.CanJoin).
+type Authorizer interface {
+	CanJoin(ctx context.Context, u account.User, room string) error
+}
+
+// Config tunes the hub; zero values take the defaults.
+type Config struct {
+	SendQueue       int           // frames waiting for one connection before it is dropped (256)
+	MaxConnsPerUser int           // (10)
+	MaxConns        int           // on this instance (50,000)
+	MaxRooms        int           // per connection (100)
+	PingInterval    time.Duration // ping a connection this long silent (25s)
+	IdleTimeout     time.Duration // close a connection this long silent (60s)
+	InboundRate     float64       // client frames per second (10)
+	InboundBurst    int           // (20)
+	MaxFrameBytes   int           // largest client frame (4 KiB)
+	PresenceLimit   int           // rooms up to this size announce joins and leaves (200)
+}
+
+func (c *Config) defaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.SendQueue, 256)
+	def(&c.MaxConnsPerUser, 10)
+	def(&c.MaxConns, 50_000)
+	def(&c.MaxRooms, 100)
+	def(&c.InboundBurst, 20)
+	def(&c.MaxFrameBytes, 4096)
+	def(&c.PresenceLimit, 200)
+	if c.PingInterval <= 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 60 * time.Second
+	}
+	if c.InboundRate <= 0 {
+		c.InboundRate = 10
+	}
+}
+
+// Close codes Plaza uses besides the standard ones.
+const (
+	CloseIdle  = 4000 // no frame, not even a pong, for IdleTimeout
+	CloseSlow  = 4001 // the send queue overflowed
+	CloseFlood = 4002 // far over the inbound rate
+)
+
+const hubShards = 64
+
+// Hub holds this instance's connections and rooms.
+type Hub struct {
+	cfg      Config
+	broker   Broker
+	auth     Authorizer
+	log      *slog.Logger
+	upgrader *gws.Upgrader
+	seed     maphash.Seed
+	instance string // names this instance in shared presence
+	shared   sharedPresence
+	shards   [hubShards]struct {
+		mu    sync.RWMutex
+		rooms map[string]*hubRoom
+	}
+
+	connsMu  sync.Mutex
+	conns    map[*client]struct{}
+	perUser  map[int64]int // connections and reservations per user
+	reserved int           // admitted, not yet upgraded
+	closing  atomic.Bool
+
+	// Stats.
+	connections atomic.Int64
+	delivered   atomic.Int64
+	dropped     atomic.Int64 // slow consumers disconnected
+	inbound     atomic.Int64
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+type hubRoom struct {
+	mu      sync.Mutex
+	subs    map[*client]struct{}
+	online  map[int64]int // user -> connections subscribed
+	lastSeq int64
+}
+
+// NewHub returns a hub publishing through broker.
+func NewHub(cfg Config, broker Broker, auth Authorizer, log *slog.Logger) *Hub {
+	cfg.defaults()
+	h := &Hub{cfg: cfg, broker: broker, auth: auth, log: log, seed: maphash.MakeSeed(),
+		conns: map[*client]struct{}{}, perUser: map[int64]int{}, stop: make(chan struct{})}
+	h.shared, _ = broker.(sharedPresence)
+	var b [8]byte
+	rand.Read(b[:])
+	h.instance = hex.EncodeToString(b[:])
+	for i := range h.shards {
+		h.shards[i].rooms = map[string]*hubRoom{}
+	}
+	h.upgrader = gws.NewUpgrader(&events{h}, &gws.ServerOption{
+		ReadMaxPayloadSize:  cfg.MaxFrameBytes,
+		ReadBufferSize:      1024,
+		WriteBufferSize:     1024,
+		WriteMaxPayloadSize: 1 << 20,
+		CheckUtf8Enabled:    true,
+		Recovery:            gws.Recovery,
+		HandshakeTimeout:    10 * time.Second,
+	})
+	return h
+}
+
+// Start begins receiving events and the keepalive sweep.
+func (h *Hub) Start() error {
+	if err := h.broker.Start(h.deliver); err != nil {
+		return err
+	}
+	h.wg.Add(1)
+	go h.keepalive()
+	return nil
+}
+
+// Publish encodes data and publishes it to room (after a committed write).
+func (h *Hub) Publish(ctx context.Context, room, typ string, data any) error {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	_, err = h.broker.Publish(ctx, room, typ, b)
+	return err
+}
+
+// Stats are the hub's figures.
+type Stats struct {
+	Connections int64 `json:"connections"`
+	Rooms       int   `json:"rooms"`
+	Delivered   int64 `json:"delivered"`
+	Dropped     int64 `json:"droppedSlow"`
+	Inbound     int64 `json:"inbound"`
+}
+
+// Stats returns the hub's figures.
+func (h *Hub) Stats() Stats {
+	s := Stats{Connections: h.connections.Load(), Delivered: h.delivered.Load(), Dropped: h.dropped.Load(), Inbound: h.inbound.Load()}
+	for i := range h.shards {
+		h.shards[i].mu.RLock()
+		s.Rooms += len(h.shards[i].rooms)
+		h.shards[i].mu.RUnlock()
+	}
+	return s
+}
+
+func (h *Hub) shard(room string) *struct {
+	mu    sync.RWMutex
+	rooms map[string]*hubRoom
+} {
+	return &h.shards[maphash.String(h.seed, room)%hubShards]
+}
+
+// deliver hands a broker event to the room's subscribers. A gap in the
+// room's seqs (a pub/sub message lost while Redis reconnected) is filled
+// from the history first, so subscribers still get every event in order.
+func (h *Hub) deliver(e Event) {
+	sh := h.shard(e.Room)
+	sh.mu.RLock()
+	r := sh.rooms[e.Room]
+	sh.mu.RUnlock()
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e.Seq > 0 {
+		if e.Seq <= r.lastSeq {
+			return // already delivered
+		}
+		if r.lastSeq > 0 && e.Seq > r.lastSeq+1 {
+			missed, _, ok, err := h.broker.Since(context.Background(), e.Room, r.lastSeq)
+			if err == nil && ok {
+				for _, m := range missed {
+					if m.Seq < e.Seq {
+						r.fanout(m, h)
+					}
+				}
+			} else {
+				// Subscribers see the gap in seqs and can resubscribe with since.
+				h.log.Warn("realtime: could not fill a gap in a room's events", "room", e.Room, "from", r.lastSeq, "to", e.Seq, "err", err)
+			}
+		}
+		r.lastSeq = e.Seq
+	}
+	r.fanout(e, h)
+}
+
+func (r *hubRoom) fanout(e Event, h *Hub) {
+	for c := range r.subs {
+		c.deliver(e)
+	}
+	h.delivered.Add(int64(len(r.subs)))
+}
+
+// join adds c to room and reports whether the user just came online there
+// and how many subscribers the room has.
+func (h *Hub) join(room string, c *client) (first bool, size int) {
+	sh := h.shard(room)
+	sh.mu.Lock()
+	r := sh.rooms[room]
+	if r == nil {
+		r = &hubRoom{subs: map[*client]struct{}{}, online: map[int64]int{}}
+		sh.rooms[room] = r
+	}
+	r.mu.Lock()
+	sh.mu.Unlock()
+	defer r.mu.Unlock()
+	r.subs[c] = struct{}{}
+	r.online[c.user.ID]++
+	return r.online[c.user.ID] == 1, len(r.subs)
+}
+
+// leave removes c from room; the room goes when its last subscriber does.
+func (h *Hub) leave(room string, c *client) (last bool, size int) {
+	sh := h.shard(room)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	r := sh.rooms[room]
+	if r == nil {
+		return false, 0
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.subs[c]; !ok {
+		return false, len(r.subs)
+	}
+	delete(r.subs, c)
+	if r.online[c.user.ID]--; r.online[c.user.ID] <= 0 {
+		delete(r.online, c.user.ID)
+		last = true
+	}
+	if len(r.subs) == 0 {
+		delete(sh.rooms, room)
+	}
+	return last, len(r.subs)
+}
+
+// online lists up to max users present in room: on every instance when
+// presence is shared (falling back to this one's if Redis does not answer).
+func (h *Hub) online(ctx context.Context, room string, max int) ([]int64, int) {
+	if h.shared != nil {
+		if ids, n, err := h.shared.Online(ctx, room, max); err == nil {
+			return ids, n
+		}
+	}
+	return h.localOnline(room, max)
+}
+
+// Online counts the users present in room (on every instance when presence
+// is shared): Online(ctx, "user:7") > 0 means user 7 has a connection.
+func (h *Hub) Online(ctx context.Context, room string) int {
+	_, n := h.online(ctx, room, 0)
+	return n
+}
+
+// localOnline lists up to max users subscribed to room on this instance.
+func (h *Hub) localOnline(room string, max int) (ids []int64, count int) {
+	sh := h.shard(room)
+	sh.mu.RLock()
+	r := sh.rooms[room]
+	sh.mu.RUnlock()
+	if r == nil {
+		return []int64{}, 0
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids = []int64{}
+	for id := range r.online {
+		if len(ids) < max {
+			ids = append(ids, id)
+		}
+	}
+	return ids, len(r.online)
+}
+
+// presence records a join or leave in shared presence, and announces it in
+// rooms small enough for it; in big rooms every join would be a fan-out to
+// everybody, so they report counts.
+func (h *Hub) presence(room, typ string, userID int64, size int) {
+	if h.shared != nil {
+		var err error
+		if typ == "presence.join" {
+			err = h.shared.Present(context.Background(), room, h.instance, []int64{userID})
+		} else {
+			err = h.shared.Absent(context.Background(), room, h.instance, userID)
+		}
+		if err != nil {
+			h.log.Debug("shared presence not updated", "room", room, "err", err)
+		}
+	}
+	if strings.HasPrefix(room, "user:") || size > h.cfg.PresenceLimit {
+		return // a user's own room is private: counted, never announced
+	}
+	data := []byte(`{"userId":` + strconv.FormatInt(userID, 10) + `}`)
+	if err := h.broker.Ephemeral(context.Background(), room, typ, data); err != nil {
+		h.log.Debug("presence not published", "room", room, "err", err)
+	}
+}
+
+// admit reserves, before the upgrade, a connection slot for u: not while
+// shutting down, and within the instance and per-user caps. Reserving (not
+// just checking) means a burst of handshakes cannot overshoot the caps.
+func (h *Hub) admit(u account.User) error {
+	if h.closing.Load() {
+		return &apperr.Error{Code: apperr.Unavailable, Message: "the server is shutting down; reconnect to another instance", RetryAfter: time.Second}
+	}
+	h.connsMu.Lock()
+	defer h.connsMu.Unlock()
+	if len(h.conns)+h.reserved >= h.cfg.MaxConns {
+		return &apperr.Error{Code: apperr.Overloaded, Message: "this instance holds its maximum of WebSocket connections", RetryAfter: 5 * time.Second}
+	}
+	if h.perUser[u.ID] >= h.cfg.MaxConnsPerUser {
+		return &apperr.Error{Code: apperr.RateLimited, Message: "too many open connections for this account (" + strconv.Itoa(h.cfg.MaxConnsPerUser) + ")", RetryAfter: 10 * time.Second}
+	}
+	h.perUser[u.ID]++
+	h.reserved++
+	return nil
+}
+
+// Serve upgrades an authenticated request and runs the connection.
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, u account.User) error {
+	if err := h.admit(u); err != nil {
+		return err
+	}
+	socket, err := h.upgrader.Upgrade(w, r)
+	h.connsMu.Lock()
+	h.reserved--
+	if err != nil {
+		h.release(u.ID)
+		h.connsMu.Unlock()
+		return nil // the upgrader has answered the client
+	}
+	c := newClient(h, socket, u)
+	socket.Session().Store("c", c)
+	h.conns[c] = struct{}{}
+	h.connsMu.Unlock()
+	h.connections.Add(1)
+	go func() {
+		c.subscribe(context.Background(), "user:"+strconv.FormatInt(u.ID, 10), nil)
+		socket.ReadLoop()
+	}()
+	return nil
+}
+
+func (h *Hub) remove(c *client) {
+	h.connsMu.Lock()
+	if _, ok := h.conns[c]; ok {
+		delete(h.conns, c)
+		h.release(c.user.ID)
+		h.connections.Add(-1)
+	}
+	h.connsMu.Unlock()
+}
+
+// release gives back a user's slot; connsMu is held.
+func (h *Hub) release(userID int64) {
+	if h.perUser[userID]--; h.perUser[userID] <= 0 {
+		delete(h.perUser, userID)
+	}
+}
+
+func (h *Hub) snapshot() []*client {
+	h.connsMu.Lock()
+	defer h.connsMu.Unlock()
+	out := make([]*client, 0, len(h.conns))
+	for c := range h.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+// keepalive pings quiet connections and closes silent ones; one goroutine
+// for all, not a timer per connection.
+func (h *Hub) keepalive() {
+	defer h.wg.Done()
+	t := time.NewTicker(min(5*time.Second, h.cfg.PingInterval/2))
+	defer t.Stop()
+	var refreshed time.Time
+	for {
+		select {
+		case <-h.stop:
+			return
+		case now := <-t.C:
+			if h.shared != nil && now.Sub(refreshed) >= presenceTTL/3 {
+				refreshed = now
+				h.refreshPresence()
+			}
+			for _, c := range h.snapshot() {
+				quiet := now.Sub(time.Unix(0, c.lastSeen.Load()))
+				switch {
+				case quiet > h.cfg.IdleTimeout:
+					c.kick(CloseIdle, "idle timeout")
+				case quiet > h.cfg.PingInterval:
+					c.socket.WriteAsync(gws.OpcodePing, nil, nil)
+				}
+			}
+		}
+	}
+}
+
+// refreshPresence confirms this instance's users in every room it holds,
+// so they do not age out of shared presence.
+func (h *Hub) refreshPresence() {
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		rooms := map[string][]int64{}
+		for name, r := range sh.rooms {
+			r.mu.Lock()
+			for u := range r.online {
+				rooms[name] = append(rooms[name], u)
+			}
+			r.mu.Unlock()
+		}
+		sh.mu.RUnlock()
+		for name, users := range rooms {
+			for start := 0; start < len(users); start += 1000 {
+				if err := h.shared.Present(context.Background(), name, h.instance, users[start:min(start+1000, len(users))]); err != nil {
+					h.log.Debug("shared presence not refreshed", "room", name, "err", err)
+				}
+			}
+		}
+	}
+}
+
+// Close tells every client the server is going away and waits (bounded by
+// ctx) for the connections to end.
+func (h *Hub) Close(ctx context.Context) error {
+	h.closing.Store(true)
+	for _, c := range h.snapshot() {
+		c.kick(1001, "server shutting down")
+	}
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for h.connections.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			for _, c := range h.snapshot() {
+				c.socket.NetConn().Close()
+			}
+			h.shutdown()
+			return errors.New("realtime: connections cut at the shutdown timeout")
+		case <-t.C:
+		}
+	}
+	h.shutdown()
+	return nil
+}
+
+func (h *Hub) shutdown() {
+	select {
+	case <-h.stop:
+	default:
+		close(h.stop)
+	}
+	h.wg.Wait()
+	h.broker.Stop()
+}
+
+// AuthorizerFunc adapts a function to Authorizer.
+type AuthorizerFunc func(ctx context.Context, u account.User, room string) error
+
+// CanJoin calls f.
+func (f AuthorizerFunc) CanJoin(ctx context.Context, u account.User, room string) error {
+	return f(ctx, u, room)
+}

@@ -1,0 +1,376 @@
+package realtime_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/plazahq/plaza/internal/account"
+	"github.com/plazahq/plaza/internal/realtime"
+	"github.com/plazahq/plaza/internal/redisx/redistest"
+)
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// collector records what a broker delivers.
+type collector struct {
+	mu     sync.Mutex
+	events []realtime.Event
+}
+
+func (c *collector) deliver(e realtime.Event) {
+	c.mu.Lock()
+	c.events = append(c.events, e)
+	c.mu.Unlock()
+}
+
+func (c *collector) wait(t *testing.T, n int) []realtime.Event {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		got := append([]realtime.Event(nil), c.events...)
+		c.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events delivered, want %d", len(got), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// exerciseBroker is the contract every Broker keeps.
+func exerciseBroker(t *testing.T, b realtime.Broker, history int) {
+	ctx := context.Background()
+	var c collector
+	if err := b.Start(c.deliver); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Stop()
+	room := fmt.Sprint("channel:", time.Now().UnixNano()%1_000_000+1)
+	for i := 1; i <= history+5; i++ {
+		seq, err := b.Publish(ctx, room, "message.created", []byte(fmt.Sprintf(`{"n":%d}`, i)))
+		if err != nil || seq != int64(i) {
+			t.Fatalf("publish %d: seq %d, %v", i, seq, err)
+		}
+	}
+	got := c.wait(t, history+5)
+	for i, e := range got[:history+5] {
+		var f struct {
+			Op, Room, Type string
+			Seq, TS        int64
+			Data           struct{ N int }
+		}
+		if err := json.Unmarshal(e.Frame, &f); err != nil {
+			t.Fatalf("frame %s: %v", e.Frame, err)
+		}
+		if e.Seq != int64(i+1) || f.Seq != e.Seq || f.Op != "event" || f.Room != room || f.Type != "message.created" || f.Data.N != i+1 || f.TS == 0 {
+			t.Fatalf("delivery %d out of order or malformed: %+v %s", i, e, e.Frame)
+		}
+	}
+	// History: within reach, the rest; too old, not ok.
+	evs, cur, ok, err := b.Since(ctx, room, int64(history))
+	if err != nil || !ok || cur != int64(history+5) || len(evs) != 5 || evs[0].Seq != int64(history+1) {
+		t.Fatalf("Since(%d) = %d events, cur %d, ok %v, %v", history, len(evs), cur, ok, err)
+	}
+	if _, _, ok, _ := b.Since(ctx, room, 1); ok {
+		t.Fatal("Since(1) reaches back beyond the history")
+	}
+	if evs, _, ok, _ := b.Since(ctx, room, cur); !ok || len(evs) != 0 {
+		t.Fatalf("Since(current) = %v %v", evs, ok)
+	}
+	if _, cur, ok, _ := b.Since(ctx, "room:never", 0); !ok || cur != 0 {
+		t.Fatal("empty room")
+	}
+	if err := b.Ephemeral(ctx, room, "typing", []byte(`{"userId":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	last := c.wait(t, history+6)[history+5]
+	if last.Seq != 0 || !strings.Contains(string(last.Frame), `"typing"`) {
+		t.Fatalf("ephemeral %+v", last)
+	}
+}
+
+func TestMemoryBroker(t *testing.T) {
+	exerciseBroker(t, realtime.NewMemoryBroker(20, nil), 20)
+}
+
+func TestRedisBroker(t *testing.T) {
+	rc, prefix := redistest.Open(t)
+	exerciseBroker(t, realtime.NewRedisBroker(rc, prefix, 20, time.Hour, quiet()), 20)
+}
+
+// Two brokers on one Redis share seqs and deliver to both.
+func TestRedisBrokerAcrossInstances(t *testing.T) {
+	rc, prefix := redistest.Open(t)
+	a := realtime.NewRedisBroker(rc, prefix, 50, time.Hour, quiet())
+	b := realtime.NewRedisBroker(rc, prefix, 50, time.Hour, quiet())
+	var ca, cb collector
+	a.Start(ca.deliver)
+	b.Start(cb.deliver)
+	defer a.Stop()
+	defer b.Stop()
+	time.Sleep(100 * time.Millisecond) // subscriptions settle
+	ctx := context.Background()
+	for i := range 10 {
+		br := a
+		if i%2 == 1 {
+			br = b
+		}
+		if seq, err := br.Publish(ctx, "chat", "shout.created", []byte(`{}`)); err != nil || seq != int64(i+1) {
+			t.Fatalf("publish %d on %d: %d %v", i, i%2, seq, err)
+		}
+	}
+	for _, c := range []*collector{&ca, &cb} {
+		got := c.wait(t, 10)
+		for i, e := range got {
+			if e.Seq != int64(i+1) {
+				t.Fatalf("order %v", got)
+			}
+		}
+	}
+}
+
+// Redis lost: publishing continues locally with monotonic seqs; when Redis
+// returns its seq is raised past them.
+func TestRedisBrokerFallback(t *testing.T) {
+	rc, p, prefix := redistest.Proxied(t)
+	b := realtime.NewRedisBroker(rc, prefix, 50, time.Hour, quiet())
+	var c collector
+	b.Start(c.deliver)
+	defer b.Stop()
+	time.Sleep(50 * time.Millisecond)
+	ctx := context.Background()
+	b.Publish(ctx, "chat", "x", []byte(`{}`))
+	c.wait(t, 1)
+	p.Cut()
+	for want := int64(2); want <= 4; want++ {
+		seq, err := b.Publish(ctx, "chat", "x", []byte(`{}`))
+		if err != nil || seq != want {
+			t.Fatalf("while down: seq %d %v, want %d", seq, err, want)
+		}
+	}
+	if down, _ := b.Down(); !down {
+		t.Fatal("Down() false")
+	}
+	got := c.wait(t, 4)
+	if got[3].Seq != 4 {
+		t.Fatalf("local delivery %+v", got)
+	}
+	p.Restore()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if down, _ := b.Down(); !down {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("did not recover")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if seq, err := b.Publish(ctx, "chat", "x", []byte(`{}`)); err != nil || seq != 5 {
+		t.Fatalf("after recovery: seq %d %v, want 5", seq, err)
+	}
+}
+
+// allowAll lets anyone join any room.
+type allowAll struct{}
+
+func (allowAll) CanJoin(context.Context, account.User, string) error { return nil }
+
+// A client that stops reading is disconnected with 4001, and the room goes
+// on delivering to the others.
+func TestSlowConsumerIsDropped(t *testing.T) {
+	broker := realtime.NewMemoryBroker(10, nil)
+	hub := realtime.NewHub(realtime.Config{SendQueue: 8}, broker, allowAll{}, quiet())
+	hub.Start()
+	defer hub.Close(context.Background())
+	var next int64
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		next++
+		u := account.User{ID: next}
+		mu.Unlock()
+		hub.Serve(w, r, u)
+	}))
+	defer srv.Close()
+	dial := func() *websocket.Conn {
+		c, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadLimit(1 << 20)
+		c.Write(context.Background(), websocket.MessageText, []byte(`{"op":"subscribe","room":"live-stream"}`))
+		return c
+	}
+	slow, fast := dial(), dial()
+	defer slow.CloseNow()
+	defer fast.CloseNow()
+	time.Sleep(100 * time.Millisecond)
+	big := []byte(`{"pad":"` + strings.Repeat("x", 64<<10) + `"}`)
+	got := make(chan struct{}, 1)
+	done := make(chan int)
+	go func() { // the fast client keeps reading
+		n := 0
+		for {
+			_, b, err := fast.Read(context.Background())
+			if err != nil {
+				done <- n
+				return
+			}
+			if strings.Contains(string(b), "now-playing") {
+				n++
+				got <- struct{}{}
+			}
+		}
+	}()
+	for range 400 { // 25 MB: more than socket buffers hold; paced by the fast reader
+		broker.Publish(context.Background(), "live-stream", "now-playing", big)
+		select {
+		case <-got:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the fast client stopped receiving")
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for hub.Stats().Dropped == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("slow consumer not dropped")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var err error
+	for err == nil {
+		_, _, err = slow.Read(context.Background())
+	}
+	if websocket.CloseStatus(err) != realtime.CloseSlow && !strings.Contains(err.Error(), "reset") && !strings.Contains(err.Error(), "EOF") {
+		t.Fatalf("slow client ended with %v", err)
+	}
+	fast.Close(websocket.StatusNormalClosure, "")
+	if n := <-done; n < 400 {
+		t.Fatalf("fast client got %d of 400 events", n)
+	}
+}
+
+func FuzzFrames(f *testing.F) {
+	for _, s := range []string{`{"op":"subscribe","room":"channel:1","since":3}`, `{"op":"event","room":"chat","seq":4}`, `{`, `user:0`, `thread:99999999999999999999`, `channel:-1`, "live-stream"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if realtime.ValidRoom(s) && !(s == "chat" || s == "live-stream" || s == "leaderboard" || strings.Contains(s, ":")) {
+			t.Fatalf("accepted %q", s)
+		}
+		realtime.ParseFrameForTest([]byte(s))
+	})
+}
+
+// Presence through Redis spans instances: users subscribed on two hubs are
+// both listed, and leaving removes only that instance's record.
+func TestSharedPresence(t *testing.T) {
+	rc, prefix := redistest.Open(t)
+	type inst struct {
+		hub *realtime.Hub
+		url string
+	}
+	start := func() inst {
+		b := realtime.NewRedisBroker(rc, prefix, 50, time.Hour, quiet())
+		h := realtime.NewHub(realtime.Config{}, b, allowAll{}, quiet())
+		h.Start()
+		t.Cleanup(func() { h.Close(context.Background()) })
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var id int64
+			fmt.Sscan(r.URL.Query().Get("user"), &id)
+			h.Serve(w, r, account.User{ID: id})
+		}))
+		t.Cleanup(srv.Close)
+		return inst{h, "ws" + strings.TrimPrefix(srv.URL, "http")}
+	}
+	a, b := start(), start()
+	join := func(in inst, user int) (*websocket.Conn, map[string]any) {
+		c, _, err := websocket.Dial(context.Background(), fmt.Sprintf("%s?user=%d", in.url, user), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		c.Write(context.Background(), websocket.MessageText, []byte(`{"op":"subscribe","room":"live-stream"}`))
+		for {
+			_, msg, err := c.Read(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var f map[string]any
+			json.Unmarshal(msg, &f)
+			if f["op"] == "subscribed" && f["room"] == "live-stream" {
+				return c, f
+			}
+		}
+	}
+	ca, _ := join(a, 1)
+	_, f := join(b, 2)
+	if f["onlineCount"] != float64(2) {
+		t.Fatalf("B sees %v online, want users of both instances", f)
+	}
+	ca.Close(websocket.StatusNormalClosure, "")
+	deadline := time.Now().Add(5 * time.Second)
+	for i := 0; ; i++ {
+		// Users 2 and 3..3+i are online; user 1 has left A.
+		if _, f := join(b, 3+i); f["onlineCount"] == float64(2+i) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("user 1 still counted online after leaving A")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A client that never reads never answers pings: it is closed as idle,
+// while one that reads (and so answers pings) stays.
+func TestIdleConnectionIsClosed(t *testing.T) {
+	hub := realtime.NewHub(realtime.Config{PingInterval: 200 * time.Millisecond, IdleTimeout: 600 * time.Millisecond},
+		realtime.NewMemoryBroker(10, nil), allowAll{}, quiet())
+	hub.Start()
+	defer hub.Close(context.Background())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hub.Serve(w, r, account.User{ID: 1}) }))
+	defer srv.Close()
+	dial := func() *websocket.Conn {
+		c, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		return c
+	}
+	dial() // never reads
+	alive := dial()
+	go func() {
+		for {
+			if _, _, err := alive.Read(context.Background()); err != nil {
+				return
+			}
+		}
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for hub.Stats().Connections > 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("idle connection still open")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // well past the idle timeout
+	if n := hub.Stats().Connections; n != 1 {
+		t.Fatalf("%d connections; the one answering pings should remain", n)
+	}
+}

@@ -1,0 +1,182 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/plazahq/plaza/internal/apperr"
+)
+
+// ErrOverloaded is returned when DB_QUEUE_LIMIT requests already wait for a
+// connection: the caller answers 503 with Retry-After instead of piling up.
+var ErrOverloaded = &apperr.Error{
+	Code:       apperr.Overloaded,
+	Message:    "the server is busy; retry shortly",
+	RetryAfter: time.Second,
+}
+
+// Pool is one *sql.DB behind a gate of the same size as its connection limit.
+// database/sql has no bound on how many callers wait for a connection; the
+// gate adds one (queueLimit) and counts waiters and wait time, so overload is
+// refused early instead of turning into timeouts for everybody.
+type Pool struct {
+	name       string
+	db         *sql.DB
+	gate       chan struct{}
+	queueLimit int64
+
+	waiting   atomic.Int64
+	queries   atomic.Int64 // statements and transactions run
+	waitCount atomic.Int64
+	waitNanos atomic.Int64
+	refused   atomic.Int64
+}
+
+func newPool(name string, db *sql.DB, size, queueLimit int) *Pool {
+	db.SetMaxOpenConns(size)
+	db.SetMaxIdleConns(size)
+	return &Pool{name: name, db: db, gate: make(chan struct{}, size), queueLimit: int64(queueLimit)}
+}
+
+// DB returns the underlying handle for tools that manage it themselves
+// (migrations). Request paths go through the gated methods.
+func (p *Pool) DB() *sql.DB { return p.db }
+
+func (p *Pool) acquire(ctx context.Context) error {
+	p.queries.Add(1)
+	select {
+	case p.gate <- struct{}{}:
+		return nil
+	default:
+	}
+	if n := p.waiting.Add(1); p.queueLimit > 0 && n > p.queueLimit {
+		p.waiting.Add(-1)
+		p.refused.Add(1)
+		return ErrOverloaded
+	}
+	start := time.Now()
+	defer func() {
+		p.waiting.Add(-1)
+		p.waitCount.Add(1)
+		p.waitNanos.Add(int64(time.Since(start)))
+	}()
+	select {
+	case p.gate <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *Pool) release() { <-p.gate }
+
+// Exec runs a statement that returns no rows.
+func (p *Pool) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := p.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer p.release()
+	res, err := p.db.ExecContext(ctx, query, args...)
+	return res, classify(err)
+}
+
+// QueryRow runs a query expected to return at most one row and scans it into
+// dest. It returns sql.ErrNoRows when there is none.
+func (p *Pool) QueryRow(ctx context.Context, dest []any, query string, args ...any) error {
+	if err := p.acquire(ctx); err != nil {
+		return err
+	}
+	defer p.release()
+	return classify(p.db.QueryRowContext(ctx, query, args...).Scan(dest...))
+}
+
+// Query runs a query and calls each for every row; rows are closed after.
+func (p *Pool) Query(ctx context.Context, each func(*sql.Rows) error, query string, args ...any) error {
+	if err := p.acquire(ctx); err != nil {
+		return err
+	}
+	defer p.release()
+	return classify(queryRows(ctx, p.db, each, query, args...))
+}
+
+// Tx runs fn in a transaction, committing if fn returns nil. The gate slot is
+// held for the whole transaction, so fn must use tx and never the pool.
+func (p *Pool) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := p.acquire(ctx); err != nil {
+		return err
+	}
+	defer p.release()
+	tx, err := p.db.BeginTx(ctx, nil)
+	if err != nil {
+		return classify(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	if err := fn(tx); err != nil {
+		return classify(err)
+	}
+	return classify(tx.Commit())
+}
+
+// Querier is what *sql.DB and *sql.Tx have in common.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// QueryRows runs a query on q (typically a transaction) and calls each per row.
+func QueryRows(ctx context.Context, q Querier, each func(*sql.Rows) error, query string, args ...any) error {
+	return classify(queryRows(ctx, q, each, query, args...))
+}
+
+func queryRows(ctx context.Context, q Querier, each func(*sql.Rows) error, query string, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// PoolStats is a snapshot of one pool for health and metrics.
+type PoolStats struct {
+	Name      string        `json:"name"`
+	MaxOpen   int           `json:"maxOpen"`
+	Open      int           `json:"open"`
+	InUse     int           `json:"inUse"`
+	Idle      int           `json:"idle"`
+	Waiting   int64         `json:"waiting"`
+	Queries   int64         `json:"queries"`
+	WaitCount int64         `json:"waitCount"`
+	WaitTime  time.Duration `json:"waitTimeNs"`
+	Refused   int64         `json:"refused"`
+}
+
+// Stats returns the pool's current figures.
+func (p *Pool) Stats() PoolStats {
+	s := p.db.Stats()
+	return PoolStats{
+		Name:      p.name,
+		MaxOpen:   s.MaxOpenConnections,
+		Open:      s.OpenConnections,
+		InUse:     len(p.gate),
+		Idle:      s.Idle,
+		Waiting:   p.waiting.Load(),
+		Queries:   p.queries.Load(),
+		WaitCount: p.waitCount.Load(),
+		WaitTime:  time.Duration(p.waitNanos.Load()),
+		Refused:   p.refused.Load(),
+	}
+}
+
+// Exhausted reports whether every connection is in use and callers wait.
+func (s PoolStats) Exhausted() bool { return s.InUse >= s.MaxOpen && s.Waiting > 0 }
+
+// IsNotFound reports whether err means "no such row".
+func IsNotFound(err error) bool { return errors.Is(err, sql.ErrNoRows) }

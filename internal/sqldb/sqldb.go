@@ -1,0 +1,310 @@
+// Package sqldb owns Plaza's connections to its SQL database: the embedded
+// SQLite file (one writer connection plus a read pool, as PocketBase does) or
+// MySQL/MariaDB with optional read replicas; the gated pools that bound how
+// many requests may wait for a connection; the embedded migrations of each
+// dialect; and the classification of engine errors.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Dialect names the SQL engine.
+type Dialect string
+
+// The supported engines.
+const (
+	SQLite Dialect = "sqlite"
+	MySQL  Dialect = "mysql"
+)
+
+// Config selects and tunes the engine.
+type Config struct {
+	DataDir         string   // SQLite file lives here when URL is empty
+	URL             string   // mysql://user:pass@host:port/db?tls=...
+	ReplicaURLs     []string // read replicas
+	PoolSize        int
+	QueueLimit      int
+	ConnMaxLifetime time.Duration
+	ConnMaxIdleTime time.Duration
+	ConnectTimeout  time.Duration // how long Open keeps trying to reach MySQL
+}
+
+// DB is the writer pool and the read pools.
+type DB struct {
+	Dialect Dialect
+	writer  *Pool
+	readers []*Pool // replicas, or SQLite's read pool; empty: read from writer
+	next    atomic.Uint64
+}
+
+// Open connects to the engine the config names and checks it answers.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.PoolSize <= 0 {
+		cfg.PoolSize = 10
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	if cfg.URL == "" {
+		return openSQLite(ctx, cfg)
+	}
+	return openMySQL(ctx, cfg)
+}
+
+func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("database: cannot create data dir %s: %w (check PLAZA_DATA_DIR)", cfg.DataDir, err)
+	}
+	path := filepath.Join(cfg.DataDir, "plaza.db")
+	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=journal_mode(WAL)&_time_format=sqlite"
+	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	// One writer: SQLite serialises writers anyway, and queueing them here
+	// rather than in its busy handler means writes never fail with "locked".
+	writer := newPool("sqlite-writer", w, 1, cfg.QueueLimit)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("database: cannot open %s: %w (check PLAZA_DATA_DIR)", path, err)
+	}
+	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	readers := max(cfg.PoolSize, runtime.GOMAXPROCS(0)*2)
+	return &DB{Dialect: SQLite, writer: writer, readers: []*Pool{newPool("sqlite-reader", r, readers, cfg.QueueLimit)}}, nil
+}
+
+func openMySQL(ctx context.Context, cfg Config) (*DB, error) {
+	open := func(name, rawURL string) (*Pool, error) {
+		dsn, err := MySQLDSN(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		db, err := sql.Open("mysql", dsn)
+		if err != nil {
+			return nil, err
+		}
+		db.SetConnMaxLifetime(cfg.ConnMaxLifetime)
+		db.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)
+		p := newPool(name, db, cfg.PoolSize, cfg.QueueLimit)
+		if err := pingUntil(ctx, db, cfg.ConnectTimeout); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("database: cannot reach %s: %w (check that the server runs and %s is right)", redactURL(rawURL), err, map[bool]string{true: "DATABASE_URL", false: "DATABASE_REPLICA_URLS"}[name == "primary"])
+		}
+		return p, nil
+	}
+	writer, err := open("primary", cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	d := &DB{Dialect: MySQL, writer: writer}
+	for i, u := range cfg.ReplicaURLs {
+		p, err := open(fmt.Sprintf("replica-%d", i+1), u)
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		d.readers = append(d.readers, p)
+	}
+	return d, nil
+}
+
+func pingUntil(ctx context.Context, db *sql.DB, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for {
+		err := db.PingContext(ctx)
+		if err == nil {
+			return nil
+		}
+		var me *mysql.MySQLError
+		if errors.As(err, &me) && (me.Number == 1045 || me.Number == 1049) {
+			return err // bad credentials or unknown database: waiting will not help
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// MySQLDSN converts a mysql:// URL into go-sql-driver's DSN.
+func MySQLDSN(rawURL string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme != "mysql" || u.Host == "" {
+		return "", fmt.Errorf("database: %q is not a mysql://user:pass@host:port/db URL", redactURL(rawURL))
+	}
+	c := mysql.NewConfig()
+	c.Net = "tcp"
+	c.Addr = u.Host
+	if u.Port() == "" {
+		c.Addr += ":3306"
+	}
+	c.User = u.User.Username()
+	c.Passwd, _ = u.User.Password()
+	c.DBName = strings.Trim(u.Path, "/")
+	c.ParseTime = true         // goose's lock table uses DATETIME; Plaza's own times are BIGINT ms
+	c.ClientFoundRows = true   // RowsAffected counts matched rows, as SQLite does
+	c.InterpolateParams = true // one round trip per query instead of prepare+exec+close
+	c.Timeout = 5 * time.Second
+	c.ReadTimeout = 30 * time.Second
+	c.WriteTimeout = 30 * time.Second
+	c.Params = map[string]string{"time_zone": "'+00:00'"}
+	c.Collation = "utf8mb4_unicode_ci"
+	for k, vs := range u.Query() {
+		switch k {
+		case "tls":
+			c.TLSConfig = vs[0]
+		default:
+			c.Params[k] = vs[0]
+		}
+	}
+	return c.FormatDSN(), nil
+}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Write returns the pool for writes and reads that must see them.
+func (d *DB) Write() *Pool { return d.writer }
+
+// Fresh returns a pool for reads that must see every committed write (a
+// session just created, a row just changed): SQLite's read pool, which sees
+// WAL commits at once, or the MySQL primary, never a lagging replica.
+func (d *DB) Fresh() *Pool {
+	if d.Dialect == SQLite {
+		return d.readers[0]
+	}
+	return d.writer
+}
+
+// Read returns a pool for reads that tolerate replication lag.
+func (d *DB) Read() *Pool {
+	switch len(d.readers) {
+	case 0:
+		return d.writer
+	case 1:
+		return d.readers[0]
+	}
+	return d.readers[d.next.Add(1)%uint64(len(d.readers))]
+}
+
+// Stats returns the figures of every pool, writer first.
+func (d *DB) Stats() []PoolStats {
+	out := []PoolStats{d.writer.Stats()}
+	for _, r := range d.readers {
+		out = append(out, r.Stats())
+	}
+	return out
+}
+
+// Queries counts statements and transactions run on every pool since start.
+func (d *DB) Queries() int64 {
+	var n int64
+	for _, p := range d.Stats() {
+		n += p.Queries
+	}
+	return n
+}
+
+// Ping checks that the writer answers.
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.writer.acquire(ctx); err != nil {
+		return err
+	}
+	defer d.writer.release()
+	return classify(d.writer.db.PingContext(ctx))
+}
+
+// Close closes every pool.
+func (d *DB) Close() error {
+	var errs []error
+	for _, p := range append([]*Pool{d.writer}, d.readers...) {
+		if p != nil {
+			errs = append(errs, p.db.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+//go:embed migrations
+var migrations embed.FS
+
+// Migrate applies every pending migration of the dialect. On MySQL a table
+// lock keeps instances that start together from migrating twice.
+func (d *DB) Migrate(ctx context.Context, log *slog.Logger) error {
+	sub, err := fs.Sub(migrations, "migrations/"+string(d.Dialect))
+	if err != nil {
+		return err
+	}
+	dialect := goose.DialectSQLite3
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	if d.Dialect == MySQL {
+		dialect = goose.DialectMySQL
+		locker, err := lock.NewMySQLTableLocker()
+		if err != nil {
+			return err
+		}
+		opts = append(opts, goose.WithLocker(locker))
+	}
+	p, err := goose.NewProvider(dialect, d.writer.db, sub, opts...)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, r := range results {
+		log.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
+	}
+	v, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	log.Info("schema up to date", "dialect", d.Dialect, "version", v)
+	return nil
+}
+
+// mysqlLogger sends go-sql-driver's own messages (a connection reset while
+// the database is away) to slog.
+type mysqlLogger struct{ log *slog.Logger }
+
+func (l mysqlLogger) Print(v ...any) { l.log.Debug("mysql: " + fmt.Sprint(v...)) }
+
+// RouteLibraryLog sends the MySQL driver's messages to log at debug level.
+// The driver keeps its logger in a package variable, so this is
+// process-wide: call it once, from main. Plaza reports outages itself.
+func RouteLibraryLog(log *slog.Logger) { mysql.SetLogger(mysqlLogger{log}) }

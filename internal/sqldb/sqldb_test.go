@@ -1,0 +1,198 @@
+package sqldb_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/plazahq/plaza/internal/apperr"
+	"github.com/plazahq/plaza/internal/sqldb"
+	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
+)
+
+func TestQueueLimitRefusesInsteadOfPilingUp(t *testing.T) {
+	db := sqldbtest.OpenSQLite(t, sqldb.Config{QueueLimit: 2})
+	w := db.Write() // one connection
+	hold := make(chan struct{})
+	holding := make(chan struct{})
+	go w.Tx(context.Background(), func(*sql.Tx) error { close(holding); <-hold; return nil })
+	<-holding
+
+	ctx := context.Background()
+	errs := make(chan error, 2)
+	for range 2 { // these two may wait
+		go func() { _, err := w.Exec(ctx, "UPDATE users SET xp = xp WHERE id = 0"); errs <- err }()
+	}
+	waitFor(t, func() bool { return w.Stats().Waiting == 2 })
+	_, err := w.Exec(ctx, "UPDATE users SET xp = xp WHERE id = 0")
+	if !errors.Is(err, sqldb.ErrOverloaded) || !apperr.Is(err, apperr.Overloaded) {
+		t.Fatalf("third waiter: got %v, want overloaded", err)
+	}
+	if st := w.Stats(); st.Refused != 1 || !st.Exhausted() {
+		t.Fatalf("stats %+v", st)
+	}
+	close(hold)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := w.Stats(); st.Waiting != 0 || st.WaitCount != 2 || st.InUse != 0 {
+		t.Fatalf("after drain: %+v", st)
+	}
+}
+
+func TestWaiterGivesUpWithItsContext(t *testing.T) {
+	db := sqldbtest.OpenSQLite(t, sqldb.Config{})
+	w := db.Write()
+	hold, holding := make(chan struct{}), make(chan struct{})
+	go w.Tx(context.Background(), func(*sql.Tx) error { close(holding); <-hold; return nil })
+	<-holding
+	defer close(hold)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := w.Exec(ctx, "SELECT 1"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v", err)
+	}
+	if w.Stats().Waiting != 0 {
+		t.Fatal("waiter not removed")
+	}
+}
+
+// SQLite has one writer connection; concurrent writers queue for it and
+// never see "database is locked", even with a second process-like handle.
+func TestSQLiteConcurrentWritesNeverLock(t *testing.T) {
+	dir := t.TempDir()
+	open := func() *sqldb.DB {
+		db, err := sqldb.Open(context.Background(), sqldb.Config{DataDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	a := open()
+	if err := a.Migrate(context.Background(), sqldbtest.Quiet()); err != nil {
+		t.Fatal(err)
+	}
+	b := open() // as 'plaza admin create' next to a running server
+	var wg sync.WaitGroup
+	errs := make(chan error, 400)
+	for g := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db := a
+			if g%4 == 0 {
+				db = b
+			}
+			for i := range 10 {
+				err := db.Write().Tx(context.Background(), func(tx *sql.Tx) error {
+					_, err := tx.Exec(`INSERT INTO contact_messages (name, email, message, created_at) VALUES (?, ?, ?, ?)`,
+						"n", fmt.Sprintf("%d-%d@x", g, i), "m", time.Now().UnixMilli())
+					return err
+				})
+				if err != nil {
+					errs <- err
+				}
+				var n int
+				if err := db.Read().QueryRow(context.Background(), []any{&n}, `SELECT COUNT(*) FROM contact_messages`); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var n int
+	a.Read().QueryRow(context.Background(), []any{&n}, `SELECT COUNT(*) FROM contact_messages`)
+	if n != 400 {
+		t.Fatalf("rows = %d, want 400", n)
+	}
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		if err := db.Migrate(context.Background(), sqldbtest.Quiet()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestMySQLDSN(t *testing.T) {
+	for in, want := range map[string]string{
+		"mysql://u:p@db:3307/plaza?tls=skip-verify": "u:p@tcp(db:3307)/plaza?",
+		"mysql://root@127.0.0.1/test":               "root@tcp(127.0.0.1:3306)/test?",
+	} {
+		got, err := sqldb.MySQLDSN(in)
+		if err != nil || !strings.HasPrefix(got, want) {
+			t.Errorf("MySQLDSN(%q) = %q, %v; want prefix %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"postgres://x/y", "mysql:///db", "::"} {
+		if _, err := sqldb.MySQLDSN(bad); err == nil {
+			t.Errorf("MySQLDSN(%q) accepted", bad)
+		}
+	}
+}
+
+func TestUnreachableMySQLFailsClearly(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens here now
+	start := time.Now()
+	_, err := sqldb.Open(context.Background(), sqldb.Config{URL: "mysql://root:hunter2@" + addr + "/plaza", ConnectTimeout: 700 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "cannot reach") || !strings.Contains(err.Error(), "DATABASE_URL") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("got %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %v", d)
+	}
+}
+
+func TestDatabaseLostWhileRunningGives503ThenRecovers(t *testing.T) {
+	_, proxied, p := sqldbtest.ProxiedMySQL(t)
+	db, err := sqldb.Open(context.Background(), sqldb.Config{URL: proxied, PoolSize: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	query := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		var one int
+		return db.Write().QueryRow(ctx, []any{&one}, "SELECT 1")
+	}
+	if err := query(); err != nil {
+		t.Fatal(err)
+	}
+	p.Cut()
+	for i := range 3 {
+		err := query()
+		if !apperr.Is(err, apperr.Unavailable) {
+			t.Fatalf("query %d while down: got %v, want unavailable", i, err)
+		}
+	}
+	p.Restore()
+	waitFor(t, func() bool { return query() == nil })
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

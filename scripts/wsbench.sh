@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# WebSocket figures for BENCHMARKS.md: idle connections held and memory
+# per connection, then fan-out latency to every subscriber of one room at
+# several publish rates. The server is the real `plaza serve` (embedded
+# SQLite) in its own process; the clients run in a second process.
+#
+#   scripts/wsbench.sh [CONNS] [RATES] [DURATION]     e.g. scripts/wsbench.sh 10000 10,50,100,200 10s
+set -euo pipefail
+cd "$(dirname "$0")/.."
+conns=${1:-10000}
+rates=${2:-10,50,100}
+duration=${3:-10s}
+work=$(mktemp -d)
+trap 'kill $server 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXIT
+ulimit -n 20000
+
+go build -o "$work/plaza" ./cmd/plaza
+go build -o "$work/wsbench" ./bench/wsbench
+"$work/wsbench" seed --data-dir "$work/data" --users $((conns + 1)) --tokens "$work/tokens.txt"
+
+port=$((20000 + RANDOM % 20000))
+PLAZA_DATA_DIR="$work/data" PLAZA_ADDR="127.0.0.1:$port" PLAZA_LOG_LEVEL=warn \
+PLAZA_RATE_API=off PLAZA_WS_MAX_CONNECTIONS=$((conns + 100)) \
+	"$work/plaza" serve &
+server=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break; sleep 0.1; done
+
+"$work/wsbench" run --target "http://127.0.0.1:$port" --tokens "$work/tokens.txt" --conns "$conns" \
+	--room chat --pid "$server" --rates "$rates" --duration "$duration" --json "${WSBENCH_JSON:-/dev/null}"
