@@ -119,8 +119,9 @@ func readUntil(t *testing.T, c *websocket.Conn, ok func(wsFrame) bool) wsFrame {
 }
 
 // TestTwoInstances runs two servers on one MariaDB and one Redis: a message
-// posted through A reaches a client of B with the same seq, and a client
-// reconnecting to B with since gets what it missed.
+// posted through A reaches a client of B with the same seq, a client
+// reconnecting to B with since gets what it missed, and a logout through A
+// closes the session's socket on B.
 func TestTwoInstances(t *testing.T) {
 	dbURL := sqldbtest.CreateMySQLDatabase(t)
 	redisURL := redistest.URL(t)
@@ -192,6 +193,22 @@ func TestTwoInstances(t *testing.T) {
 	for want := since + 1; want <= since+2; want++ {
 		if f := readUntil(t, onB, isMessage); f.Seq != want {
 			t.Fatalf("replayed seq %d, want %d", f.Seq, want)
+		}
+	}
+
+	// Logging out through A closes the session's WebSocket on B.
+	if code := a.call(t, "POST", "/api/auth/logout", login.Token, nil, nil); code != 204 {
+		t.Fatalf("logout: %d", code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		_, _, err := onB.Read(ctx)
+		if err != nil {
+			if code := websocket.CloseStatus(err); code != 4003 {
+				t.Fatalf("B's socket after logout on A: %v (close %d), want close 4003", err, code)
+			}
+			break
 		}
 	}
 }

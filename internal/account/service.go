@@ -63,13 +63,25 @@ type Config struct {
 	MaxCodeAttempts int
 }
 
-// Deps are the service's collaborators.
+// Publisher sends an event to a real-time room (realtime.Hub).
+type Publisher interface {
+	Publish(ctx context.Context, room, typ string, data any) error
+}
+
+// SessionRevoked is the event published in a user's room when any of their
+// sessions ends early (logout, revocation, password reset): each of the
+// user's open WebSockets re-checks its own session and closes if it was
+// the one.
+const SessionRevoked = "session.revoked"
+
+// Deps are the service's collaborators. Events is optional.
 type Deps struct {
 	Store    Store
 	Hasher   *Hasher
 	Jobs     Notifier
 	Failures FailureLimiter
 	Cache    Cache
+	Events   Publisher
 	Now      func() time.Time
 	Log      *slog.Logger
 }
@@ -82,6 +94,7 @@ type Service struct {
 	jobs      Notifier
 	failures  FailureLimiter
 	cache     Cache
+	events    Publisher
 	now       func() time.Time
 	log       *slog.Logger
 	dummyHash string // verified against on unknown logins so timing does not tell
@@ -116,12 +129,30 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 		return nil, err
 	}
 	return &Service{cfg: cfg, store: d.Store, hasher: d.Hasher, jobs: d.Jobs, failures: d.Failures,
-		cache: d.Cache, now: d.Now, log: d.Log, dummyHash: dummy}, nil
+		cache: d.Cache, events: d.Events, now: d.Now, log: d.Log, dummyHash: dummy}, nil
 }
 
 // changed invalidates what is cached about user id, after a write to it.
 func (s *Service) changed(ctx context.Context, id int64) {
 	s.cache.InvalidateTag(ctx, UserTag(id))
+}
+
+// revoked tells the user's open connections that sessions ended. reason is
+// one of logout, revoked, password_reset; sessionID is 0 when all ended.
+func (s *Service) revoked(ctx context.Context, userID, sessionID int64, reason string) {
+	s.changed(ctx, userID)
+	if s.events == nil {
+		return
+	}
+	data := map[string]any{"reason": reason}
+	if sessionID != 0 {
+		data["sessionId"] = sessionID
+	}
+	if err := s.events.Publish(ctx, "user:"+strconv.FormatInt(userID, 10), SessionRevoked, data); err != nil {
+		// The connections still learn it when they next re-check (at
+		// expiry) or reconnect; the revocation itself has been committed.
+		s.log.Warn("session revocation not announced", "user", userID, "err", err)
+	}
 }
 
 // RegisterInput is POST /api/auth/register's body.
@@ -399,11 +430,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, User
 	}
 	sess, u := cs.Session, cs.User
 	sess.UserID = u.ID // not in the JSON form
-	if !now.Before(sess.ExpiresAt) || u.ID != uid {
-		return Session{}, User{}, errNoSession
-	}
-	if u.Banned {
-		return Session{}, User{}, apperr.New(apperr.Banned, "this account is banned")
+	if err := live(sess, u, uid, now); err != nil {
+		return Session{}, User{}, err
 	}
 	// Writing last_seen_at on every request would turn every read into a
 	// write; a few minutes of precision is all the session list needs.
@@ -418,10 +446,45 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, User
 	return sess, u, nil
 }
 
+// live says whether a session found for a token of user uid may be used.
+func live(sess Session, u User, uid int64, now time.Time) error {
+	if !now.Before(sess.ExpiresAt) || u.ID != uid {
+		return errNoSession
+	}
+	if u.Banned {
+		return apperr.New(apperr.Banned, "this account is banned")
+	}
+	return nil
+}
+
+// CheckSession is Authenticate without the cache and without touching the
+// session: a long-lived connection asks it whether the session it opened
+// with still holds, right after a revocation was announced, when a cached
+// answer could still be the old one.
+func (s *Service) CheckSession(ctx context.Context, token string) (Session, error) {
+	uid, ok := tokenUserID(token)
+	if !ok || len(token) > 100 {
+		return Session{}, errNoSession
+	}
+	now := s.now()
+	sess, u, err := s.store.SessionByToken(ctx, hashSecret(token), now)
+	if apperr.Is(err, apperr.NotFound) {
+		return Session{}, errNoSession
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	sess.UserID = u.ID
+	return sess, live(sess, u, uid, now)
+}
+
 // Logout revokes the current session.
 func (s *Service) Logout(ctx context.Context, sess Session) error {
-	defer s.changed(ctx, sess.UserID)
-	return s.store.RevokeSession(ctx, sess.UserID, sess.ID, s.now())
+	if err := s.store.RevokeSession(ctx, sess.UserID, sess.ID, s.now()); err != nil {
+		return err
+	}
+	s.revoked(ctx, sess.UserID, sess.ID, "logout")
+	return nil
 }
 
 // Sessions lists the user's live sessions, marking the current one.
@@ -435,8 +498,11 @@ func (s *Service) Sessions(ctx context.Context, current Session) ([]Session, err
 
 // RevokeSession revokes one of the user's own sessions.
 func (s *Service) RevokeSession(ctx context.Context, userID, sessionID int64) error {
-	defer s.changed(ctx, userID)
-	return s.store.RevokeSession(ctx, userID, sessionID, s.now())
+	if err := s.store.RevokeSession(ctx, userID, sessionID, s.now()); err != nil {
+		return err
+	}
+	s.revoked(ctx, userID, sessionID, "revoked")
+	return nil
 }
 
 // RequestPasswordReset mails a reset link if email has an account. It
@@ -495,7 +561,7 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, token, password stri
 	if err != nil {
 		return err
 	}
-	s.changed(ctx, id)
+	s.revoked(ctx, id, 0, "password_reset")
 	return nil
 }
 

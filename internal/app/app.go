@@ -125,23 +125,23 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Jobs = jobs.NewQueue(o.DB, jobs.Config{Workers: cfg.JobWorkers, PollInterval: cfg.JobPoll, Backoff: o.JobBackoff, Now: o.Now}, waker, log)
 	a.Jobs.Register(account.MailJobKind(o.Mailer))
-	a.Accounts, err = account.NewService(account.Config{BaseURL: cfg.BaseURL}, account.Deps{
-		Store: sqlstore.NewAccounts(o.DB), Hasher: account.NewHasher(o.HashParams, cfg.HashConcurrency),
-		Jobs: a.Jobs, Failures: failures, Cache: a.Cache, Now: o.Now, Log: log,
-	})
-	if err != nil {
-		return nil, err
-	}
 
 	a.Broker = realtime.NewMemoryBroker(o.HistorySize, o.Now)
 	if o.Redis != nil {
 		a.Broker = realtime.NewRedisBroker(o.Redis, cfg.RedisPrefix, o.HistorySize, 24*time.Hour, log)
 	}
-	// The hub asks community who may join a room; community publishes
-	// through the hub.
+	// The hub asks community who may join a room; community and accounts
+	// publish through the hub.
 	var comm *community.Service
 	a.Hub = realtime.NewHub(realtime.Config{MaxConns: cfg.WSMaxConns, MaxConnsPerUser: cfg.WSMaxPerUser}, a.Broker,
 		realtime.AuthorizerFunc(func(ctx context.Context, u account.User, room string) error { return comm.CanJoin(ctx, u, room) }), log)
+	a.Accounts, err = account.NewService(account.Config{BaseURL: cfg.BaseURL}, account.Deps{
+		Store: sqlstore.NewAccounts(o.DB), Hasher: account.NewHasher(o.HashParams, cfg.HashConcurrency),
+		Jobs: a.Jobs, Failures: failures, Cache: a.Cache, Events: a.Hub, Now: o.Now, Log: log,
+	})
+	if err != nil {
+		return nil, err
+	}
 	comm, err = community.NewService(community.Deps{Store: sqlstore.NewCommunity(o.DB), Users: a.Accounts.UserLoader,
 		Publisher: a.Hub, Presence: a.Hub, Jobs: a.Jobs, Mailer: o.Mailer, Cache: a.Cache, AssetURL: a.URLs.URL,
 		BaseURL: cfg.BaseURL, Now: o.Now, Log: log})

@@ -17,6 +17,7 @@ const sessionCookie = "plaza_session"
 type authInfo struct {
 	session account.Session
 	user    account.User
+	token   string // the credential itself: a WebSocket re-checks it
 }
 
 func authFrom(r *http.Request) authInfo {
@@ -52,7 +53,7 @@ func (s *Server) authenticate(r *http.Request) (authInfo, error) {
 	if err != nil {
 		return authInfo{}, err
 	}
-	return authInfo{session: sess, user: u}, nil
+	return authInfo{session: sess, user: u, token: token}, nil
 }
 
 // hasCredentials reports whether the request presents a session at all.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/plazahq/plaza/internal/account"
 	"github.com/plazahq/plaza/internal/apperr"
 	"github.com/plazahq/plaza/internal/community"
+	"github.com/plazahq/plaza/internal/realtime"
 )
 
 // viewer is the signed-in user, or nil on an anonymous request.
@@ -287,5 +289,10 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 	if o := r.Header.Get("Origin"); o != "" && !sameOrigin(r, o) && !s.originAllowed(o) {
 		return apperr.New(apperr.Forbidden, "origin "+o+" may not open WebSockets here; add it to CORS_ORIGIN")
 	}
-	return s.hub.Serve(w, r, authFrom(r).user)
+	a := authFrom(r)
+	return s.hub.Serve(w, r, realtime.Identity{User: a.user, Expires: a.session.ExpiresAt,
+		Check: func(ctx context.Context) (time.Time, error) {
+			sess, err := s.accounts.CheckSession(ctx, a.token)
+			return sess.ExpiresAt, err
+		}})
 }

@@ -396,3 +396,71 @@ func TestRealtimeAdmission(t *testing.T) {
 		t.Fatal("connection accepted after shutdown began")
 	}
 }
+
+// closedWith reads until the connection closes and returns the close code.
+func (w *wsClient) closedWith() websocket.StatusCode {
+	w.t.Helper()
+	for {
+		if _, err := w.readErr(); err != nil {
+			return websocket.CloseStatus(err)
+		}
+	}
+}
+
+// Ending a session closes the WebSockets opened with it (4003), on every
+// path that ends one, and leaves the user's other connections open.
+func TestSessionEndClosesWebSockets(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db)
+		phone, _ := e.signup("gus")
+		laptop, _ := e.login("gus", pw, "")
+		onPhone, onLaptop := e.connect(phone), e.connect(laptop)
+
+		var sessions struct {
+			Items []struct {
+				ID      int64
+				Current bool
+			}
+		}
+		e.must(200, e.do("GET", "/api/auth/sessions", nil, laptop)).json(&sessions)
+		var phoneID int64
+		for _, s := range sessions.Items {
+			if !s.Current {
+				phoneID = s.ID
+			}
+		}
+		e.must(204, e.do("DELETE", fmt.Sprintf("/api/auth/sessions/%d", phoneID), nil, laptop))
+		if f := onLaptop.next("presence.join"); f.Type != "session.revoked" || !strings.Contains(string(f.Data), fmt.Sprint(phoneID)) {
+			t.Fatalf("laptop should hear of the revocation: %+v", f)
+		}
+		if code := onPhone.closedWith(); code != 4003 {
+			t.Fatalf("revoked session's socket closed with %d, want 4003", code)
+		}
+		if _, _, err := e.dial(phone, nil); err == nil {
+			t.Fatal("a revoked token opened a WebSocket")
+		}
+		onLaptop.send(map[string]string{"op": "ping"})
+		if f := onLaptop.next("session.revoked"); f.Op != "pong" {
+			t.Fatalf("laptop socket should stay open: %+v", f)
+		}
+
+		// Logout ends the laptop's too.
+		e.must(204, e.do("POST", "/api/auth/logout", nil, laptop))
+		if code := onLaptop.closedWith(); code != 4003 {
+			t.Fatalf("logged-out socket closed with %d, want 4003", code)
+		}
+
+		// A password reset ends every session at once.
+		a, _ := e.login("gus", pw, "")
+		b, _ := e.login("gus", pw, "")
+		onA, onB := e.connect(a), e.connect(b)
+		e.must(202, e.do("POST", "/api/auth/password-reset", map[string]string{"email": "gus@example.com"}, ""))
+		reset := match(t, resetRE, e.waitMail("gus@example.com", "Reset your"))
+		e.must(204, e.do("POST", "/api/auth/password-reset/confirm", map[string]string{"token": reset, "password": "a new long secret"}, ""))
+		for _, ws := range []*wsClient{onA, onB} {
+			if code := ws.closedWith(); code != 4003 {
+				t.Fatalf("socket after password reset closed with %d, want 4003", code)
+			}
+		}
+	})
+}

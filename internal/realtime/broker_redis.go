@@ -177,8 +177,8 @@ func (b *RedisBroker) Since(ctx context.Context, room string, since int64) ([]Ev
 			var out []Event
 			for _, f := range res[2:] {
 				s, _ := f.(string)
-				if r, seq, good := parseFrame([]byte(s)); good {
-					out = append(out, Event{Room: r, Seq: seq, Frame: []byte(s)})
+				if e, good := parseFrame([]byte(s)); good {
+					out = append(out, e)
 				}
 			}
 			return out, cur, ok == 1, nil
@@ -205,13 +205,11 @@ func (b *RedisBroker) listen(ps *redis.PubSub) {
 			if !ok {
 				return
 			}
-			frame := []byte(m.Payload)
-			room, seq, good := parseFrame(frame)
+			e, good := parseFrame([]byte(m.Payload))
 			if !good {
 				continue
 			}
-			e := Event{Room: room, Seq: seq, Frame: frame}
-			if seq > 0 {
+			if e.Seq > 0 {
 				b.local.Observe(e)
 			}
 			b.send(e)

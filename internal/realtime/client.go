@@ -15,9 +15,16 @@ import (
 
 // client is one WebSocket connection.
 type client struct {
-	hub    *Hub
-	socket *gws.Conn
-	user   account.User
+	hub      *Hub
+	socket   *gws.Conn
+	user     account.User
+	userRoom string
+	check    func(context.Context) (time.Time, error)
+
+	checkMu  sync.Mutex
+	checking bool        // a session check is running
+	again    bool        // another was asked for meanwhile
+	expiry   *time.Timer // re-checks the session when it expires
 
 	mu       sync.Mutex
 	rooms    map[string]*sub
@@ -38,8 +45,9 @@ type sub struct {
 	last      int64 // last seq sent
 }
 
-func newClient(h *Hub, socket *gws.Conn, u account.User) *client {
-	c := &client{hub: h, socket: socket, user: u, rooms: map[string]*sub{}, tokens: float64(h.cfg.InboundBurst), tokensAt: time.Now()}
+func newClient(h *Hub, socket *gws.Conn, id Identity) *client {
+	c := &client{hub: h, socket: socket, user: id.User, userRoom: "user:" + strconv.FormatInt(id.User.ID, 10), check: id.Check,
+		rooms: map[string]*sub{}, tokens: float64(h.cfg.InboundBurst), tokensAt: time.Now()}
 	c.lastSeen.Store(time.Now().UnixNano())
 	return c
 }
@@ -95,7 +103,84 @@ func (c *client) deliver(e Event) {
 	case e.Seq > s.last:
 		s.last = e.Seq
 		c.write(e.Frame)
+		if e.Type == account.SessionRevoked && e.Room == c.userRoom {
+			go c.recheck()
+		}
 	}
+}
+
+// recheck asks whether the connection's session still holds and closes
+// the connection if not. Checks asked for while one runs are folded into
+// one more run after it, so a revocation committed during a check is not
+// missed.
+func (c *client) recheck() {
+	if c.check == nil {
+		return
+	}
+	c.checkMu.Lock()
+	if c.checking {
+		c.again = true
+		c.checkMu.Unlock()
+		return
+	}
+	c.checking = true
+	c.checkMu.Unlock()
+	for {
+		c.checkOnce()
+		c.checkMu.Lock()
+		if !c.again || c.closed.Load() {
+			c.checking, c.again = false, false
+			c.checkMu.Unlock()
+			return
+		}
+		c.again = false
+		c.checkMu.Unlock()
+	}
+}
+
+func (c *client) checkOnce() {
+	if c.closed.Load() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	expires, err := c.check(ctx)
+	if err == nil {
+		c.watchExpiry(expires)
+		return
+	}
+	switch apperr.From(err).Code {
+	case apperr.Unauthorized:
+		c.kick(CloseEnded, "session ended; sign in again")
+	case apperr.Banned:
+		c.kick(CloseEnded, "this account is banned")
+	default:
+		// The database did not answer: keep the connection (failing
+		// closed would drop everyone in an outage) and ask again soon.
+		c.hub.log.Warn("realtime: session check failed; retrying", "user", c.user.ID, "err", err)
+		c.after(10*time.Second, c.recheck)
+	}
+}
+
+// watchExpiry re-checks the session when it is due to expire.
+func (c *client) watchExpiry(at time.Time) {
+	if at.IsZero() || c.check == nil {
+		return
+	}
+	c.after(time.Until(at)+time.Second, c.recheck)
+}
+
+// after runs f once d from now, replacing what was scheduled before.
+func (c *client) after(d time.Duration, f func()) {
+	c.checkMu.Lock()
+	defer c.checkMu.Unlock()
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
+	if c.closed.Load() {
+		return
+	}
+	c.expiry = time.AfterFunc(max(d, 0), f)
 }
 
 // kick closes the connection with a code and reason. The close frame is
@@ -317,6 +402,11 @@ func (c *client) typing(ctx context.Context, room string) {
 // gone cleans up after the connection ends.
 func (c *client) gone() {
 	c.closed.Store(true)
+	c.checkMu.Lock()
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
+	c.checkMu.Unlock()
 	c.mu.Lock()
 	rooms := make([]string, 0, len(c.rooms))
 	for r := range c.rooms {

@@ -37,17 +37,17 @@ func buildFrame(head string, seq int64, tail string) []byte {
 	return []byte(head + strconv.FormatInt(seq, 10) + tail)
 }
 
-// parseFrame reads room and seq back out of an encoded event frame.
-func parseFrame(frame []byte) (room string, seq int64, ok bool) {
+// parseFrame reads an encoded event frame back into an Event.
+func parseFrame(frame []byte) (e Event, ok bool) {
 	var f struct {
 		Room string `json:"room"`
 		Seq  int64  `json:"seq"`
 		Type string `json:"type"`
 	}
 	if json.Unmarshal(frame, &f) != nil || f.Room == "" {
-		return "", 0, false
+		return Event{}, false
 	}
-	return f.Room, f.Seq, true
+	return Event{Room: f.Room, Seq: f.Seq, Type: f.Type, Frame: frame}, true
 }
 
 // ValidRoom reports whether name is a room Plaza knows the shape of.

@@ -77,7 +77,20 @@ const (
 	CloseIdle  = 4000 // no frame, not even a pong, for IdleTimeout
 	CloseSlow  = 4001 // the send queue overflowed
 	CloseFlood = 4002 // far over the inbound rate
+	CloseEnded = 4003 // the session was revoked or expired, or the account banned
 )
+
+// Identity is who a connection belongs to and how to tell when the session
+// it was opened with ends.
+type Identity struct {
+	User    account.User
+	Expires time.Time // when the session expires; zero: never
+	// Check re-reads the session, bypassing caches, and returns its expiry,
+	// or an error of kind Unauthorized or Banned when it no longer holds.
+	// The connection calls it when its user's room announces a revoked
+	// session, and at expiry. Nil: never re-checked.
+	Check func(ctx context.Context) (expires time.Time, err error)
+}
 
 const hubShards = 64
 
@@ -358,7 +371,8 @@ func (h *Hub) admit(u account.User) error {
 }
 
 // Serve upgrades an authenticated request and runs the connection.
-func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, u account.User) error {
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, id Identity) error {
+	u := id.User
 	if err := h.admit(u); err != nil {
 		return err
 	}
@@ -370,13 +384,14 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, u account.User) erro
 		h.connsMu.Unlock()
 		return nil // the upgrader has answered the client
 	}
-	c := newClient(h, socket, u)
+	c := newClient(h, socket, id)
 	socket.Session().Store("c", c)
 	h.conns[c] = struct{}{}
 	h.connsMu.Unlock()
 	h.connections.Add(1)
 	go func() {
-		c.subscribe(context.Background(), "user:"+strconv.FormatInt(u.ID, 10), nil)
+		c.subscribe(context.Background(), c.userRoom, nil)
+		c.watchExpiry(id.Expires)
 		socket.ReadLoop()
 	}()
 	return nil

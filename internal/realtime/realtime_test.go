@@ -15,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/plazahq/plaza/internal/account"
+	"github.com/plazahq/plaza/internal/apperr"
 	"github.com/plazahq/plaza/internal/realtime"
 	"github.com/plazahq/plaza/internal/redisx/redistest"
 )
@@ -203,7 +204,7 @@ func TestSlowConsumerIsDropped(t *testing.T) {
 		next++
 		u := account.User{ID: next}
 		mu.Unlock()
-		hub.Serve(w, r, u)
+		hub.Serve(w, r, realtime.Identity{User: u})
 	}))
 	defer srv.Close()
 	dial := func() *websocket.Conn {
@@ -272,7 +273,10 @@ func FuzzFrames(f *testing.F) {
 		if realtime.ValidRoom(s) && !(s == "chat" || s == "live-stream" || s == "leaderboard" || strings.Contains(s, ":")) {
 			t.Fatalf("accepted %q", s)
 		}
-		realtime.ParseFrameForTest([]byte(s))
+		room, seq, _, ok := realtime.ParseFrameForTest([]byte(s))
+		if ok && (room == "" || !json.Valid([]byte(s))) {
+			t.Fatalf("accepted %q as a frame of room %q seq %d", s, room, seq)
+		}
 	})
 }
 
@@ -292,7 +296,7 @@ func TestSharedPresence(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var id int64
 			fmt.Sscan(r.URL.Query().Get("user"), &id)
-			h.Serve(w, r, account.User{ID: id})
+			h.Serve(w, r, realtime.Identity{User: account.User{ID: id}})
 		}))
 		t.Cleanup(srv.Close)
 		return inst{h, "ws" + strings.TrimPrefix(srv.URL, "http")}
@@ -343,7 +347,9 @@ func TestIdleConnectionIsClosed(t *testing.T) {
 		realtime.NewMemoryBroker(10, nil), allowAll{}, quiet())
 	hub.Start()
 	defer hub.Close(context.Background())
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hub.Serve(w, r, account.User{ID: 1}) }))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hub.Serve(w, r, realtime.Identity{User: account.User{ID: 1}})
+	}))
 	defer srv.Close()
 	dial := func() *websocket.Conn {
 		c, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
@@ -372,5 +378,96 @@ func TestIdleConnectionIsClosed(t *testing.T) {
 	time.Sleep(time.Second) // well past the idle timeout
 	if n := hub.Stats().Connections; n != 1 {
 		t.Fatalf("%d connections; the one answering pings should remain", n)
+	}
+}
+
+// A connection whose session ends is closed with 4003 once its user's room
+// announces a revocation (after delivering that event), or when the
+// session expires; a failed check (database away) keeps it open.
+func TestSessionEndClosesConnection(t *testing.T) {
+	hub := realtime.NewHub(realtime.Config{}, realtime.NewMemoryBroker(10, nil), allowAll{}, quiet())
+	hub.Start()
+	defer hub.Close(context.Background())
+	var mu sync.Mutex
+	verdict := map[string]error{} // per connection name: what its check answers
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := r.URL.Query().Get("name")
+		var expires time.Time
+		if d, err := time.ParseDuration(r.URL.Query().Get("ttl")); err == nil {
+			expires = time.Now().Add(d)
+		}
+		user := int64(7)
+		if name == "expiring" {
+			user = 8 // not told of user 7's revocation: only its expiry ends it
+		}
+		hub.Serve(w, r, realtime.Identity{User: account.User{ID: user}, Expires: expires,
+			Check: func(context.Context) (time.Time, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				return time.Now().Add(time.Hour), verdict[name]
+			}})
+	}))
+	defer srv.Close()
+	type result struct {
+		frames []string
+		code   websocket.StatusCode
+	}
+	dial := func(query string) chan result {
+		c, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http")+"/?"+query, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		done := make(chan result, 1)
+		go func() {
+			var r result
+			for {
+				_, b, err := c.Read(context.Background())
+				if err != nil {
+					r.code = websocket.CloseStatus(err)
+					done <- r
+					return
+				}
+				r.frames = append(r.frames, string(b))
+			}
+		}()
+		return done
+	}
+	revoked, kept, outage := dial("name=revoked"), dial("name=kept"), dial("name=outage")
+	expiring := dial("name=expiring&ttl=300ms")
+	for hub.Stats().Connections < 4 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	verdict["revoked"] = apperr.New(apperr.Unauthorized, "revoked")
+	verdict["expiring"] = apperr.New(apperr.Unauthorized, "expired")
+	verdict["outage"] = fmt.Errorf("database unreachable")
+	mu.Unlock()
+	if err := hub.Publish(context.Background(), "user:7", account.SessionRevoked, map[string]any{"sessionId": 1}); err != nil {
+		t.Fatal(err)
+	}
+	for name, ch := range map[string]chan result{"revoked": revoked, "expiring": expiring} {
+		select {
+		case r := <-ch:
+			if r.code != realtime.CloseEnded {
+				t.Fatalf("%s: closed with %d, want %d", name, r.code, realtime.CloseEnded)
+			}
+			if name == "revoked" && (len(r.frames) < 2 || !strings.Contains(r.frames[len(r.frames)-1], account.SessionRevoked)) {
+				t.Fatalf("revoked: the announcement should arrive before the close: %q", r.frames)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: connection still open", name)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	for name, ch := range map[string]chan result{"kept": kept, "outage": outage} {
+		select {
+		case r := <-ch:
+			t.Fatalf("%s: closed (%d), but its session holds or could not be checked", name, r.code)
+		default:
+		}
+	}
+	if n := hub.Stats().Connections; n != 2 {
+		t.Fatalf("%d connections open, want 2", n)
 	}
 }
