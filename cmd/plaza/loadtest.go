@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -21,7 +22,7 @@ const loadtestUsage = `Usage:
       it, and writes their tokens to FILE.
   plaza loadtest --target URL [--target URL ...] --prepared FILE --users N
                  [--duration 60s] [--ramp 500] [--mix read=30s,post=60s,dm=5m,profile=2m,shouts=2m,me=5m]
-                 [--p95 500ms] [--error-rate 0.01] [--json FILE]
+                 [--p95 500ms] [--error-rate 0.01] [--json FILE] [--cpuprofile FILE]
       runs N simulated users against the targets (spread over them) and
       exits 1 if HTTP p95 or the error rate breaches its threshold, or any
       event is missed or out of order.
@@ -50,6 +51,7 @@ func loadtestCmd(ctx context.Context, args []string, getenv func(string) string,
 	p95 := fs.Duration("p95", 500*time.Millisecond, "HTTP p95 threshold (the seed's alert)")
 	errRate := fs.Float64("error-rate", 0.01, "error rate threshold (the seed's alert)")
 	jsonOut := fs.String("json", "", "also write the report as JSON here")
+	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile here")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelpShown
@@ -67,6 +69,17 @@ func loadtestCmd(ctx context.Context, args []string, getenv func(string) string,
 	prep, err := loadtest.Load(*prepared)
 	if err != nil {
 		return &exitError{exitUsage, err}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return &exitError{exitUsage, err}
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	fmt.Fprintf(stdout, "loadtest: %d users on %s, ramp %d/s, then %s\n", *users, ts.String(), *ramp, *duration)
 	rep, err := loadtest.Run(ctx, loadtest.Config{Targets: ts, Users: *users, Duration: *duration, Ramp: *ramp, Mix: m,

@@ -41,6 +41,12 @@ func TestLoadtest(t *testing.T) {
 		rep.Connected != 30 || len(rep.Routes) < 5 || rep.All.Errors != 0 || rep.Targets[0].WSConnections != 30 {
 		t.Fatalf("report %+v\n%s", rep, out.String())
 	}
+	// The steady state starts when the last user has been started (0.3 s
+	// at 100/s) and holds most of the run, not all of it.
+	if st := rep.Steady; st.FromSeconds < 0.2 || st.FromSeconds > 2 || st.Requests == 0 || st.Requests >= rep.All.Requests ||
+		st.Deliveries == 0 || st.Deliveries > rep.Deliveries || st.P95ms <= 0 {
+		t.Fatalf("steady state %+v of %+v", st, rep.All)
+	}
 	if !strings.Contains(out.String(), "users 30/30 connected") && !strings.Contains(out.String(), "Thresholds: all met") {
 		t.Fatalf("output:\n%s", out.String())
 	}

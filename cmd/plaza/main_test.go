@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -98,5 +99,28 @@ func TestAdminCreateThenServe(t *testing.T) {
 	in.stop()
 	if _, err := http.Get(in.base + "/api/health"); err == nil {
 		t.Fatal("still serving after shutdown")
+	}
+}
+
+// PLAZA_DEBUG_ADDR serves the profiler on its own address, and only there.
+func TestDebugAddrServesProfiler(t *testing.T) {
+	debug := freeAddr(t)
+	in := startInstance(t, map[string]string{"PLAZA_DEBUG_ADDR": debug})
+	res, err := http.Get("http://" + debug + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(b), "goroutine profile") {
+		t.Fatalf("profiler: %d %.200s", res.StatusCode, b)
+	}
+	res, err = http.Get(in.base + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Fatalf("public address serves the profiler: %d", res.StatusCode)
 	}
 }

@@ -16,9 +16,10 @@ import (
 
 // Config is everything `plaza serve` and the other commands read at start.
 type Config struct {
-	Addr    string
-	DataDir string
-	BaseURL string // public URL of the site, used in links in mails
+	Addr      string
+	DebugAddr string // PLAZA_DEBUG_ADDR: Go's profiler here; empty: off
+	DataDir   string
+	BaseURL   string // public URL of the site, used in links in mails
 
 	DatabaseURL     string   // empty: SQLite in DataDir
 	ReplicaURLs     []string // read replicas for lag-tolerant reads
@@ -70,6 +71,7 @@ func FromEnv(getenv Getenv) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
 		Addr:            r.str("PLAZA_ADDR", ""),
+		DebugAddr:       r.str("PLAZA_DEBUG_ADDR", ""),
 		DataDir:         r.str("PLAZA_DATA_DIR", "./data"),
 		BaseURL:         r.str("PLAZA_BASE_URL", ""),
 		DatabaseURL:     r.str("DATABASE_URL", ""),
@@ -122,6 +124,7 @@ func FromEnv(getenv Getenv) (Config, error) {
 		}
 	}
 	r.check("PLAZA_ADDR", c.Addr, validAddr, "use host:port, e.g. :8080 or 127.0.0.1:8080")
+	r.check("PLAZA_DEBUG_ADDR", c.DebugAddr, optional(validAddr), "use host:port on a private interface, e.g. 127.0.0.1:6060, or unset it")
 	r.check("DATABASE_URL", c.DatabaseURL, optional(validMySQLURL), "use mysql://user:pass@host:3306/dbname, or unset it for embedded SQLite")
 	for _, u := range c.ReplicaURLs {
 		r.check("DATABASE_REPLICA_URLS", u, validMySQLURL, "use comma-separated mysql://user:pass@host:3306/dbname URLs")

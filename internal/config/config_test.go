@@ -37,6 +37,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"DB_POOL_SIZE":           "ten",
 		"DB_QUEUE_LIMIT":         "-1",
 		"PLAZA_ADDR":             "nonsense",
+		"PLAZA_DEBUG_ADDR":       "6060",
 		"DATABASE_URL":           "postgres://x/y",
 		"REDIS_URL":              "localhost:6379",
 		"CDN_BASE_URL":           "cdn.example.com",

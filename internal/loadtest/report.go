@@ -32,6 +32,20 @@ type TargetReport struct {
 	OpenFDs       float64 `json:"openFds"`
 }
 
+// SteadyReport is the run from the end of the ramp on: every user started,
+// no connection storm. Latencies count what was scheduled (HTTP) or sent
+// (delivery) from then.
+type SteadyReport struct {
+	FromSeconds float64 `json:"fromSeconds"` // since the start of the run
+	Requests    int64   `json:"requests"`
+	P50ms       float64 `json:"p50ms"`
+	P95ms       float64 `json:"p95ms"`
+	P99ms       float64 `json:"p99ms"`
+	Deliveries  int64   `json:"deliveries"`
+	DeliveryP50 float64 `json:"deliveryP50ms"`
+	DeliveryP99 float64 `json:"deliveryP99ms"`
+}
+
 // Report is a run's outcome.
 type Report struct {
 	Users        int            `json:"users"`
@@ -39,6 +53,7 @@ type Report struct {
 	Mix          Mix            `json:"mix"`
 	Routes       []RouteReport  `json:"routes"`
 	All          RouteReport    `json:"all"`
+	Steady       SteadyReport   `json:"steady"`
 	ErrorRate    float64        `json:"errorRate"`
 	Connected    int64          `json:"connectedAtEnd"`
 	ConnectFails int64          `json:"connectFailures"`
@@ -67,15 +82,20 @@ func (r *run) report(total time.Duration, before, peak []metrics) *Report {
 	secs := time.Since(r.start).Seconds()
 	rep := &Report{Users: r.cfg.Users, Seconds: secs, Mix: r.cfg.Mix, Breaches: []string{}}
 	r.mu.Lock()
-	all := hdrhistogram.New(1, 120_000_000, 3)
+	all, steady := newHist(), newHist()
 	var count, errs, limited int64
 	for _, name := range r.sortedRoutes() {
 		rt := r.routes[name]
 		rep.Routes = append(rep.Routes, summarize(name, rt.hist, rt.count, rt.errs, rt.l429, secs))
 		all.Merge(rt.hist)
+		steady.Merge(rt.steady)
 		count, errs, limited = count+rt.count, errs+rt.errs, limited+rt.l429
 	}
 	r.mu.Unlock()
+	if from := r.steadyFrom.Load(); from != 0 {
+		rep.Steady.FromSeconds = time.Unix(0, from).Sub(r.start).Seconds()
+	}
+	rep.Steady.Requests, rep.Steady.P50ms, rep.Steady.P95ms, rep.Steady.P99ms = steady.TotalCount(), ms(steady, 50), ms(steady, 95), ms(steady, 99)
 	rep.All = summarize("all routes", all, count, errs, limited, secs)
 	if count > 0 {
 		rep.ErrorRate = float64(errs) / float64(count)
@@ -83,8 +103,9 @@ func (r *run) report(total time.Duration, before, peak []metrics) *Report {
 	r.connMu.Lock()
 	rep.ConnectP50ms, rep.ConnectP99ms = ms(r.connects, 50), ms(r.connects, 99)
 	r.connMu.Unlock()
-	d := r.deliveryHist()
+	d, ds := r.deliveryHists()
 	rep.Deliveries, rep.DeliveryP50, rep.DeliveryP99, rep.DeliveryMax = r.deliveries.Load(), ms(d, 50), ms(d, 99), float64(d.Max())/1000
+	rep.Steady.Deliveries, rep.Steady.DeliveryP50, rep.Steady.DeliveryP99 = ds.TotalCount(), ms(ds, 50), ms(ds, 99)
 	rep.Connected, rep.ConnectFails = r.connected.Load(), r.connectFails.Load()
 	rep.Missed, rep.OutOfOrder, rep.Duplicates, rep.Disconnects = r.gaps.Load(), r.outOfOrder.Load(), r.duplicates.Load(), r.disconnects.Load()
 	for i, t := range r.cfg.Targets {
@@ -118,6 +139,9 @@ func (rep *Report) Print(w io.Writer) {
 		rep.Connected, rep.ConnectFails, rep.ConnectP50ms, rep.ConnectP99ms, rep.Disconnects)
 	fmt.Fprintf(w, "Delivery (post -> each subscriber): %d, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", rep.Deliveries, rep.DeliveryP50, rep.DeliveryP99, rep.DeliveryMax)
 	fmt.Fprintf(w, "Events missed %d, out of order %d, duplicated %d\n", rep.Missed, rep.OutOfOrder, rep.Duplicates)
+	st := rep.Steady
+	fmt.Fprintf(w, "Steady state (from the end of the ramp at %.1f s): %d requests, HTTP p50 %.1f ms p95 %.1f ms p99 %.1f ms; %d deliveries, p50 %.1f ms p99 %.1f ms\n",
+		st.FromSeconds, st.Requests, st.P50ms, st.P95ms, st.P99ms, st.Deliveries, st.DeliveryP50, st.DeliveryP99)
 	for _, t := range rep.Targets {
 		fmt.Fprintf(w, "Server %s: CPU %.2f cores, RSS %.0f MB, %.0f goroutines, %.0f WebSockets, %.0f open files\n",
 			t.Target, t.CPUCores, t.RSSMB, t.Goroutines, t.WSConnections, t.OpenFDs)

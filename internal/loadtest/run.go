@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-	"github.com/coder/websocket"
+	"github.com/lxzan/gws"
 )
 
 // Mix is how often, on average, each user does each thing (exponentially
@@ -86,9 +86,11 @@ type Config struct {
 }
 
 type route struct {
-	hist              *hdrhistogram.Histogram
+	hist, steady      *hdrhistogram.Histogram // the whole run; from the end of the ramp
 	count, errs, l429 int64
 }
+
+func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, 120_000_000, 3) }
 
 // run is the state of one load test.
 type run struct {
@@ -96,29 +98,44 @@ type run struct {
 	prep  Prepared
 	http  *http.Client
 	start time.Time
+	// steadyFrom is when the ramp ended (unix nanos; 0 before): samples
+	// scheduled from then on also count in the steady-state figures.
+	steadyFrom atomic.Int64
 
 	mu     sync.Mutex
 	routes map[string]*route
 
-	connMu   sync.Mutex
-	connects *hdrhistogram.Histogram
-	shards   [64]struct {
-		mu   sync.Mutex
-		hist *hdrhistogram.Histogram
-	}
+	connMu                                                                         sync.Mutex
+	connects                                                                       *hdrhistogram.Histogram
+	shards                                                                         [64]histShard // delivery latencies, sharded to spread the locking
 	connected, deliveries, gaps, outOfOrder, duplicates, disconnects, connectFails atomic.Int64
 }
 
-func (r *run) record(name string, lat time.Duration, status int, err error) {
+type histShard struct {
+	mu           sync.Mutex
+	hist, steady *hdrhistogram.Histogram
+}
+
+// steady says whether something that started at t is part of the steady state.
+func (r *run) steady(t int64) bool {
+	from := r.steadyFrom.Load()
+	return from != 0 && t >= from
+}
+
+func (r *run) record(name string, sched time.Time, status int, err error) {
+	lat := time.Since(sched).Microseconds()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rt := r.routes[name]
 	if rt == nil {
-		rt = &route{hist: hdrhistogram.New(1, 120_000_000, 3)}
+		rt = &route{hist: newHist(), steady: newHist()}
 		r.routes[name] = rt
 	}
 	rt.count++
-	rt.hist.RecordValue(lat.Microseconds())
+	rt.hist.RecordValue(lat)
+	if r.steady(sched.UnixNano()) {
+		rt.steady.RecordValue(lat)
+	}
 	switch {
 	case status == http.StatusTooManyRequests:
 		rt.l429++
@@ -156,7 +173,7 @@ func (r *run) call(ctx context.Context, name, method, url, token string, body an
 	if ctx.Err() != nil {
 		return // the run ended mid-request
 	}
-	r.record(name, time.Since(sched), status, err)
+	r.record(name, sched, status, err)
 }
 
 // Run drives the load until ctx ends or the duration passes.
@@ -170,12 +187,12 @@ func Run(ctx context.Context, cfg Config, prep Prepared) (*Report, error) {
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = 5 * time.Second
 	}
-	r := &run{cfg: cfg, prep: prep, routes: map[string]*route{}, connects: hdrhistogram.New(1, 120_000_000, 3),
+	r := &run{cfg: cfg, prep: prep, routes: map[string]*route{}, connects: newHist(),
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			DialContext:  (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
 			MaxIdleConns: cfg.Users, MaxIdleConnsPerHost: cfg.Users, IdleConnTimeout: time.Minute}}}
 	for i := range r.shards {
-		r.shards[i].hist = hdrhistogram.New(1, 120_000_000, 3)
+		r.shards[i].hist, r.shards[i].steady = newHist(), newHist()
 	}
 	before := scrapeAll(cfg.Targets)
 	r.start = time.Now()
@@ -199,6 +216,7 @@ func Run(ctx context.Context, cfg Config, prep Prepared) (*Report, error) {
 		go func() { defer wg.Done(); r.user(ctx, i) }()
 	}
 	tick.Stop()
+	r.steadyFrom.Store(time.Now().UnixNano())
 	// Resources are read just before the end, with every user still on.
 	peakAt := time.NewTimer(max(total-min(2*time.Second, cfg.Duration/10), 0) - time.Since(r.start))
 	var peak []metrics
@@ -241,7 +259,7 @@ func (r *run) user(ctx context.Context, i int) {
 			r.call(ctx, "GET /api/community/channels/{id}/messages", "GET", fmt.Sprintf("%s/community/channels/%d/messages?limit=50", base, channel), u.Token, nil, s, nil)
 		}},
 		{r.cfg.Mix.Post, time.Time{}, func(s time.Time) {
-			ws.send(ctx, `{"op":"typing","room":"`+room+`"}`)
+			ws.send(`{"op":"typing","room":"` + room + `"}`)
 			body := map[string]string{"body": "lt:" + strconv.FormatInt(time.Now().UnixNano(), 10) + " hello from the load test"}
 			r.call(ctx, "POST /api/community/channels/{id}/messages", "POST", fmt.Sprintf("%s/community/channels/%d/messages", base, channel), u.Token, body, s, nil)
 		}},
@@ -303,27 +321,29 @@ func expo(mean time.Duration) time.Duration {
 
 // socket is a user's WebSocket. It checks that every room's seqs arrive in
 // order without gaps, and reconnects with since after an unexpected close.
+// It runs on gws, like the server: an event-driven reader without a context
+// per read, so the generator spends its share of the machine on users, not
+// on its own plumbing.
 type socket struct {
-	r     *run
-	url   string
-	rooms []string
-	mu    sync.Mutex
-	c     *websocket.Conn
-	seqs  map[string]int64
+	gws.BuiltinEventHandler // answers pings
+	r                       *run
+	url                     string
+	rooms                   []string
+	shard                   *histShard
+	mu                      sync.Mutex
+	c                       *gws.Conn
+	seqs                    map[string]int64
 }
 
 func (s *socket) connect(ctx context.Context) bool {
 	start := time.Now()
-	dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(dctx, s.url, nil)
+	c, _, err := gws.NewClient(s, &gws.ClientOption{Addr: s.url, ReadMaxPayloadSize: 1 << 20, HandshakeTimeout: 20 * time.Second})
 	if err != nil {
 		if ctx.Err() == nil {
 			s.r.connectFails.Add(1)
 		}
 		return false
 	}
-	c.SetReadLimit(1 << 20)
 	s.mu.Lock()
 	s.c = c
 	for _, room := range s.rooms {
@@ -332,7 +352,7 @@ func (s *socket) connect(ctx context.Context) bool {
 			m["since"] = last
 		}
 		b, _ := json.Marshal(m)
-		c.Write(ctx, websocket.MessageText, b)
+		c.WriteMessage(gws.OpcodeText, b)
 	}
 	s.mu.Unlock()
 	s.r.connMu.Lock()
@@ -342,19 +362,20 @@ func (s *socket) connect(ctx context.Context) bool {
 	return true
 }
 
-func (s *socket) send(ctx context.Context, frame string) {
+func (s *socket) send(frame string) {
 	s.mu.Lock()
 	c := s.c
 	s.mu.Unlock()
 	if c != nil {
-		c.Write(ctx, websocket.MessageText, []byte(frame))
+		c.WriteString(frame)
 	}
 }
 
 func (s *socket) close() {
 	s.mu.Lock()
 	if s.c != nil {
-		s.c.Close(websocket.StatusNormalClosure, "load test over")
+		s.c.WriteClose(1000, []byte("load test over"))
+		s.c.NetConn().Close()
 	}
 	s.mu.Unlock()
 }
@@ -369,59 +390,66 @@ type frame struct {
 	} `json:"data"`
 }
 
+// read runs the connection until it ends; after an unexpected end it
+// reconnects (resubscribing with since) until the run is over.
 func (s *socket) read(ctx context.Context) {
-	shard := &s.r.shards[rand.IntN(len(s.r.shards))]
+	s.shard = &s.r.shards[rand.IntN(len(s.r.shards))]
 	for {
 		s.mu.Lock()
 		c := s.c
 		s.mu.Unlock()
-		_, b, err := c.Read(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			s.r.disconnects.Add(1)
-			s.r.connected.Add(-1)
-			if !s.connect(ctx) {
-				return
-			}
-			continue
+		c.ReadLoop()
+		if ctx.Err() != nil {
+			return
 		}
-		now := time.Now().UnixNano()
-		var f frame
-		if json.Unmarshal(b, &f) != nil {
-			continue
+		s.r.disconnects.Add(1)
+		s.r.connected.Add(-1)
+		if !s.connect(ctx) {
+			return
 		}
+	}
+}
+
+// OnMessage checks a frame's seq and records delivery latency.
+func (s *socket) OnMessage(_ *gws.Conn, m *gws.Message) {
+	defer m.Close()
+	now := time.Now().UnixNano()
+	var f frame
+	if json.Unmarshal(m.Bytes(), &f) != nil {
+		return
+	}
+	switch {
+	case f.Op == "subscribed":
+		s.mu.Lock()
+		if _, ok := s.seqs[f.Room]; !ok {
+			s.seqs[f.Room] = f.Seq
+		}
+		s.mu.Unlock()
+	case f.Op == "event" && f.Seq > 0:
+		s.mu.Lock()
+		last, known := s.seqs[f.Room]
 		switch {
-		case f.Op == "subscribed":
-			s.mu.Lock()
-			if _, ok := s.seqs[f.Room]; !ok {
-				s.seqs[f.Room] = f.Seq
-			}
-			s.mu.Unlock()
-		case f.Op == "event" && f.Seq > 0:
-			s.mu.Lock()
-			last, known := s.seqs[f.Room]
-			switch {
-			case !known:
-			case f.Seq == last:
-				s.r.duplicates.Add(1)
-			case f.Seq < last:
-				s.r.outOfOrder.Add(1)
-			case f.Seq > last+1:
-				s.r.gaps.Add(f.Seq - last - 1)
-			}
-			if f.Seq > last {
-				s.seqs[f.Room] = f.Seq
-			}
-			s.mu.Unlock()
-			if f.Type == "message.created" && strings.HasPrefix(f.Data.Body, "lt:") {
-				if sent, err := strconv.ParseInt(strings.Fields(f.Data.Body[3:])[0], 10, 64); err == nil {
-					s.r.deliveries.Add(1)
-					shard.mu.Lock()
-					shard.hist.RecordValue((now - sent) / 1000)
-					shard.mu.Unlock()
+		case !known:
+		case f.Seq == last:
+			s.r.duplicates.Add(1)
+		case f.Seq < last:
+			s.r.outOfOrder.Add(1)
+		case f.Seq > last+1:
+			s.r.gaps.Add(f.Seq - last - 1)
+		}
+		if f.Seq > last {
+			s.seqs[f.Room] = f.Seq
+		}
+		s.mu.Unlock()
+		if f.Type == "message.created" && strings.HasPrefix(f.Data.Body, "lt:") {
+			if sent, err := strconv.ParseInt(strings.Fields(f.Data.Body[3:])[0], 10, 64); err == nil {
+				s.r.deliveries.Add(1)
+				s.shard.mu.Lock()
+				s.shard.hist.RecordValue((now - sent) / 1000)
+				if s.r.steady(sent) {
+					s.shard.steady.RecordValue((now - sent) / 1000)
 				}
+				s.shard.mu.Unlock()
 			}
 		}
 	}
@@ -442,7 +470,7 @@ func (r *run) progress(ctx context.Context, done chan struct{}) {
 		}
 		r.mu.Lock()
 		var reqs, errs, limited int64
-		all := hdrhistogram.New(1, 120_000_000, 3)
+		all := newHist()
 		for _, rt := range r.routes {
 			reqs += rt.count
 			errs += rt.errs
@@ -457,18 +485,21 @@ func (r *run) progress(ctx context.Context, done chan struct{}) {
 	}
 }
 
-func (r *run) deliveryHist() *hdrhistogram.Histogram {
-	h := hdrhistogram.New(1, 120_000_000, 3)
+// deliveryHists merges the shards: the whole run, and the steady state.
+func (r *run) deliveryHists() (all, steady *hdrhistogram.Histogram) {
+	all, steady = newHist(), newHist()
 	for i := range r.shards {
 		r.shards[i].mu.Lock()
-		h.Merge(r.shards[i].hist)
+		all.Merge(r.shards[i].hist)
+		steady.Merge(r.shards[i].steady)
 		r.shards[i].mu.Unlock()
 	}
-	return h
+	return all, steady
 }
 
 func (r *run) deliveryQuantile(q float64) float64 {
-	return float64(r.deliveryHist().ValueAtQuantile(q)) / 1000
+	all, _ := r.deliveryHists()
+	return float64(all.ValueAtQuantile(q)) / 1000
 }
 
 // metrics are what a target's /metrics says about the process.
