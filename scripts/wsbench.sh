@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
 # WebSocket figures for BENCHMARKS.md: idle connections held and memory
-# per connection, then fan-out latency to every subscriber of one room at
-# several publish rates. The server is the real `plaza serve` (embedded
-# SQLite) in its own process; the clients run in a second process.
+# per connection, then fan-out latency to every subscriber at several
+# publish rates, into one room (chat) or spread over ROOMS public channels.
+# The server is the real `plaza serve` (embedded SQLite) in its own
+# process; the clients run in a second process.
 #
-#   scripts/wsbench.sh [CONNS] [RATES] [DURATION]     e.g. scripts/wsbench.sh 10000 10,50,100,200 10s
+#   scripts/wsbench.sh [CONNS] [RATES] [DURATION] [ROOMS]
+#   e.g. scripts/wsbench.sh 10000 10,50,100,200 10s      # one room of 10,000
+#        scripts/wsbench.sh 10000 50 10s 10              # 10 rooms of 1,000, 50 msg/s in all
 set -euo pipefail
 cd "$(dirname "$0")/.."
 conns=${1:-10000}
 rates=${2:-10,50,100}
 duration=${3:-10s}
+nrooms=${4:-1}
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXIT
 ulimit -n 20000
 
 go build -o "$work/plaza" ./cmd/plaza
 go build -o "$work/wsbench" ./bench/wsbench
-"$work/wsbench" seed --data-dir "$work/data" --users $((conns + 1)) --tokens "$work/tokens.txt"
+rooms=chat
+if [ "$nrooms" -gt 1 ]; then
+	"$work/wsbench" seed --data-dir "$work/data" --users $((conns + 1)) --tokens "$work/tokens.txt" --channels "$nrooms" --rooms "$work/rooms.txt"
+	rooms=$(cat "$work/rooms.txt")
+else
+	"$work/wsbench" seed --data-dir "$work/data" --users $((conns + 1)) --tokens "$work/tokens.txt"
+fi
 
 port=$((20000 + RANDOM % 20000))
 PLAZA_DATA_DIR="$work/data" PLAZA_ADDR="127.0.0.1:$port" PLAZA_LOG_LEVEL=warn \
@@ -26,4 +36,4 @@ server=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break; sleep 0.1; done
 
 "$work/wsbench" run --target "http://127.0.0.1:$port" --tokens "$work/tokens.txt" --conns "$conns" \
-	--room chat --pid "$server" --rates "$rates" --duration "$duration" --json "${WSBENCH_JSON:-/dev/null}"
+	--room "$rooms" --pid "$server" --rates "$rates" --duration "$duration" --json "${WSBENCH_JSON:-/dev/null}"

@@ -2,13 +2,15 @@
 // `plaza serve` in another process (each process stays under the open-file
 // limit):
 //
-//	wsbench seed --data-dir D [--database-url U] --users N --tokens F
-//	    bulk-creates N users with sessions and writes their tokens to F
+//	wsbench seed --data-dir D [--database-url U] --users N --tokens F [--channels C --rooms R]
+//	    bulk-creates N users with sessions and writes their tokens to F (and
+//	    C public channels, their rooms written to R)
 //	wsbench run --target http://127.0.0.1:8080 [--pub-target URL] --tokens F
-//	    --conns 10000 --room chat --pid PID --rates 10,50,100 --duration 10s
-//	    holds the connections, reports the server's RSS per connection, then
-//	    publishes shouts at each rate and reports delivery latency and
-//	    deliveries per second.
+//	    --conns 10000 --room chat|ROOM,ROOM,... --pid PID --rates 10,50,100 --duration 10s
+//	    holds the connections (spread over the rooms), reports the server's
+//	    RSS per connection, then publishes at each rate (shouts to chat,
+//	    messages to channels, the rooms in turn) and reports delivery latency
+//	    and deliveries per second.
 package main
 
 import (
@@ -28,9 +30,10 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-	"github.com/coder/websocket"
+	"github.com/lxzan/gws"
 	"github.com/plazahq/plaza/bench/internal/benchkit"
 	"github.com/plazahq/plaza/internal/account"
+	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqlstore"
 )
@@ -61,6 +64,8 @@ func seed(args []string) error {
 	dbURL := fs.String("database-url", "", "mysql:// URL instead of SQLite")
 	users := fs.Int("users", 10000, "users to create")
 	out := fs.String("tokens", "tokens.txt", "file to write one session token per line")
+	channels := fs.Int("channels", 0, "public channels to create")
+	roomsOut := fs.String("rooms", "", "with --channels: file to write their rooms to, comma-separated")
 	fs.Parse(args)
 	ctx := context.Background()
 	db, err := sqldb.Open(ctx, sqldb.Config{DataDir: *dir, URL: *dbURL, PoolSize: 4})
@@ -74,6 +79,19 @@ func seed(args []string) error {
 	start := time.Now()
 	if err := benchkit.SeedUsers(ctx, db, *users); err != nil {
 		return err
+	}
+	var rooms []string
+	for i := range *channels {
+		ch, err := sqlstore.NewCommunity(db).CreateChannel(ctx, community.Channel{Slug: fmt.Sprintf("bench-%d", i), Name: fmt.Sprintf("Bench %d", i), CreatedAt: time.Now()}, 1)
+		if err != nil {
+			return err
+		}
+		rooms = append(rooms, fmt.Sprintf("channel:%d", ch.ID))
+	}
+	if *roomsOut != "" {
+		if err := os.WriteFile(*roomsOut, []byte(strings.Join(rooms, ",")), 0o644); err != nil {
+			return err
+		}
 	}
 	store := sqlstore.NewAccounts(db)
 	f, err := os.Create(*out)
@@ -187,7 +205,7 @@ func run(args []string) error {
 	pubTarget := fs.String("pub-target", "", "server the publisher posts to (default: target)")
 	tokensFile := fs.String("tokens", "tokens.txt", "session tokens, one per line")
 	conns := fs.Int("conns", 10000, "connections to hold")
-	room := fs.String("room", "chat", "room every connection subscribes to")
+	roomList := fs.String("room", "chat", "room(s) the connections subscribe to, comma-separated (chat or channel:ID): connection i takes room i mod N, and messages go to the rooms in turn")
 	pid := fs.Int("pid", 0, "server process id, for RSS")
 	ramp := fs.Int("ramp", 2000, "connections opened per second")
 	idle := fs.Duration("idle", 5*time.Second, "how long to hold idle connections before measuring")
@@ -206,18 +224,23 @@ func run(args []string) error {
 	if len(tokens) < *conns+1 {
 		return fmt.Errorf("%d tokens for %d connections plus a publisher", len(tokens), *conns)
 	}
-	results := map[string]any{"conns": *conns, "room": *room}
+	rooms := strings.Split(*roomList, ",")
+	for _, r := range rooms {
+		if r != "chat" && !strings.HasPrefix(r, "channel:") {
+			return fmt.Errorf("room %q: use chat or channel:ID", r)
+		}
+	}
+	results := map[string]any{"conns": *conns, "rooms": rooms}
+	perRoom := map[string]int{} // subscribers connected per room
 
 	runtime.GC()
 	base := rssKB(*pid)
 	fmt.Printf("server rss before: %d KB (threads %s)\n", base, threads(*pid))
 	rec := newReceipts()
 	ws := "ws" + strings.TrimPrefix(*target, "http") + "/api/ws?token="
-	var open []*websocket.Conn
+	var open []*gws.Conn
 	var mu sync.Mutex
 	var failed atomic.Int64
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	start := time.Now()
 	var wg sync.WaitGroup
 	tick := time.NewTicker(time.Second / time.Duration(*ramp))
@@ -229,37 +252,33 @@ func run(args []string) error {
 		go func(tok string, idx int) {
 			defer wg.Done()
 			t0 := time.Now()
-			dctx, dcancel := context.WithTimeout(ctx, 20*time.Second)
-			c, _, err := websocket.Dial(dctx, ws+tok, nil)
-			dcancel()
+			room := rooms[idx%len(rooms)]
+			h := &reader{room: room, subscribed: make(chan struct{}), rec: rec, sh: &rec.shards[idx%len(rec.shards)]}
+			c, _, err := gws.NewClient(h, &gws.ClientOption{Addr: ws + tok, ReadMaxPayloadSize: 1 << 20, HandshakeTimeout: 20 * time.Second})
 			if err != nil {
 				failed.Add(1)
 				return
 			}
-			c.SetReadLimit(1 << 20)
-			sub, _ := json.Marshal(map[string]string{"op": "subscribe", "room": *room})
-			if err := c.Write(ctx, websocket.MessageText, sub); err != nil {
+			go c.ReadLoop()
+			sub, _ := json.Marshal(map[string]string{"op": "subscribe", "room": room})
+			if err := c.WriteMessage(gws.OpcodeText, sub); err != nil {
 				failed.Add(1)
 				return
 			}
-			// Wait for our room's subscribed frame.
-			for {
-				_, b, err := c.Read(ctx)
-				if err != nil {
-					failed.Add(1)
-					return
-				}
-				if bytes.Contains(b, []byte(`"op":"subscribed"`)) && bytes.Contains(b, []byte(`"room":"`+*room+`"`)) {
-					break
-				}
+			select { // our room's subscribed frame
+			case <-h.subscribed:
+			case <-time.After(20 * time.Second):
+				failed.Add(1)
+				c.NetConn().Close()
+				return
 			}
 			histMu.Lock()
 			connectHist.RecordValue(time.Since(t0).Microseconds())
 			histMu.Unlock()
 			mu.Lock()
 			open = append(open, c)
+			perRoom[room]++
 			mu.Unlock()
-			go readLoop(ctx, c, rec, &rec.shards[idx%len(rec.shards)])
 		}(tokens[i], i)
 	}
 	tick.Stop()
@@ -281,14 +300,14 @@ func run(args []string) error {
 		if err != nil || rate <= 0 {
 			return fmt.Errorf("bad rate %q", rs)
 		}
-		r := publish(*pubTarget, pubToken, rate, *duration, rec, len(open), *pid)
+		r := publish(*pubTarget, pubToken, rate, *duration, rec, rooms, perRoom, *pid)
 		runs = append(runs, r)
 	}
 	results["rates"] = runs
 	results["gaps"] = rec.gaps.Load()
 	fmt.Printf("seq gaps seen by clients: %d\n", rec.gaps.Load())
 	for _, c := range open {
-		c.CloseNow()
+		c.NetConn().Close()
 	}
 	if *jsonOut != "" {
 		b, _ := json.MarshalIndent(results, "", "  ")
@@ -297,40 +316,54 @@ func run(args []string) error {
 	return nil
 }
 
-func readLoop(ctx context.Context, c *websocket.Conn, rec *receipts, sh *receiptShard) {
-	var lastSeq int64
-	for {
-		_, b, err := c.Read(ctx)
-		if err != nil {
-			return
-		}
-		now := time.Now().UnixNano()
-		if !bytes.Contains(b, []byte(`"type":"shout.created"`)) {
-			continue
-		}
-		stamp, ok1 := number(b, `"body":"t=`)
-		seq, ok2 := number(b, `"seq":`)
-		if !ok1 || !ok2 {
-			continue
-		}
-		if lastSeq != 0 && seq != lastSeq+1 {
-			rec.gaps.Add(1)
-		}
-		lastSeq = seq
-		lat := (now - stamp) / 1000
-		rec.total.Add(1)
-		sh.mu.Lock()
-		sh.hist.RecordValue(lat)
-		if lat > sh.last[stamp] {
-			sh.last[stamp] = lat
-		}
-		sh.count[stamp]++
-		sh.mu.Unlock()
-	}
+// reader is one client connection's event handler: it notes the
+// subscription, then records every shout's delivery latency and seq gaps.
+// The clients run on gws (event-driven, no context or timer per read), so
+// they leave the shared cores to the server as far as a client can.
+type reader struct {
+	gws.BuiltinEventHandler // answers pings
+	room                    string
+	subscribed              chan struct{}
+	once                    sync.Once
+	rec                     *receipts
+	sh                      *receiptShard
+	lastSeq                 int64
 }
 
-// publish posts shouts whose body is their send time, at rate per second.
-func publish(target, token string, rate int, d time.Duration, rec *receipts, subscribers, pid int) map[string]any {
+func (r *reader) OnMessage(_ *gws.Conn, m *gws.Message) {
+	defer m.Close()
+	now := time.Now().UnixNano()
+	b := m.Bytes()
+	if !bytes.Contains(b, []byte(`"type":"shout.created"`)) && !bytes.Contains(b, []byte(`"type":"message.created"`)) {
+		if bytes.Contains(b, []byte(`"op":"subscribed"`)) && bytes.Contains(b, []byte(`"room":"`+r.room+`"`)) {
+			r.once.Do(func() { close(r.subscribed) })
+		}
+		return
+	}
+	stamp, ok1 := number(b, `"body":"t=`)
+	seq, ok2 := number(b, `"seq":`)
+	if !ok1 || !ok2 {
+		return
+	}
+	if r.lastSeq != 0 && seq != r.lastSeq+1 {
+		r.rec.gaps.Add(1)
+	}
+	r.lastSeq = seq
+	lat := (now - stamp) / 1000
+	r.rec.total.Add(1)
+	sh := r.sh
+	sh.mu.Lock()
+	sh.hist.RecordValue(lat)
+	if lat > sh.last[stamp] {
+		sh.last[stamp] = lat
+	}
+	sh.count[stamp]++
+	sh.mu.Unlock()
+}
+
+// publish posts messages whose body is their send time, at rate per second,
+// to the rooms in turn: shouts for chat, channel messages for channel:ID.
+func publish(target, token string, rate int, d time.Duration, rec *receipts, rooms []string, perRoom map[string]int, pid int) map[string]any {
 	rec.reset()
 	before := rec.total.Load()
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -339,23 +372,37 @@ func publish(target, token string, rate int, d time.Duration, rec *receipts, sub
 	t := time.NewTicker(time.Second / time.Duration(rate))
 	end := time.Now().Add(d)
 	sent := 0
+	var expected int64
+	var stampMu sync.Mutex
+	roomOf := map[int64]string{} // message stamp -> its room
 	cpu0 := cpuTicks(pid)
 	start := time.Now()
 	for now := range t.C {
 		if now.After(end) {
 			break
 		}
+		room := rooms[sent%len(rooms)]
 		sent++
+		path := "/api/shouts"
+		if id, ok := strings.CutPrefix(room, "channel:"); ok {
+			path = "/api/community/channels/" + id + "/messages"
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			body := fmt.Sprintf(`{"body":"t=%d"}`, time.Now().UnixNano())
-			req, _ := http.NewRequest("POST", target+"/api/shouts", strings.NewReader(body))
+			stamp := time.Now().UnixNano()
+			stampMu.Lock()
+			roomOf[stamp] = room
+			stampMu.Unlock()
+			body := fmt.Sprintf(`{"body":"t=%d"}`, stamp)
+			req, _ := http.NewRequest("POST", target+path, strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer "+token)
 			res, err := client.Do(req)
 			if err != nil || res.StatusCode != 201 {
 				errs.Add(1)
+			} else {
+				atomic.AddInt64(&expected, int64(perRoom[room]))
 			}
 			if res != nil {
 				res.Body.Close()
@@ -373,11 +420,10 @@ func publish(target, token string, rate int, d time.Duration, rec *receipts, sub
 	complete := 0
 	for stamp, l := range last {
 		lastHist.RecordValue(l)
-		if count[stamp] == subscribers {
+		if count[stamp] == perRoom[roomOf[stamp]] {
 			complete++
 		}
 	}
-	expected := int64(sent-int(errs.Load())) * int64(subscribers)
 	r := map[string]any{
 		"rate": rate, "sent": sent, "publishErrors": errs.Load(), "delivered": delivered, "expected": expected,
 		"deliveriesPerSec": float64(delivered) / d.Seconds(),
