@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -115,9 +116,21 @@ func (p *Pool) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	if err := fn(tx); err != nil {
-		return classify(err)
+		return txErr(ctx, err)
 	}
-	return classify(tx.Commit())
+	return txErr(ctx, tx.Commit())
+}
+
+// txErr reports why a transaction failed. When its context ended (the
+// client went away, a deadline passed), database/sql rolls the transaction
+// back by itself and later calls fail with sql.ErrTxDone; the cause is the
+// context, and saying so keeps a hung-up client from counting as a server
+// error.
+func txErr(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		err = fmt.Errorf("%w: transaction rolled back: %w", ctx.Err(), err)
+	}
+	return classify(err)
 }
 
 // Querier is what *sql.DB and *sql.Tx have in common.

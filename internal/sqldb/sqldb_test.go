@@ -196,3 +196,51 @@ func waitFor(t *testing.T, ok func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A transaction whose context ends midway is rolled back by database/sql;
+// the error says the context ended (so a client that hung up is not a
+// server error, and a deadline is a retryable 503), and nothing is written.
+func TestTxWhoseContextEndsIsRolledBackAndSaysWhy(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		w := db.Write()
+		count := func() int {
+			var n int
+			if err := w.QueryRow(context.Background(), []any{&n}, "SELECT COUNT(*) FROM channels WHERE slug = 'tx-ctx'"); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		insert := func(tx *sql.Tx) error {
+			_, err := tx.Exec("INSERT INTO channels (slug, name, created_at, updated_at) VALUES ('tx-ctx', 'x', 0, 0)")
+			return err
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		err := w.Tx(ctx, func(tx *sql.Tx) error {
+			if err := insert(tx); err != nil {
+				return err
+			}
+			cancel()
+			time.Sleep(50 * time.Millisecond) // database/sql rolls back on its own goroutine
+			return nil
+		})
+		if !errors.Is(err, context.Canceled) || apperr.Is(err, apperr.Internal) {
+			t.Fatalf("canceled mid-transaction: %v", err)
+		}
+		dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+		defer dcancel()
+		err = w.Tx(dctx, func(tx *sql.Tx) error {
+			if err := insert(tx); err != nil {
+				return err
+			}
+			<-dctx.Done()
+			time.Sleep(50 * time.Millisecond)
+			return nil
+		})
+		if !apperr.Is(err, apperr.Unavailable) {
+			t.Fatalf("deadline mid-transaction: %v, want unavailable", err)
+		}
+		if n := count(); n != 0 {
+			t.Fatalf("%d rows written by rolled-back transactions", n)
+		}
+	})
+}
