@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -133,13 +134,13 @@ func TestRealtimeEventsAndReplay(t *testing.T) {
 		if f := ws.subscribe(room, nil); f.Op != "subscribed" || f.Seq != 0 {
 			t.Fatalf("subscribed %+v", f)
 		}
-		if f := ws.next(); f.Type != "presence.join" || f.Seq != 0 { // our own arrival
+		if f := ws.next(); f.Type != "presence" || f.Seq != 0 || len(presenceOf(t, f).Joined) != 1 { // our own arrival
 			t.Fatalf("presence %+v", f)
 		}
 		path := fmt.Sprintf("/api/community/channels/%d/messages", ch.ID)
 		var m struct{ ID int64 }
 		e.must(201, e.do("POST", path, map[string]string{"body": "hello"}, adminTok)).json(&m)
-		f := ws.next("presence.join")
+		f := ws.next("presence")
 		var data struct {
 			Body   string
 			Author struct{ Username string }
@@ -168,12 +169,12 @@ func TestRealtimeEventsAndReplay(t *testing.T) {
 			t.Fatalf("resubscribed %+v", f)
 		}
 		for want := int64(4); want <= 5; want++ {
-			if f := ws.next("presence.join"); f.Seq != want || f.Type != "message.created" {
+			if f := ws.next("presence"); f.Seq != want || f.Type != "message.created" {
 				t.Fatalf("replay: got %+v, want seq %d", f, want)
 			}
 		}
 		e.must(201, e.do("POST", path, map[string]string{"body": "live"}, adminTok))
-		if f := ws.next("presence.join"); f.Seq != 6 {
+		if f := ws.next("presence"); f.Seq != 6 {
 			t.Fatalf("live after replay %+v", f)
 		}
 		// Subscribing again is harmless.
@@ -208,14 +209,14 @@ func TestRealtimeResyncWhenHistoryIsTooOld(t *testing.T) {
 	if f := ws.subscribe(room, ptr(5)); f.Op != "subscribed" || f.Seq != 120 {
 		t.Fatalf("subscribed %+v", f)
 	}
-	if f := ws.next("presence.join"); f.Op != "resync" || f.Room != room {
+	if f := ws.next("presence"); f.Op != "resync" || f.Room != room {
 		t.Fatalf("want resync, got %+v", f)
 	}
 	// Within the history: replayed.
 	ws2 := e.connect(tok)
 	ws2.subscribe(room, ptr(115))
 	for want := int64(116); want <= 120; want++ {
-		if f := ws2.next("presence.join"); f.Seq != want {
+		if f := ws2.next("presence"); f.Seq != want {
 			t.Fatalf("got %+v, want seq %d", f, want)
 		}
 	}
@@ -325,20 +326,26 @@ func TestRealtimePresenceTypingAndDMs(t *testing.T) {
 	if f := wb.subscribe("chat", nil); f.Op != "subscribed" || f.OnlineCount != 2 || len(f.Online) != 2 {
 		t.Fatalf("b subscribed %+v", f)
 	}
-	// a hears both arrivals, its own and b's, in either order.
-	joined := map[string]bool{}
-	for range 2 {
+	// a hears both arrivals, its own and b's, in one announcement or two.
+	joined := map[int64]bool{}
+	for len(joined) < 2 {
 		f := wa.next()
-		if f.Type != "presence.join" {
-			t.Fatalf("want presence.join, got %+v", f)
+		if f.Type != "presence" {
+			t.Fatalf("want presence, got %+v", f)
 		}
-		joined[string(f.Data)] = true
+		for _, id := range presenceOf(t, f).Joined {
+			joined[id] = true
+		}
 	}
-	if !joined[fmt.Sprintf(`{"userId":%d}`, a.ID)] || !joined[fmt.Sprintf(`{"userId":%d}`, b.ID)] {
+	if !joined[a.ID] || !joined[b.ID] {
 		t.Fatalf("joins %v", joined)
 	}
-	if f := wb.read(); f.Type != "presence.join" { // b's own arrival
-		t.Fatalf("b: %+v", f)
+	for seen := false; !seen; { // b hears its own arrival
+		f := wb.read()
+		if f.Type != "presence" {
+			t.Fatalf("b: %+v", f)
+		}
+		seen = slices.Contains(presenceOf(t, f).Joined, b.ID)
 	}
 	wb.send(map[string]string{"op": "typing", "room": "chat"})
 	if f := wa.next(); f.Type != "typing" || f.Seq != 0 || !strings.Contains(string(f.Data), fmt.Sprint(b.ID)) {
@@ -357,9 +364,20 @@ func TestRealtimePresenceTypingAndDMs(t *testing.T) {
 		t.Fatalf("dm %+v", f)
 	}
 	wb.c.Close(websocket.StatusNormalClosure, "")
-	if f := wa.next("typing", "shout.created"); f.Type != "presence.leave" {
-		t.Fatalf("presence.leave %+v", f)
+	if f := wa.next("typing", "shout.created"); f.Type != "presence" || !slices.Equal(presenceOf(t, f).Left, []int64{b.ID}) {
+		t.Fatalf("b's leaving: %+v", f)
 	}
+}
+
+type presenceData struct{ Joined, Left []int64 }
+
+func presenceOf(t *testing.T, f frame) presenceData {
+	t.Helper()
+	var p presenceData
+	if err := json.Unmarshal(f.Data, &p); err != nil || p.Joined == nil || p.Left == nil {
+		t.Fatalf("presence data %s: %v", f.Data, err)
+	}
+	return p
 }
 
 func TestRealtimeAdmission(t *testing.T) {
@@ -430,7 +448,7 @@ func TestSessionEndClosesWebSockets(t *testing.T) {
 			}
 		}
 		e.must(204, e.do("DELETE", fmt.Sprintf("/api/auth/sessions/%d", phoneID), nil, laptop))
-		if f := onLaptop.next("presence.join"); f.Type != "session.revoked" || !strings.Contains(string(f.Data), fmt.Sprint(phoneID)) {
+		if f := onLaptop.next("presence"); f.Type != "session.revoked" || !strings.Contains(string(f.Data), fmt.Sprint(phoneID)) {
 			t.Fatalf("laptop should hear of the revocation: %+v", f)
 		}
 		if code := onPhone.closedWith(); code != 4003 {

@@ -78,7 +78,7 @@ func summarize(name string, h *hdrhistogram.Histogram, count, errs, limited int6
 		P99ms: ms(h, 99), MaxMs: float64(h.Max()) / 1000, Errors: errs, Limited: limited}
 }
 
-func (r *run) report(total time.Duration, before, peak []metrics) *Report {
+func (r *run) report(before, peak []metrics) *Report {
 	secs := time.Since(r.start).Seconds()
 	rep := &Report{Users: r.cfg.Users, Seconds: secs, Mix: r.cfg.Mix, Breaches: []string{}}
 	r.mu.Lock()

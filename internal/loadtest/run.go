@@ -196,18 +196,22 @@ func Run(ctx context.Context, cfg Config, prep Prepared) (*Report, error) {
 	}
 	before := scrapeAll(cfg.Targets)
 	r.start = time.Now()
-	total := time.Duration(float64(cfg.Users)/float64(cfg.Ramp)*float64(time.Second)) + cfg.Duration
-	ctx, cancel := context.WithTimeout(ctx, total)
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
 	done := make(chan struct{})
 	go r.progress(ctx, done)
 	var wg sync.WaitGroup
-	tick := time.NewTicker(time.Second / time.Duration(cfg.Ramp))
+	// User i starts at i/Ramp seconds: paced by the clock, not by a ticker
+	// (which drops ticks when the machine is busy), so a loaded generator
+	// catches up rather than ramping slower than asked.
 	for i := 0; i < cfg.Users; i++ {
-		select {
-		case <-ctx.Done():
-		case <-tick.C:
+		at := r.start.Add(time.Duration(i) * time.Second / time.Duration(cfg.Ramp))
+		if d := time.Until(at); d > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(d):
+			}
 		}
 		if ctx.Err() != nil {
 			break
@@ -215,22 +219,26 @@ func Run(ctx context.Context, cfg Config, prep Prepared) (*Report, error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.user(ctx, i) }()
 	}
-	tick.Stop()
+	// The steady state lasts Duration from the end of the ramp, however
+	// long the ramp took. Resources are read just before its end, with
+	// every user still on.
 	r.steadyFrom.Store(time.Now().UnixNano())
-	// Resources are read just before the end, with every user still on.
-	peakAt := time.NewTimer(max(total-min(2*time.Second, cfg.Duration/10), 0) - time.Since(r.start))
+	peakIn := cfg.Duration - min(2*time.Second, cfg.Duration/10)
 	var peak []metrics
 	select {
-	case <-peakAt.C:
+	case <-time.After(peakIn):
 		peak = scrapeAll(cfg.Targets)
-		<-ctx.Done()
+		select {
+		case <-time.After(cfg.Duration - peakIn):
+		case <-ctx.Done():
+		}
 	case <-ctx.Done():
-		peakAt.Stop()
 		peak = scrapeAll(cfg.Targets)
 	}
+	cancel()
 	wg.Wait()
 	close(done)
-	return r.report(total, before, peak), nil
+	return r.report(before, peak), nil
 }
 
 // user is one simulated member.

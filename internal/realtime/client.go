@@ -321,7 +321,7 @@ func (c *client) subscribe(ctx context.Context, room string, since *int64) {
 	if first, size := c.hub.join(room, c); first {
 		// Recorded before counting who is online below; the announcement
 		// reaches this client after its replay, like any live event.
-		c.hub.presence(room, "presence.join", c.user.ID, size)
+		c.hub.presence(room, true, c.user.ID, size)
 	}
 
 	from := int64(1 << 62) // no since: start from now
@@ -378,7 +378,7 @@ func (c *client) unsubscribe(room string, answer bool) {
 		return
 	}
 	if last, size := c.hub.leave(room, c); last {
-		c.hub.presence(room, "presence.leave", c.user.ID, size)
+		c.hub.presence(room, false, c.user.ID, size)
 	}
 	if answer {
 		c.send(roomFrame{Op: "unsubscribed", Room: room})

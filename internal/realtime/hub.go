@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +47,10 @@ type Config struct {
 	InboundBurst    int           // (20)
 	MaxFrameBytes   int           // largest client frame (4 KiB)
 	PresenceLimit   int           // rooms up to this size announce joins and leaves (200)
+	// PresenceWindow gathers a room's joins and leaves into one presence
+	// event at most this often (500ms), so N people arriving cost each
+	// subscriber one frame per window, not N.
+	PresenceWindow time.Duration
 }
 
 func (c *Config) defaults() {
@@ -66,6 +71,9 @@ func (c *Config) defaults() {
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 60 * time.Second
+	}
+	if c.PresenceWindow <= 0 {
+		c.PresenceWindow = 500 * time.Millisecond
 	}
 	if c.InboundRate <= 0 {
 		c.InboundRate = 10
@@ -121,8 +129,17 @@ type Hub struct {
 	dropped     atomic.Int64 // slow consumers disconnected
 	inbound     atomic.Int64
 
+	presMu  sync.Mutex
+	pending map[string]*presenceBatch // rooms with joins or leaves not yet announced
+
 	stop chan struct{}
 	wg   sync.WaitGroup
+}
+
+// presenceBatch is what changed in a room's presence since its last
+// announcement.
+type presenceBatch struct {
+	joined, left map[int64]bool
 }
 
 type hubRoom struct {
@@ -136,7 +153,7 @@ type hubRoom struct {
 func NewHub(cfg Config, broker Broker, auth Authorizer, log *slog.Logger) *Hub {
 	cfg.defaults()
 	h := &Hub{cfg: cfg, broker: broker, auth: auth, log: log, seed: maphash.MakeSeed(),
-		conns: map[*client]struct{}{}, perUser: map[int64]int{}, stop: make(chan struct{})}
+		conns: map[*client]struct{}{}, perUser: map[int64]int{}, pending: map[string]*presenceBatch{}, stop: make(chan struct{})}
 	h.shared, _ = broker.(sharedPresence)
 	var b [8]byte
 	rand.Read(b[:])
@@ -319,9 +336,10 @@ func (h *Hub) localOnline(room string, max int) (ids []int64, count int) {
 	defer r.mu.Unlock()
 	ids = []int64{}
 	for id := range r.online {
-		if len(ids) < max {
-			ids = append(ids, id)
+		if len(ids) == max {
+			break // everyone subscribing to a big room must not walk all of it
 		}
+		ids = append(ids, id)
 	}
 	return ids, len(r.online)
 }
@@ -329,10 +347,14 @@ func (h *Hub) localOnline(room string, max int) (ids []int64, count int) {
 // presence records a join or leave in shared presence, and announces it in
 // rooms small enough for it; in big rooms every join would be a fan-out to
 // everybody, so they report counts.
-func (h *Hub) presence(room, typ string, userID int64, size int) {
+// presence records that userID joined (or left) room, which now has size
+// subscribers here. Shared presence (Redis) is updated at once; the
+// announcement to the room waits up to PresenceWindow to go out together
+// with the room's other changes.
+func (h *Hub) presence(room string, joined bool, userID int64, size int) {
 	if h.shared != nil {
 		var err error
-		if typ == "presence.join" {
+		if joined {
 			err = h.shared.Present(context.Background(), room, h.instance, []int64{userID})
 		} else {
 			err = h.shared.Absent(context.Background(), room, h.instance, userID)
@@ -344,8 +366,48 @@ func (h *Hub) presence(room, typ string, userID int64, size int) {
 	if strings.HasPrefix(room, "user:") || size > h.cfg.PresenceLimit {
 		return // a user's own room is private: counted, never announced
 	}
-	data := []byte(`{"userId":` + strconv.FormatInt(userID, 10) + `}`)
-	if err := h.broker.Ephemeral(context.Background(), room, typ, data); err != nil {
+	h.presMu.Lock()
+	defer h.presMu.Unlock()
+	b := h.pending[room]
+	if b == nil {
+		b = &presenceBatch{joined: map[int64]bool{}, left: map[int64]bool{}}
+		h.pending[room] = b
+		time.AfterFunc(h.cfg.PresenceWindow, func() { h.announce(room) })
+	}
+	// Arriving and leaving within one window cancel out.
+	add, undo := b.joined, b.left
+	if !joined {
+		add, undo = b.left, b.joined
+	}
+	if undo[userID] {
+		delete(undo, userID)
+	} else {
+		add[userID] = true
+	}
+}
+
+// announce publishes a room's pending presence changes as one event.
+func (h *Hub) announce(room string) {
+	h.presMu.Lock()
+	b := h.pending[room]
+	delete(h.pending, room)
+	h.presMu.Unlock()
+	if b == nil || len(b.joined)+len(b.left) == 0 || h.closing.Load() {
+		return
+	}
+	ids := func(m map[int64]bool) []int64 {
+		out := make([]int64, 0, len(m))
+		for id := range m {
+			out = append(out, id)
+		}
+		slices.Sort(out)
+		return out
+	}
+	data, _ := json.Marshal(struct {
+		Joined []int64 `json:"joined"`
+		Left   []int64 `json:"left"`
+	}{ids(b.joined), ids(b.left)})
+	if err := h.broker.Ephemeral(context.Background(), room, "presence", data); err != nil {
 		h.log.Debug("presence not published", "room", room, "err", err)
 	}
 }
@@ -426,9 +488,14 @@ func (h *Hub) snapshot() []*client {
 
 // keepalive pings quiet connections and closes silent ones; one goroutine
 // for all, not a timer per connection.
+// keepalive pings connections that have been silent for PingInterval and
+// closes those silent for IdleTimeout. It sweeps twice a second, so the
+// pings (and the pongs they draw) come in a steady trickle: a sweep every
+// few seconds would ping thousands of connections at once, a burst of
+// writes that delays every room's deliveries behind it.
 func (h *Hub) keepalive() {
 	defer h.wg.Done()
-	t := time.NewTicker(min(5*time.Second, h.cfg.PingInterval/2))
+	t := time.NewTicker(min(500*time.Millisecond, h.cfg.PingInterval/2))
 	defer t.Stop()
 	var refreshed time.Time
 	for {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -469,5 +470,76 @@ func TestSessionEndClosesConnection(t *testing.T) {
 	}
 	if n := hub.Stats().Connections; n != 2 {
 		t.Fatalf("%d connections open, want 2", n)
+	}
+}
+
+// Joins and leaves are announced together, at most once per window: 20
+// arrivals reach a watcher in one or two frames, not 20; arriving and
+// leaving within one window announces nothing.
+func TestPresenceIsAnnouncedInBatches(t *testing.T) {
+	hub := realtime.NewHub(realtime.Config{PresenceWindow: 300 * time.Millisecond}, realtime.NewMemoryBroker(10, nil), allowAll{}, quiet())
+	hub.Start()
+	defer hub.Close(context.Background())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var id int64
+		fmt.Sscan(r.URL.Query().Get("user"), &id)
+		hub.Serve(w, r, realtime.Identity{User: account.User{ID: id}})
+	}))
+	defer srv.Close()
+	join := func(id int) *websocket.Conn {
+		c, _, err := websocket.Dial(context.Background(), fmt.Sprintf("ws%s/?user=%d", strings.TrimPrefix(srv.URL, "http"), id), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		c.Write(context.Background(), websocket.MessageText, []byte(`{"op":"subscribe","room":"chat"}`))
+		return c
+	}
+	type presence struct {
+		Op, Type string
+		Data     struct{ Joined, Left []int64 }
+	}
+	// next returns the watcher's next presence event, or ok=false if none
+	// comes within d.
+	watcher := join(100)
+	next := func(d time.Duration) (p presence, ok bool) {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		for {
+			_, b, err := watcher.Read(ctx)
+			if err != nil {
+				return p, false
+			}
+			if json.Unmarshal(b, &p) == nil && p.Type == "presence" {
+				return p, true
+			}
+		}
+	}
+	if p, ok := next(2 * time.Second); !ok || !slices.Equal(p.Data.Joined, []int64{100}) {
+		t.Fatalf("own arrival: %+v %v", p, ok)
+	}
+	for id := 1; id <= 20; id++ {
+		join(id)
+	}
+	joined, frames := map[int64]bool{}, 0
+	for len(joined) < 20 {
+		p, ok := next(2 * time.Second)
+		if !ok {
+			t.Fatalf("%d of 20 arrivals announced", len(joined))
+		}
+		frames++
+		for _, id := range p.Data.Joined {
+			joined[id] = true
+		}
+	}
+	if frames > 2 {
+		t.Fatalf("20 arrivals took %d presence frames; want them batched", frames)
+	}
+	// In and out within one window: nothing to announce.
+	c := join(50)
+	time.Sleep(50 * time.Millisecond)
+	c.Close(websocket.StatusNormalClosure, "")
+	if p, ok := next(time.Second); ok {
+		t.Fatalf("a visit shorter than the window was announced: %+v", p)
 	}
 }
