@@ -21,7 +21,7 @@ const loadtestUsage = `Usage:
       in the database named by PLAZA_DATA_DIR / DATABASE_URL, as 'serve' uses
       it, and writes their tokens to FILE.
   plaza loadtest --target URL [--target URL ...] --prepared FILE --users N
-                 [--duration 60s] [--ramp 500] [--mix read=30s,post=60s,dm=5m,profile=2m,shouts=2m,me=5m]
+                 [--duration 60s] [--ramp 500] [--settle 5s] [--mix read=30s,post=60s,dm=5m,profile=2m,shouts=2m,me=5m]
                  [--p95 500ms] [--error-rate 0.01] [--json FILE] [--cpuprofile FILE]
       runs N simulated users against the targets (spread over them) and
       exits 1 if HTTP p95 or the error rate breaches its threshold, or any
@@ -45,7 +45,8 @@ func loadtestCmd(ctx context.Context, args []string, getenv func(string) string,
 	fs.Var(&ts, "target", "base URL of a running plaza (repeatable)")
 	prepared := fs.String("prepared", "", "file written by 'plaza loadtest prepare'")
 	users := fs.Int("users", 100, "simulated users")
-	duration := fs.Duration("duration", 60*time.Second, "how long to run after the ramp")
+	duration := fs.Duration("duration", 60*time.Second, "how long the steady state runs (after the ramp and the settle time)")
+	settle := fs.Duration("settle", 5*time.Second, "after everyone has connected, wait this long before the steady state")
 	ramp := fs.Int("ramp", 500, "users started per second")
 	mix := fs.String("mix", "", "mean interval per action, over the defaults")
 	p95 := fs.Duration("p95", 500*time.Millisecond, "HTTP p95 threshold (the seed's alert)")
@@ -81,8 +82,8 @@ func loadtestCmd(ctx context.Context, args []string, getenv func(string) string,
 		}
 		defer pprof.StopCPUProfile()
 	}
-	fmt.Fprintf(stdout, "loadtest: %d users on %s, ramp %d/s, then %s\n", *users, ts.String(), *ramp, *duration)
-	rep, err := loadtest.Run(ctx, loadtest.Config{Targets: ts, Users: *users, Duration: *duration, Ramp: *ramp, Mix: m,
+	fmt.Fprintf(stdout, "loadtest: %d users on %s, ramp %d/s, settle %s, then %s\n", *users, ts.String(), *ramp, *settle, *duration)
+	rep, err := loadtest.Run(ctx, loadtest.Config{Targets: ts, Users: *users, Duration: *duration, Settle: *settle, Ramp: *ramp, Mix: m,
 		P95: *p95, ErrorRate: *errRate, Progress: stdout}, prep)
 	if err != nil {
 		return &exitError{exitUsage, err}

@@ -26,7 +26,7 @@ func TestLoadtest(t *testing.T) {
 	in := startInstance(t, env)
 	jsonOut := filepath.Join(t.TempDir(), "report.json")
 	out.Reset()
-	args := []string{"loadtest", "--target", in.base, "--prepared", prep, "--users", "30", "--ramp", "100", "--duration", "3s",
+	args := []string{"loadtest", "--target", in.base, "--prepared", prep, "--users", "30", "--ramp", "100", "--settle", "300ms", "--duration", "3s",
 		"--mix", "read=1s,post=1s,dm=2s,profile=2s,shouts=2s,me=2s", "--json", jsonOut}
 	if err := run(context.Background(), args, envMap(nil), nil, &out, &out); err != nil {
 		t.Fatalf("loadtest: %v\n%s", err, out.String())
@@ -41,9 +41,9 @@ func TestLoadtest(t *testing.T) {
 		rep.Connected != 30 || len(rep.Routes) < 5 || rep.All.Errors != 0 || rep.Targets[0].WSConnections != 30 {
 		t.Fatalf("report %+v\n%s", rep, out.String())
 	}
-	// The steady state starts when the last user has been started (0.3 s
-	// at 100/s) and holds most of the run, not all of it.
-	if st := rep.Steady; st.FromSeconds < 0.2 || st.FromSeconds > 2 || st.Requests == 0 || st.Requests >= rep.All.Requests ||
+	// The steady state starts when every user is connected (0.3 s at
+	// 100/s) and 0.3 s more have passed; it holds most of the run.
+	if st := rep.Steady; st.FromSeconds < 0.5 || st.FromSeconds > 3 || st.Requests == 0 || st.Requests >= rep.All.Requests ||
 		st.Deliveries == 0 || st.Deliveries > rep.Deliveries || st.P95ms <= 0 {
 		t.Fatalf("steady state %+v of %+v", st, rep.All)
 	}

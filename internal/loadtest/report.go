@@ -32,9 +32,9 @@ type TargetReport struct {
 	OpenFDs       float64 `json:"openFds"`
 }
 
-// SteadyReport is the run from the end of the ramp on: every user started,
-// no connection storm. Latencies count what was scheduled (HTTP) or sent
-// (delivery) from then.
+// SteadyReport is the run once every user is connected and the settle
+// time has passed: the connection storm of the ramp is over. Latencies
+// count what was scheduled (HTTP) or sent (delivery) from then.
 type SteadyReport struct {
 	FromSeconds float64 `json:"fromSeconds"` // since the start of the run
 	Requests    int64   `json:"requests"`
@@ -140,7 +140,7 @@ func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "Delivery (post -> each subscriber): %d, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", rep.Deliveries, rep.DeliveryP50, rep.DeliveryP99, rep.DeliveryMax)
 	fmt.Fprintf(w, "Events missed %d, out of order %d, duplicated %d\n", rep.Missed, rep.OutOfOrder, rep.Duplicates)
 	st := rep.Steady
-	fmt.Fprintf(w, "Steady state (from the end of the ramp at %.1f s): %d requests, HTTP p50 %.1f ms p95 %.1f ms p99 %.1f ms; %d deliveries, p50 %.1f ms p99 %.1f ms\n",
+	fmt.Fprintf(w, "Steady state (from %.1f s: everyone connected, then the settle time): %d requests, HTTP p50 %.1f ms p95 %.1f ms p99 %.1f ms; %d deliveries, p50 %.1f ms p99 %.1f ms\n",
 		st.FromSeconds, st.Requests, st.P50ms, st.P95ms, st.P99ms, st.Deliveries, st.DeliveryP50, st.DeliveryP99)
 	for _, t := range rep.Targets {
 		fmt.Fprintf(w, "Server %s: CPU %.2f cores, RSS %.0f MB, %.0f goroutines, %.0f WebSockets, %.0f open files\n",

@@ -76,7 +76,8 @@ func ParseMix(s string) (Mix, error) {
 type Config struct {
 	Targets       []string // base URLs; users are spread over them
 	Users         int
-	Duration      time.Duration // after the ramp
+	Duration      time.Duration // the steady state's length
+	Settle        time.Duration // between everyone being connected and the steady state
 	Ramp          int           // users started per second
 	Mix           Mix
 	P95           time.Duration // threshold for HTTP p95 (seed: 500 ms)
@@ -219,9 +220,17 @@ func Run(ctx context.Context, cfg Config, prep Prepared) (*Report, error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.user(ctx, i) }()
 	}
-	// The steady state lasts Duration from the end of the ramp, however
-	// long the ramp took. Resources are read just before its end, with
-	// every user still on.
+	// The steady state starts once every user is connected (or has failed
+	// to) and Settle has passed, and lasts Duration. Resources are read
+	// just before its end, with every user still on.
+	rampEnd := time.Now()
+	for r.connected.Load()+r.connectFails.Load() < int64(cfg.Users) && ctx.Err() == nil && time.Since(rampEnd) < 2*time.Minute {
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(cfg.Settle):
+	}
 	r.steadyFrom.Store(time.Now().UnixNano())
 	peakIn := cfg.Duration - min(2*time.Second, cfg.Duration/10)
 	var peak []metrics
