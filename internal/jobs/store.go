@@ -96,6 +96,7 @@ func (s store) claim(ctx context.Context, worker string, n int, now, lease time.
 		return out, err
 	}
 	err := s.db.Write().Tx(ctx, func(tx *sql.Tx) error {
+		out = out[:0] // a deadlock victim runs again
 		var ids []any
 		err := sqldb.QueryRows(ctx, tx, func(rows *sql.Rows) error {
 			var id int64

@@ -32,6 +32,13 @@ func classify(err error) error {
 	return err
 }
 
+// isDeadlock reports whether MySQL/MariaDB rolled the transaction back as a
+// deadlock victim (error 1213): running it again is the documented fix.
+func isDeadlock(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1213
+}
+
 func isUnavailable(err error) bool {
 	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||

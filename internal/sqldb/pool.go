@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -104,12 +105,25 @@ func (p *Pool) Query(ctx context.Context, each func(*sql.Rows) error, query stri
 }
 
 // Tx runs fn in a transaction, committing if fn returns nil. The gate slot is
-// held for the whole transaction, so fn must use tx and never the pool.
+// held for the whole transaction, so fn must use tx and never the pool. A
+// transaction the database chose as a deadlock victim (rolled back whole)
+// is run again, up to three times in all, so fn must leave nothing behind
+// outside tx that a second run would duplicate.
 func (p *Pool) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := p.acquire(ctx); err != nil {
 		return err
 	}
 	defer p.release()
+	for attempt := 1; ; attempt++ {
+		err := p.tx(ctx, fn)
+		if !isDeadlock(err) || attempt == 3 || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt*5+rand.IntN(10)) * time.Millisecond)
+	}
+}
+
+func (p *Pool) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := p.db.BeginTx(ctx, nil)
 	if err != nil {
 		return classify(err)

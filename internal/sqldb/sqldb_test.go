@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -243,4 +244,51 @@ func TestTxWhoseContextEndsIsRolledBackAndSaysWhy(t *testing.T) {
 			t.Fatalf("%d rows written by rolled-back transactions", n)
 		}
 	})
+}
+
+// Two transactions that lock two rows in opposite orders deadlock; MariaDB
+// rolls one back, and Tx runs it again instead of failing the request.
+func TestDeadlockVictimIsRetried(t *testing.T) {
+	db := sqldbtest.OpenMySQL(t, sqldb.Config{PoolSize: 4})
+	ctx := context.Background()
+	for _, slug := range []string{"one", "two"} {
+		if _, err := db.Write().Exec(ctx, "INSERT INTO channels (slug, name, created_at, updated_at) VALUES (?, 'x', 0, 0)", slug); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var runs [2]atomic.Int32
+	var locked sync.WaitGroup // both have locked their first row
+	locked.Add(2)
+	txn := func(i int, first, second string) error {
+		return db.Write().Tx(ctx, func(tx *sql.Tx) error {
+			n := runs[i].Add(1)
+			if _, err := tx.Exec("UPDATE channels SET updated_at = updated_at + 1 WHERE slug = ?", first); err != nil {
+				return err
+			}
+			if n == 1 { // the first time, make sure the two cross
+				locked.Done()
+				locked.Wait()
+			}
+			_, err := tx.Exec("UPDATE channels SET updated_at = updated_at + 1 WHERE slug = ?", second)
+			return err
+		})
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- txn(0, "one", "two") }()
+	go func() { errs <- txn(1, "two", "one") }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a transaction failed: %v", err)
+		}
+	}
+	if total := runs[0].Load() + runs[1].Load(); total != 3 {
+		t.Fatalf("%d runs; want 3 (one deadlock victim run again)", total)
+	}
+	var sum int64
+	if err := db.Write().QueryRow(ctx, []any{&sum}, "SELECT SUM(updated_at) FROM channels WHERE slug IN ('one', 'two')"); err != nil {
+		t.Fatal(err)
+	}
+	if sum != 4 {
+		t.Fatalf("updates applied: %d, want 4 (each transaction once)", sum)
+	}
 }

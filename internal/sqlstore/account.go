@@ -210,6 +210,7 @@ func (s *Accounts) VerifyEmail(ctx context.Context, userID int64, secretHash str
 	// outcome is returned after it.
 	var outcome error
 	err := s.db.Write().Tx(ctx, func(tx *sql.Tx) error {
+		outcome = nil // a deadlock victim runs again
 		var id, expires int64
 		var attempts int
 		var codeHash, tokenHash string

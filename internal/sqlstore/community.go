@@ -331,6 +331,13 @@ func (s *Community) ThreadsOf(ctx context.Context, userID int64, p community.Pag
 // the recipient and enqueues the jobs.
 func (s *Community) PostThreadMessage(ctx context.Context, m community.ThreadMessage, recipient int64, outbox ...jobs.Job) (community.ThreadMessage, error) {
 	err := s.db.Write().Tx(ctx, func(tx *sql.Tx) error {
+		// Take the thread row's write lock first. Inserting first takes a
+		// shared lock on it (the foreign key check) and the UPDATE below
+		// then needs the write lock: two posts into one thread at once
+		// each held the shared lock and waited for the other (deadlock).
+		if _, err := tx.ExecContext(ctx, `UPDATE threads SET last_message_at = ? WHERE id = ?`, ms(m.CreatedAt), m.ThreadID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO thread_messages (thread_id, sender_id, body, created_at) VALUES (?, ?, ?, ?)`,
 			m.ThreadID, m.SenderID, m.Body, ms(m.CreatedAt))
 		if err != nil {
