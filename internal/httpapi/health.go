@@ -199,6 +199,7 @@ func (s *Server) registerMetrics() {
 	s.metrics.Counter("plaza_ws_delivered_total", "Event frames queued to subscribers.", nil, func() float64 { return float64(ws().Delivered) })
 	s.metrics.Counter("plaza_ws_inbound_total", "Frames received from clients.", nil, func() float64 { return float64(ws().Inbound) })
 	s.metrics.Counter("plaza_ws_slow_disconnects_total", "Connections dropped for falling behind.", nil, func() float64 { return float64(ws().Dropped) })
+	s.metrics.Counter("plaza_ws_resyncs_total", "Rooms told to resync: events missing from the shared history.", nil, func() float64 { return float64(ws().Resyncs) })
 	s.metrics.Gauge("plaza_cache_hit_rate", "Cache hit rate over the last minute.", nil, func() float64 { return s.cache.Stats().HitRate })
 }
 

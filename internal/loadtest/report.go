@@ -66,6 +66,7 @@ type Report struct {
 	Missed       int64          `json:"missedEvents"`
 	OutOfOrder   int64          `json:"outOfOrder"`
 	Duplicates   int64          `json:"duplicates"`
+	Resyncs      int64          `json:"resyncs"` // the server said a room's missed events are gone: refetch
 	Disconnects  int64          `json:"disconnects"`
 	Targets      []TargetReport `json:"targets"`
 	Breaches     []string       `json:"breaches"`
@@ -108,6 +109,7 @@ func (r *run) report(before, peak []metrics) *Report {
 	rep.Steady.Deliveries, rep.Steady.DeliveryP50, rep.Steady.DeliveryP99 = ds.TotalCount(), ms(ds, 50), ms(ds, 99)
 	rep.Connected, rep.ConnectFails = r.connected.Load(), r.connectFails.Load()
 	rep.Missed, rep.OutOfOrder, rep.Duplicates, rep.Disconnects = r.gaps.Load(), r.outOfOrder.Load(), r.duplicates.Load(), r.disconnects.Load()
+	rep.Resyncs = r.resyncs.Load()
 	for i, t := range r.cfg.Targets {
 		rep.Targets = append(rep.Targets, TargetReport{Target: t, CPUCores: (peak[i].CPUSeconds - before[i].CPUSeconds) / secs,
 			RSSMB: peak[i].RSSBytes / (1 << 20), Goroutines: peak[i].Goroutines, WSConnections: peak[i].WSConns, OpenFDs: peak[i].OpenFDs})
@@ -138,7 +140,7 @@ func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "\nWebSocket: %d connected at the end, %d failed to connect, connect p50 %.1f ms p99 %.1f ms, %d unexpected disconnects\n",
 		rep.Connected, rep.ConnectFails, rep.ConnectP50ms, rep.ConnectP99ms, rep.Disconnects)
 	fmt.Fprintf(w, "Delivery (post -> each subscriber): %d, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", rep.Deliveries, rep.DeliveryP50, rep.DeliveryP99, rep.DeliveryMax)
-	fmt.Fprintf(w, "Events missed %d, out of order %d, duplicated %d\n", rep.Missed, rep.OutOfOrder, rep.Duplicates)
+	fmt.Fprintf(w, "Events missed %d, out of order %d, duplicated %d; resyncs asked by the server %d\n", rep.Missed, rep.OutOfOrder, rep.Duplicates, rep.Resyncs)
 	st := rep.Steady
 	fmt.Fprintf(w, "Steady state (from %.1f s: everyone connected, then the settle time): %d requests, HTTP p50 %.1f ms p95 %.1f ms p99 %.1f ms; %d deliveries, p50 %.1f ms p99 %.1f ms\n",
 		st.FromSeconds, st.Requests, st.P50ms, st.P95ms, st.P99ms, st.Deliveries, st.DeliveryP50, st.DeliveryP99)

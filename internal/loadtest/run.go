@@ -106,10 +106,10 @@ type run struct {
 	mu     sync.Mutex
 	routes map[string]*route
 
-	connMu                                                                         sync.Mutex
-	connects                                                                       *hdrhistogram.Histogram
-	shards                                                                         [64]histShard // delivery latencies, sharded to spread the locking
-	connected, deliveries, gaps, outOfOrder, duplicates, disconnects, connectFails atomic.Int64
+	connMu                                                                                  sync.Mutex
+	connects                                                                                *hdrhistogram.Histogram
+	shards                                                                                  [64]histShard // delivery latencies, sharded to spread the locking
+	connected, deliveries, gaps, outOfOrder, duplicates, resyncs, disconnects, connectFails atomic.Int64
 }
 
 type histShard struct {
@@ -436,6 +436,13 @@ func (s *socket) OnMessage(_ *gws.Conn, m *gws.Message) {
 		return
 	}
 	switch {
+	case f.Op == "resync":
+		// The server could not replay what this room missed; a real client
+		// refetches it by REST. Counted, and the seqs start afresh.
+		s.r.resyncs.Add(1)
+		s.mu.Lock()
+		delete(s.seqs, f.Room)
+		s.mu.Unlock()
 	case f.Op == "subscribed":
 		s.mu.Lock()
 		if _, ok := s.seqs[f.Room]; !ok {

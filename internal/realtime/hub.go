@@ -127,6 +127,7 @@ type Hub struct {
 	connections atomic.Int64
 	delivered   atomic.Int64
 	dropped     atomic.Int64 // slow consumers disconnected
+	resyncs     atomic.Int64 // rooms told to resync after an unfillable gap
 	inbound     atomic.Int64
 
 	presMu  sync.Mutex
@@ -199,12 +200,13 @@ type Stats struct {
 	Rooms       int   `json:"rooms"`
 	Delivered   int64 `json:"delivered"`
 	Dropped     int64 `json:"droppedSlow"`
+	Resyncs     int64 `json:"resyncs"` // rooms told to resync: events missing from the history
 	Inbound     int64 `json:"inbound"`
 }
 
 // Stats returns the hub's figures.
 func (h *Hub) Stats() Stats {
-	s := Stats{Connections: h.connections.Load(), Delivered: h.delivered.Load(), Dropped: h.dropped.Load(), Inbound: h.inbound.Load()}
+	s := Stats{Connections: h.connections.Load(), Delivered: h.delivered.Load(), Dropped: h.dropped.Load(), Resyncs: h.resyncs.Load(), Inbound: h.inbound.Load()}
 	for i := range h.shards {
 		h.shards[i].mu.RLock()
 		s.Rooms += len(h.shards[i].rooms)
@@ -238,21 +240,39 @@ func (h *Hub) deliver(e Event) {
 			return // already delivered
 		}
 		if r.lastSeq > 0 && e.Seq > r.lastSeq+1 {
-			missed, _, ok, err := h.broker.Since(context.Background(), e.Room, r.lastSeq)
-			if err == nil && ok {
-				for _, m := range missed {
-					if m.Seq < e.Seq {
-						r.fanout(m, h)
-					}
-				}
-			} else {
-				// Subscribers see the gap in seqs and can resubscribe with since.
-				h.log.Warn("realtime: could not fill a gap in a room's events", "room", e.Room, "from", r.lastSeq, "to", e.Seq, "err", err)
-			}
+			h.fillGap(r, e)
 		}
 		r.lastSeq = e.Seq
 	}
 	r.fanout(e, h)
+}
+
+// fillGap delivers the events between the room's last seq and e from the
+// history. If the history does not hold them all (they were published on
+// an instance that had lost Redis and are nowhere to fetch), subscribers
+// are told to resync, so nothing is lost silently. r.mu is held.
+func (h *Hub) fillGap(r *hubRoom, e Event) {
+	missed, _, ok, err := h.broker.Since(context.Background(), e.Room, r.lastSeq)
+	var fill []Event
+	next := r.lastSeq + 1
+	for _, m := range missed {
+		if m.Seq >= e.Seq {
+			break
+		}
+		if m.Seq == next {
+			fill = append(fill, m)
+			next++
+		}
+	}
+	if err != nil || !ok || next != e.Seq {
+		h.log.Warn("realtime: events missing from a room's history; subscribers told to resync", "room", e.Room, "from", r.lastSeq, "to", e.Seq, "err", err)
+		h.resyncs.Add(1)
+		r.fanout(Event{Room: e.Room, Frame: mustJSON(roomFrame{Op: "resync", Room: e.Room})}, h)
+		return
+	}
+	for _, m := range fill {
+		r.fanout(m, h)
+	}
 }
 
 func (r *hubRoom) fanout(e Event, h *Hub) {

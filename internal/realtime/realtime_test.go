@@ -543,3 +543,69 @@ func TestPresenceIsAnnouncedInBatches(t *testing.T) {
 		t.Fatalf("a visit shorter than the window was announced: %+v", p)
 	}
 }
+
+// gapBroker delivers what the test hands it and has an empty history, like
+// Redis after events were published on an instance that had lost it.
+type gapBroker struct{ deliver func(realtime.Event) }
+
+func (b *gapBroker) Publish(context.Context, string, string, []byte) (int64, error) {
+	return 0, fmt.Errorf("not used")
+}
+func (b *gapBroker) Ephemeral(context.Context, string, string, []byte) error { return nil }
+func (b *gapBroker) Since(context.Context, string, int64) ([]realtime.Event, int64, bool, error) {
+	return nil, 0, true, nil
+}
+func (b *gapBroker) Start(d func(realtime.Event)) error { b.deliver = d; return nil }
+func (b *gapBroker) Stop()                              {}
+
+// A gap the history cannot fill is not passed over in silence: the room's
+// subscribers are told to resync before the next event.
+func TestUnfillableGapTellsSubscribersToResync(t *testing.T) {
+	b := &gapBroker{}
+	hub := realtime.NewHub(realtime.Config{}, b, allowAll{}, quiet())
+	hub.Start()
+	defer hub.Close(context.Background())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hub.Serve(w, r, realtime.Identity{User: account.User{ID: 1}})
+	}))
+	defer srv.Close()
+	c, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	read := func() map[string]any {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var f map[string]any
+			json.Unmarshal(data, &f)
+			if f["room"] == "chat" && f["type"] != "presence" {
+				return f
+			}
+		}
+	}
+	c.Write(context.Background(), websocket.MessageText, []byte(`{"op":"subscribe","room":"chat"}`))
+	if f := read(); f["op"] != "subscribed" {
+		t.Fatalf("%v", f)
+	}
+	event := func(seq int) realtime.Event {
+		return realtime.Event{Room: "chat", Seq: int64(seq), Type: "shout.created",
+			Frame: []byte(fmt.Sprintf(`{"op":"event","room":"chat","seq":%d,"type":"shout.created","data":{}}`, seq))}
+	}
+	b.deliver(event(1))
+	b.deliver(event(4))                                                   // 2 and 3 are nowhere
+	for _, want := range []string{"event 1", "resync <nil>", "event 4"} { // resync frames have no seq
+		f := read()
+		if got := fmt.Sprintf("%v %v", f["op"], f["seq"]); got != want {
+			t.Fatalf("got %s, want %s", got, want)
+		}
+	}
+	if n := hub.Stats().Resyncs; n != 1 {
+		t.Fatalf("resyncs %d", n)
+	}
+}
