@@ -379,6 +379,20 @@ func (s *socket) connect(ctx context.Context) bool {
 	return true
 }
 
+func (s *socket) resubscribe(room string) {
+	s.mu.Lock()
+	m := map[string]any{"op": "subscribe", "room": room}
+	if last, ok := s.seqs[room]; ok {
+		m["since"] = last
+	}
+	c := s.c
+	s.mu.Unlock()
+	b, _ := json.Marshal(m)
+	if c != nil {
+		c.WriteMessage(gws.OpcodeText, b)
+	}
+}
+
 func (s *socket) send(frame string) {
 	s.mu.Lock()
 	c := s.c
@@ -399,6 +413,7 @@ func (s *socket) close() {
 
 type frame struct {
 	Op   string `json:"op"`
+	Code string `json:"code"`
 	Room string `json:"room"`
 	Seq  int64  `json:"seq"`
 	Type string `json:"type"`
@@ -436,6 +451,10 @@ func (s *socket) OnMessage(_ *gws.Conn, m *gws.Message) {
 		return
 	}
 	switch {
+	case f.Op == "error" && f.Code == "unavailable" && f.Room != "":
+		// The server could not read the room's history just then; like a
+		// real client, ask again shortly, from the last seq seen.
+		time.AfterFunc(time.Second, func() { s.resubscribe(f.Room) })
 	case f.Op == "resync":
 		// The server could not replay what this room missed; a real client
 		// refetches it by REST. Counted, and the seqs start afresh.

@@ -2,9 +2,12 @@ package realtime
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,13 +20,18 @@ import (
 
 // publishScript allocates the seq, stores the frame in the room's history
 // and publishes it, atomically: the order of seqs is the order of delivery.
+// KEYS[4] names this publication: a retry of one that timed out but did run
+// gets its seq back instead of publishing the event twice.
 var publishScript = redis.NewScript(`
+local done = redis.call('GET', KEYS[4])
+if done then return tonumber(done) end
 local seq = redis.call('INCR', KEYS[1])
 local frame = ARGV[1] .. seq .. ARGV[2]
 redis.call('ZADD', KEYS[2], seq, frame)
 redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[3]) + 1))
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 redis.call('PUBLISH', KEYS[3], frame)
+redis.call('SET', KEYS[4], seq, 'PX', ARGV[5])
 return seq
 `)
 
@@ -79,7 +87,10 @@ func NewRedisBroker(c *redis.Client, prefix string, history int, ttl time.Durati
 
 func (b *RedisBroker) seqKey(room string) string  { return b.prefix + "rt:{" + room + "}:seq" }
 func (b *RedisBroker) histKey(room string) string { return b.prefix + "rt:{" + room + "}:hist" }
-func (b *RedisBroker) channel() string            { return b.prefix + "rt:events" }
+func (b *RedisBroker) pubKey(room, id string) string {
+	return b.prefix + "rt:{" + room + "}:pub:" + id
+}
+func (b *RedisBroker) channel() string { return b.prefix + "rt:events" }
 
 // Down reports whether Redis is being bypassed, and why.
 func (b *RedisBroker) Down() (bool, string) { return b.redis.Down() }
@@ -132,13 +143,14 @@ func (b *RedisBroker) opCtx(ctx context.Context) (context.Context, context.Cance
 }
 
 // Publish runs the publish script, or publishes locally while Redis is away.
+// A Redis that is slow rather than gone (a timeout) gets the same
+// publication again, up to three tries: it may have run the first, and
+// falling back to local seqs while it did would split the room's seqs
+// between instances. Only a Redis that refuses, drops the connection or
+// stays silent three times over is treated as gone.
 func (b *RedisBroker) Publish(ctx context.Context, room, typ string, data []byte) (int64, error) {
 	if b.redis.Up() {
-		head, tail := frameParts(room, typ, json.RawMessage(data), time.Now())
-		octx, cancel := b.opCtx(ctx)
-		seq, err := publishScript.Run(octx, b.c, []string{b.seqKey(room), b.histKey(room), b.channel()},
-			head, tail, b.history, b.ttl.Milliseconds()).Int64()
-		cancel()
+		seq, err := b.publish(ctx, room, typ, data, newPublicationID())
 		if err == nil {
 			return seq, nil
 		}
@@ -150,6 +162,32 @@ func (b *RedisBroker) Publish(ctx context.Context, room, typ string, data []byte
 	return b.local.Publish(ctx, room, typ, data)
 }
 
+func (b *RedisBroker) publish(ctx context.Context, room, typ string, data []byte, id string) (seq int64, err error) {
+	head, tail := frameParts(room, typ, json.RawMessage(data), time.Now())
+	keys := []string{b.seqKey(room), b.histKey(room), b.channel(), b.pubKey(room, id)}
+	for attempt := 1; attempt <= 3; attempt++ {
+		octx, cancel := b.opCtx(ctx)
+		seq, err = publishScript.Run(octx, b.c, keys, head, tail, b.history, b.ttl.Milliseconds(), time.Minute.Milliseconds()).Int64()
+		cancel()
+		if err == nil || !isTimeout(err) {
+			return seq, err
+		}
+	}
+	return 0, err
+}
+
+func newPublicationID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// isTimeout reports whether Redis was slow rather than unreachable.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
 // Ephemeral publishes without seq.
 func (b *RedisBroker) Ephemeral(ctx context.Context, room, typ string, data []byte) error {
 	if b.redis.Up() {
@@ -159,6 +197,9 @@ func (b *RedisBroker) Ephemeral(ctx context.Context, room, typ string, data []by
 		cancel()
 		if err == nil {
 			return nil
+		}
+		if isTimeout(err) {
+			return err // slow, not gone: a typing or presence event is not worth more
 		}
 		b.failed(err)
 	}
@@ -182,6 +223,12 @@ func (b *RedisBroker) Since(ctx context.Context, room string, since int64) ([]Ev
 				}
 			}
 			return out, cur, ok == 1, nil
+		}
+		if isTimeout(err) {
+			// Slow, not gone: this instance's own history may lag the
+			// shared one, so it is no answer; the caller asks again or
+			// has the client resync.
+			return nil, 0, false, err
 		}
 		if err != nil {
 			b.failed(err)

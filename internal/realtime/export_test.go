@@ -1,7 +1,14 @@
 package realtime
 
+import "context"
+
 // ParseFrameForTest exposes the decoder of frames read back from Redis.
 func ParseFrameForTest(b []byte) (room string, seq int64, typ string, ok bool) {
 	e, ok := parseFrame(b)
 	return e.Room, e.Seq, e.Type, ok
+}
+
+// PublishAsForTest publishes under a given publication id, as a retry does.
+func (b *RedisBroker) PublishAsForTest(ctx context.Context, room, typ string, data []byte, id string) (int64, error) {
+	return b.publish(ctx, room, typ, data, id)
 }

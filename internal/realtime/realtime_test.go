@@ -113,6 +113,39 @@ func TestRedisBroker(t *testing.T) {
 	exerciseBroker(t, realtime.NewRedisBroker(rc, prefix, 20, time.Hour, quiet()), 20)
 }
 
+// A publication retried after a timeout (same id) is published once: the
+// retry gets the first run's seq, the history holds it once, subscribers
+// get it once.
+func TestRedisPublishRetryIsPublishedOnce(t *testing.T) {
+	rc, prefix := redistest.Open(t)
+	b := realtime.NewRedisBroker(rc, prefix, 50, time.Hour, quiet())
+	var c collector
+	b.Start(c.deliver)
+	defer b.Stop()
+	ctx := context.Background()
+	first, err := b.PublishAsForTest(ctx, "chat", "shout.created", []byte(`{"n":1}`), "pub-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := b.PublishAsForTest(ctx, "chat", "shout.created", []byte(`{"n":1}`), "pub-1")
+	if err != nil || again != first {
+		t.Fatalf("retry got seq %d (%v), want %d", again, err, first)
+	}
+	next, _ := b.PublishAsForTest(ctx, "chat", "shout.created", []byte(`{"n":2}`), "pub-2")
+	if next != first+1 {
+		t.Fatalf("next publication got seq %d, want %d", next, first+1)
+	}
+	events, cur, ok, err := b.Since(ctx, "chat", 0)
+	if err != nil || !ok || cur != next || len(events) != 2 {
+		t.Fatalf("history: %d events, cur %d, ok %v, %v", len(events), cur, ok, err)
+	}
+	c.wait(t, 2)
+	time.Sleep(100 * time.Millisecond)
+	if got := c.wait(t, 2); len(got) != 2 {
+		t.Fatalf("%d deliveries, want 2", len(got))
+	}
+}
+
 // Two brokers on one Redis share seqs and deliver to both.
 func TestRedisBrokerAcrossInstances(t *testing.T) {
 	rc, prefix := redistest.Open(t)
