@@ -27,7 +27,8 @@ trap cleanup EXIT
 ulimit -n 20000
 mariadb -uroot -h127.0.0.1 -e "CREATE DATABASE $db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 
-go build -o "$work/plaza" ./cmd/plaza
+# PLAZA_BIN=path measures that server binary instead (to compare builds).
+if [ -n "${PLAZA_BIN:-}" ]; then cp "$PLAZA_BIN" "$work/plaza"; else go build -o "$work/plaza" ./cmd/plaza; fi
 go build -o "$work/wsbench" ./bench/wsbench
 "$work/wsbench" seed --database-url "$mysql/$db" --users $((conns + 1)) --tokens "$work/tokens.txt"
 

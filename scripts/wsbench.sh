@@ -18,7 +18,8 @@ work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXIT
 ulimit -n 20000
 
-go build -o "$work/plaza" ./cmd/plaza
+# PLAZA_BIN=path measures that server binary instead (to compare builds).
+if [ -n "${PLAZA_BIN:-}" ]; then cp "$PLAZA_BIN" "$work/plaza"; else go build -o "$work/plaza" ./cmd/plaza; fi
 go build -o "$work/wsbench" ./bench/wsbench
 rooms=chat
 if [ "$nrooms" -gt 1 ]; then
