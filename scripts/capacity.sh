@@ -59,7 +59,7 @@ path = "BENCHMARKS.md"
 text = open(path).read()
 begin, end = f"<!-- capacity-{name}:begin -->", f"<!-- capacity-{name}:end -->"
 runs = os.environ.get("RUNS", "1")
-block = (f"{begin}\n{title}: run of {datetime.date.today()}, {duration} per step after the ramp, default mix, "
+block = (f"{begin}\n{title}: run of {datetime.date.today()}, {duration} of steady state per step (after the ramp and 5 s settle), default mix, "
          f"{runs} run(s) per step, `RUNS={runs} scripts/capacity.sh {duration}`:\n\n{table}\n{end}")
 if begin in text:
     text = re.sub(re.escape(begin) + ".*" + re.escape(end), lambda m: block, text, flags=re.S)
