@@ -53,6 +53,10 @@ type Cache interface {
 // invalidates it.
 func UserTag(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
 
+// UserRoom is the user's private real-time room, where everything addressed
+// to them (DMs, mentions, AI answers, session ends) is published.
+func UserRoom(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
+
 // Config tunes the service; zero values take the defaults.
 type Config struct {
 	BaseURL         string // links in mails point here
@@ -148,7 +152,7 @@ func (s *Service) revoked(ctx context.Context, userID, sessionID int64, reason s
 	if sessionID != 0 {
 		data["sessionId"] = sessionID
 	}
-	if err := s.events.Publish(ctx, "user:"+strconv.FormatInt(userID, 10), SessionRevoked, data); err != nil {
+	if err := s.events.Publish(ctx, UserRoom(userID), SessionRevoked, data); err != nil {
 		// The connections still learn it when they next re-check (at
 		// expiry) or reconnect; the revocation itself has been committed.
 		s.log.Warn("session revocation not announced", "user", userID, "err", err)

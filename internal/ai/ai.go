@@ -13,7 +13,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -228,7 +227,7 @@ func (s *Service) finish(ctx context.Context, r Request, status, output, errMsg 
 	if status == Failed {
 		typ = "ai.failed"
 	}
-	if err := s.pub.Publish(ctx, "user:"+strconv.FormatInt(r.UserID, 10), typ, map[string]any{"id": r.ID, "status": status}); err != nil {
+	if err := s.pub.Publish(ctx, account.UserRoom(r.UserID), typ, map[string]any{"id": r.ID, "status": status}); err != nil {
 		s.log.Warn("ai: completion not published", "request", r.ID, "err", err)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plazahq/plaza/internal/account"
 	"github.com/plazahq/plaza/internal/jobs"
 	"github.com/plazahq/plaza/internal/mail"
 )
@@ -39,7 +40,7 @@ func (s *Service) DigestJobKind() jobs.Kind {
 		if err := json.Unmarshal(j.Payload, &p); err != nil || p.UserID == 0 {
 			return fmt.Errorf("%s payload %s: %w", DigestKind, j.Payload, jobs.ErrPermanent)
 		}
-		if s.Presence.Online(ctx, "user:"+strconv.FormatInt(p.UserID, 10)) > 0 {
+		if s.Presence.Online(ctx, account.UserRoom(p.UserID)) > 0 {
 			return nil
 		}
 		notes, err := s.Store.Unmailed(ctx, p.UserID, 50)

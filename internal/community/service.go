@@ -433,7 +433,7 @@ func (s *Service) Post(ctx context.Context, by account.User, channelID int64, bo
 	}
 	v, err := s.afterMessageWrite(ctx, m, "message.created")
 	for _, u := range mentioned {
-		s.publish(ctx, "user:"+strconv.FormatInt(u, 10), "mention", v)
+		s.publish(ctx, account.UserRoom(u), "mention", v)
 	}
 	return v, err
 }
@@ -634,7 +634,7 @@ func (s *Service) PostThreadMessage(ctx context.Context, me account.User, id int
 		return ThreadMessageView{}, err
 	}
 	s.publish(ctx, "thread:"+strconv.FormatInt(id, 10), "message.created", views[0])
-	s.publish(ctx, "user:"+strconv.FormatInt(other, 10), "dm.received", views[0])
+	s.publish(ctx, account.UserRoom(other), "dm.received", views[0])
 	return views[0], nil
 }
 

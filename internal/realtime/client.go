@@ -46,7 +46,7 @@ type sub struct {
 }
 
 func newClient(h *Hub, socket *gws.Conn, id Identity) *client {
-	c := &client{hub: h, socket: socket, user: id.User, userRoom: "user:" + strconv.FormatInt(id.User.ID, 10), check: id.Check,
+	c := &client{hub: h, socket: socket, user: id.User, userRoom: account.UserRoom(id.User.ID), check: id.Check,
 		rooms: map[string]*sub{}, tokens: float64(h.cfg.InboundBurst), tokensAt: time.Now()}
 	c.lastSeen.Store(time.Now().UnixNano())
 	return c
