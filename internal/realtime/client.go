@@ -15,16 +15,15 @@ import (
 
 // client is one WebSocket connection.
 type client struct {
-	hub      *Hub
-	socket   *gws.Conn
-	user     account.User
-	userRoom string
-	check    func(context.Context) (time.Time, error)
+	hub    *Hub
+	socket *gws.Conn
+	user   account.User
+	check  func(context.Context) (time.Time, error)
 
 	checkMu  sync.Mutex
 	checking bool        // a session check is running
 	again    bool        // another was asked for meanwhile
-	expiry   *time.Timer // re-checks the session when it expires
+	expiry   *time.Timer // the next check: at expiry, or a retry after a failed one
 
 	mu       sync.Mutex
 	rooms    map[string]*sub
@@ -46,7 +45,7 @@ type sub struct {
 }
 
 func newClient(h *Hub, socket *gws.Conn, id Identity) *client {
-	c := &client{hub: h, socket: socket, user: id.User, userRoom: account.UserRoom(id.User.ID), check: id.Check,
+	c := &client{hub: h, socket: socket, user: id.User, check: id.Check,
 		rooms: map[string]*sub{}, tokens: float64(h.cfg.InboundBurst), tokensAt: time.Now()}
 	c.lastSeen.Store(time.Now().UnixNano())
 	return c
@@ -103,9 +102,6 @@ func (c *client) deliver(e Event) {
 	case e.Seq > s.last:
 		s.last = e.Seq
 		c.write(e.Frame)
-		if e.Type == account.SessionRevoked && e.Room == c.userRoom {
-			go c.recheck()
-		}
 	}
 }
 

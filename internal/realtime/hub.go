@@ -279,6 +279,13 @@ func (r *hubRoom) fanout(e Event, h *Hub) {
 	for c := range r.subs {
 		c.deliver(e)
 	}
+	if e.Type == account.SessionRevoked {
+		// Published only in a user's own room, whose subscribers are that
+		// user's connections: each checks whether its session was the one.
+		for c := range r.subs {
+			go c.recheck()
+		}
+	}
 	h.delivered.Add(int64(len(r.subs)))
 }
 
@@ -472,7 +479,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, id Identity) error {
 	h.connsMu.Unlock()
 	h.connections.Add(1)
 	go func() {
-		c.subscribe(context.Background(), c.userRoom, nil)
+		c.subscribe(context.Background(), account.UserRoom(u.ID), nil)
 		c.watchExpiry(id.Expires)
 		socket.ReadLoop()
 	}()
