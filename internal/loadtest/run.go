@@ -87,7 +87,7 @@ type Config struct {
 }
 
 type route struct {
-	hist, steady      *hdrhistogram.Histogram // the whole run; from the end of the ramp
+	hist, steady      *hdrhistogram.Histogram // the whole run; the steady state
 	count, errs, l429 int64
 }
 
@@ -99,7 +99,8 @@ type run struct {
 	prep  Prepared
 	http  *http.Client
 	start time.Time
-	// steadyFrom is when the ramp ended (unix nanos; 0 before): samples
+	// steadyFrom is when the steady state began: everyone connected, then
+	// the settle time (unix nanos; 0 before). Samples
 	// scheduled from then on also count in the steady-state figures.
 	steadyFrom atomic.Int64
 
@@ -257,7 +258,8 @@ func (r *run) user(ctx context.Context, i int) {
 	channel := r.prep.Channels[i%len(r.prep.Channels)]
 	room := "channel:" + strconv.FormatInt(channel, 10)
 	neighbour := r.prep.Users[(i+1)%r.cfg.Users].ID
-	ws := &socket{r: r, url: "ws" + strings.TrimPrefix(target, "http") + "/api/ws?token=" + u.Token, rooms: []string{"chat", room}, seqs: map[string]int64{}}
+	ws := &socket{r: r, url: "ws" + strings.TrimPrefix(target, "http") + "/api/ws?token=" + u.Token, rooms: []string{"chat", room},
+		shard: &r.shards[rand.IntN(len(r.shards))], seqs: map[string]int64{}}
 	if !ws.connect(ctx) {
 		return
 	}
@@ -364,12 +366,7 @@ func (s *socket) connect(ctx context.Context) bool {
 	s.mu.Lock()
 	s.c = c
 	for _, room := range s.rooms {
-		m := map[string]any{"op": "subscribe", "room": room}
-		if last, ok := s.seqs[room]; ok {
-			m["since"] = last
-		}
-		b, _ := json.Marshal(m)
-		c.WriteMessage(gws.OpcodeText, b)
+		c.WriteMessage(gws.OpcodeText, s.subscribeFrame(room))
 	}
 	s.mu.Unlock()
 	s.r.connMu.Lock()
@@ -379,17 +376,23 @@ func (s *socket) connect(ctx context.Context) bool {
 	return true
 }
 
-func (s *socket) resubscribe(room string) {
-	s.mu.Lock()
+// subscribeFrame asks for room from the last seq seen in it, if any. s.mu
+// is held.
+func (s *socket) subscribeFrame(room string) []byte {
 	m := map[string]any{"op": "subscribe", "room": room}
 	if last, ok := s.seqs[room]; ok {
 		m["since"] = last
 	}
-	c := s.c
-	s.mu.Unlock()
 	b, _ := json.Marshal(m)
+	return b
+}
+
+func (s *socket) resubscribe(room string) {
+	s.mu.Lock()
+	c, frame := s.c, s.subscribeFrame(room)
+	s.mu.Unlock()
 	if c != nil {
-		c.WriteMessage(gws.OpcodeText, b)
+		c.WriteMessage(gws.OpcodeText, frame)
 	}
 }
 
@@ -425,7 +428,6 @@ type frame struct {
 // read runs the connection until it ends; after an unexpected end it
 // reconnects (resubscribing with since) until the run is over.
 func (s *socket) read(ctx context.Context) {
-	s.shard = &s.r.shards[rand.IntN(len(s.r.shards))]
 	for {
 		s.mu.Lock()
 		c := s.c
