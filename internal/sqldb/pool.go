@@ -110,20 +110,21 @@ func (p *Pool) Query(ctx context.Context, each func(*sql.Rows) error, query stri
 // is run again, up to three times in all, so fn must leave nothing behind
 // outside tx that a second run would duplicate.
 func (p *Pool) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if err := p.acquire(ctx); err != nil {
-		return err
-	}
-	defer p.release()
 	for attempt := 1; ; attempt++ {
 		err := p.tx(ctx, fn)
 		if !isDeadlock(err) || attempt == 3 || ctx.Err() != nil {
 			return err
 		}
+		// Back off without holding a slot others could use meanwhile.
 		time.Sleep(time.Duration(attempt*5+rand.IntN(10)) * time.Millisecond)
 	}
 }
 
 func (p *Pool) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := p.acquire(ctx); err != nil {
+		return err
+	}
+	defer p.release()
 	tx, err := p.db.BeginTx(ctx, nil)
 	if err != nil {
 		return classify(err)
