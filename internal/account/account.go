@@ -19,24 +19,30 @@ type Role string
 // The roles, from least to most privileged.
 const (
 	RoleUser      Role = "user"
+	RoleCreator   Role = "creator"
 	RoleModerator Role = "moderator"
 	RoleAdmin     Role = "admin"
 )
 
 // Valid reports whether r is a known role.
-func (r Role) Valid() bool { return r == RoleUser || r == RoleModerator || r == RoleAdmin }
+func (r Role) Valid() bool { return rank(r) >= 0 }
 
 // AtLeast reports whether r has at least the privileges of other.
 func (r Role) AtLeast(other Role) bool { return rank(r) >= rank(other) }
 
+// rank orders the roles; an unknown role ranks below every known one.
 func rank(r Role) int {
 	switch r {
-	case RoleModerator:
+	case RoleUser:
+		return 0
+	case RoleCreator:
 		return 1
-	case RoleAdmin:
+	case RoleModerator:
 		return 2
+	case RoleAdmin:
+		return 3
 	}
-	return 0
+	return -1
 }
 
 // User is an account as its owner sees it.

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/plazahq/plaza/internal/gamification"
 )
 
 // Config is everything `plaza serve` and the other commands read at start.
@@ -61,6 +63,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
 	HashConcurrency int // argon2id hashes allowed at once
+
+	Levels gamification.Levels // PLAZA_LEVELS: XP thresholds of levels 1..n
 }
 
 // Getenv is the signature of os.Getenv, so tests can pass a map.
@@ -150,6 +154,14 @@ func FromEnv(getenv Getenv) (Config, error) {
 	}
 	if (c.StripeSecretKey == "") != (c.StripeWebhookSecret == "") {
 		r.fail("STRIPE_WEBHOOK_SECRET", "only one of STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET is set", "set both to enable payments, or neither")
+	}
+	c.Levels = gamification.DefaultLevels
+	if v := r.str("PLAZA_LEVELS", ""); v != "" {
+		ls, err := gamification.ParseLevels(v)
+		if err != nil {
+			r.fail("PLAZA_LEVELS", err.Error(), "use increasing XP thresholds starting at 0, e.g. 0,5,20,65,155,515,2015,8015,33015")
+		}
+		c.Levels = ls
 	}
 	if c.DataDir == "" {
 		r.fail("PLAZA_DATA_DIR", "empty", "set a writable directory, e.g. ./data")

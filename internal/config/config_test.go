@@ -46,6 +46,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"PLAZA_SHUTDOWN_TIMEOUT": "soon",
 		"PLAZA_AUTO_MIGRATE":     "maybe",
 		"PLAZA_LOG_FORMAT":       "xml",
+		"PLAZA_LEVELS":           "5,10",
 		"PLAZA_TRUSTED_PROXIES":  "10.0.0.0/99",
 		"STRIPE_SECRET_KEY":      "sk_test_x",                      // without the webhook secret
 		"DATABASE_REPLICA_URLS":  "mysql://r:p@replica:3306/plaza", // without a primary

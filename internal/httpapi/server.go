@@ -90,6 +90,7 @@ const (
 	public   access = iota
 	optional        // anonymous allowed; a presented token must be valid
 	signedIn
+	creatorOnly
 	moderatorOnly
 	adminOnly
 )
@@ -294,7 +295,8 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, tierName, key str
 func authorize(role account.Role, need access) error {
 	switch {
 	case need == adminOnly && !role.AtLeast(account.RoleAdmin),
-		need == moderatorOnly && !role.AtLeast(account.RoleModerator):
+		need == moderatorOnly && !role.AtLeast(account.RoleModerator),
+		need == creatorOnly && !role.AtLeast(account.RoleCreator):
 		return apperr.New(apperr.Forbidden, "your role may not do this")
 	}
 	return nil

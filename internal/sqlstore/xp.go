@@ -1,0 +1,87 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/plazahq/plaza/internal/gamification"
+	"github.com/plazahq/plaza/internal/sqldb"
+)
+
+// XP writes the XP ledger. Other stores call AwardTx inside their own
+// transactions, so an award commits with the write that earned it.
+type XP struct {
+	db     *sqldb.DB
+	levels gamification.Levels
+}
+
+// NewXP returns the ledger writer; levels nil means the default thresholds.
+func NewXP(db *sqldb.DB, levels gamification.Levels) *XP {
+	if len(levels) == 0 {
+		levels = gamification.DefaultLevels
+	}
+	return &XP{db: db, levels: levels}
+}
+
+// Award makes one award in a transaction of its own.
+func (x *XP) Award(ctx context.Context, now time.Time, a gamification.Award) (gamification.Result, error) {
+	var res gamification.Result
+	err := x.db.Write().Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = x.AwardTx(ctx, tx, now, a)
+		return err
+	})
+	return res, err
+}
+
+// AwardTx appends a to the ledger and moves the user's xp and level with
+// it, in tx. The user's row is locked first, so concurrent awards to one
+// user (and the daily cap's sum) are serialised; a cause already awarded
+// changes nothing and reports Awarded 0.
+func (x *XP) AwardTx(ctx context.Context, tx *sql.Tx, now time.Time, a gamification.Award) (gamification.Result, error) {
+	if err := a.Validate(); err != nil {
+		return gamification.Result{}, err
+	}
+	var res gamification.Result
+	err := tx.QueryRowContext(ctx, `SELECT xp, level FROM users WHERE id = ?`+forUpdate(x.db), a.UserID).Scan(&res.XP, &res.PrevLevel)
+	if errors.Is(err, sql.ErrNoRows) {
+		return res, notFound("user")
+	}
+	if err != nil {
+		return res, err
+	}
+	res.Level = res.PrevLevel
+	amount := a.Amount
+	if a.DailyCap > 0 && amount > 0 {
+		day := now.UTC().Truncate(24 * time.Hour)
+		var sum int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM xp_events WHERE user_id = ? AND reason = ? AND created_at >= ?`,
+			a.UserID, string(a.Reason), ms(day)).Scan(&sum); err != nil {
+			return res, err
+		}
+		amount = min(amount, max(a.DailyCap-sum, 0))
+	}
+	if amount == 0 {
+		return res, nil
+	}
+	// A plain insert whose duplicate is recognised: MySQL's upsert forms
+	// report a match as a change under ClientFoundRows. A duplicate-key
+	// error undoes only its own statement on both engines.
+	_, err = tx.ExecContext(ctx, `INSERT INTO xp_events (user_id, amount, reason, ref, created_at) VALUES (?, ?, ?, ?, ?)`,
+		a.UserID, amount, string(a.Reason), a.Ref, ms(now))
+	if _, dup := sqldb.IsDuplicate(err); dup {
+		return res, nil
+	}
+	if err != nil {
+		return res, err
+	}
+	res.Awarded = amount
+	res.XP += amount
+	res.Level = x.levels.For(res.XP)
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET xp = ?, level = ? WHERE id = ?`, res.XP, res.Level, a.UserID); err != nil {
+		return res, err
+	}
+	return res, nil
+}
