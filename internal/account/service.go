@@ -409,11 +409,40 @@ type cachedSession struct {
 // lookup is cached (long tier) under the user's tag, so a warm request
 // costs no query; every change to the user or their sessions drops it.
 func (s *Service) Authenticate(ctx context.Context, token string) (Session, User, error) {
+	now := s.now()
+	sess, u, err := s.cachedSession(ctx, token, now)
+	if err != nil {
+		return Session{}, User{}, err
+	}
+	// Writing last_seen_at on every request would turn every read into a
+	// write; a few minutes of precision is all the session list needs.
+	if now.Sub(sess.LastSeenAt) > 5*time.Minute {
+		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil {
+			s.log.Warn("session touch failed", "session", sess.ID, "err", err)
+		} else {
+			s.changed(ctx, u.ID)
+		}
+	}
+	sess.Current = true
+	return sess, u, nil
+}
+
+// ValidSession is Authenticate without touching the session: a long-lived
+// connection asks it before each subscribe whether its session still
+// holds. It answers from the same cache, which ending a session drops (on
+// this instance at once, on the others when the invalidation arrives), so
+// the check costs no query when warm.
+func (s *Service) ValidSession(ctx context.Context, token string) (Session, error) {
+	sess, _, err := s.cachedSession(ctx, token, s.now())
+	return sess, err
+}
+
+// cachedSession is the cached lookup behind Authenticate and ValidSession.
+func (s *Service) cachedSession(ctx context.Context, token string, now time.Time) (Session, User, error) {
 	uid, ok := tokenUserID(token)
 	if !ok {
 		return Session{}, User{}, errNoSession
 	}
-	now := s.now()
 	hash := hashSecret(token)
 	b, err := s.cache.Get(ctx, cache.Long, "session:"+hash, UserTag(uid), func(ctx context.Context) ([]byte, error) {
 		sess, u, err := s.store.SessionByToken(ctx, hash, now)
@@ -437,16 +466,6 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, User
 	if err := live(sess, u, uid, now); err != nil {
 		return Session{}, User{}, err
 	}
-	// Writing last_seen_at on every request would turn every read into a
-	// write; a few minutes of precision is all the session list needs.
-	if now.Sub(sess.LastSeenAt) > 5*time.Minute {
-		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil {
-			s.log.Warn("session touch failed", "session", sess.ID, "err", err)
-		} else {
-			s.changed(ctx, uid)
-		}
-	}
-	sess.Current = true
 	return sess, u, nil
 }
 

@@ -143,7 +143,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	comm, err = community.NewService(community.Deps{Store: sqlstore.NewCommunity(o.DB), Users: a.Accounts.UserLoader,
-		Publisher: a.Hub, Presence: a.Hub, Jobs: a.Jobs, Mailer: o.Mailer, Cache: a.Cache, AssetURL: a.URLs.URL,
+		Publisher: a.Hub, Access: a.Hub, Presence: a.Hub, Jobs: a.Jobs, Mailer: o.Mailer, Cache: a.Cache, AssetURL: a.URLs.URL,
 		BaseURL: cfg.BaseURL, Now: o.Now, Log: log})
 	if err != nil {
 		return nil, err

@@ -45,6 +45,14 @@ type Cache interface {
 // Notifier wakes job workers after a commit (jobs.Queue).
 type Notifier interface{ Notify(ctx context.Context) }
 
+// Access re-checks who may stay subscribed to a room after a change took
+// read access to it away (realtime.Hub): the room's subscribers (only
+// users', if given) that CanJoin now refuses are unsubscribed, on every
+// instance.
+type Access interface {
+	Reauthorize(ctx context.Context, room string, users ...int64) error
+}
+
 // Presence tells whether anyone is connected to a room (realtime.Hub).
 type Presence interface {
 	Online(ctx context.Context, room string) int
@@ -55,6 +63,7 @@ type Deps struct {
 	Store     Store
 	Users     func() *batch.Loader[int64, account.User] // account.Service.UserLoader
 	Publisher Publisher
+	Access    Access
 	Presence  Presence
 	Jobs      Notifier
 	Mailer    account.Mailer // digests for users who are away
@@ -72,8 +81,8 @@ type Service struct {
 
 // NewService checks deps and returns the service.
 func NewService(d Deps) (*Service, error) {
-	if d.Store == nil || d.Users == nil || d.Publisher == nil || d.Presence == nil || d.Jobs == nil || d.Mailer == nil || d.Cache == nil || d.Log == nil {
-		return nil, errors.New("community: store, users, publisher, presence, jobs, mailer, cache and log are required")
+	if d.Store == nil || d.Users == nil || d.Publisher == nil || d.Access == nil || d.Presence == nil || d.Jobs == nil || d.Mailer == nil || d.Cache == nil || d.Log == nil {
+		return nil, errors.New("community: store, users, publisher, access, presence, jobs, mailer, cache and log are required")
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -233,6 +242,16 @@ func (s *Service) publish(ctx context.Context, room, typ string, data any) {
 	}
 }
 
+// accessRemoved has room's subscribers re-checked after a committed change
+// that took read access away (users: only theirs), so those who lost it
+// stop receiving its events. Like publish, a failure leaves the change
+// standing.
+func (s *Service) accessRemoved(ctx context.Context, room string, users ...int64) {
+	if err := s.Access.Reauthorize(ctx, room, users...); err != nil {
+		s.Log.Warn("room access not re-checked", "room", room, "users", users, "err", err)
+	}
+}
+
 // Cache tags.
 const tagChannels = "channels"
 
@@ -377,6 +396,9 @@ func (s *Service) SetMember(ctx context.Context, by account.User, channelID, use
 		return err
 	}
 	s.Cache.InvalidateTag(ctx, tagChannels)
+	if !member {
+		s.accessRemoved(ctx, "channel:"+strconv.FormatInt(channelID, 10), userID)
+	}
 	return nil
 }
 

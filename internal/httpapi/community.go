@@ -294,5 +294,9 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 		Check: func(ctx context.Context) (time.Time, error) {
 			sess, err := s.accounts.CheckSession(ctx, a.token)
 			return sess.ExpiresAt, err
+		},
+		Valid: func(ctx context.Context) error {
+			_, err := s.accounts.ValidSession(ctx, a.token)
+			return err
 		}})
 }

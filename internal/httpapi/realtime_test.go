@@ -23,6 +23,7 @@ type frame struct {
 	TS          int64
 	Code        string
 	Message     string
+	Reason      string
 	Online      []int64
 	OnlineCount int
 	Data        json.RawMessage
@@ -481,4 +482,132 @@ func TestSessionEndClosesWebSockets(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A socket cannot outlive its session: its own user room (which carries
+// session.revoked) cannot be left, so logout closes it even if it tried;
+// ten such sockets give their slots back when the session ends; and a
+// subscribe on a session that ended without an announcement reaching the
+// socket closes it (4003) instead of joining.
+func TestRealtimeSocketDoesNotOutliveItsSession(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db)
+		tok, me := e.signup("ivy")
+		userRoom := fmt.Sprintf("user:%d", me.ID)
+		var socks []*wsClient
+		for range 10 { // PLAZA_WS_MAX_PER_USER
+			ws := e.connect(tok)
+			ws.send(map[string]string{"op": "unsubscribe", "room": userRoom})
+			if f := ws.next("presence"); f.Op != "error" || f.Code != "forbidden" || f.Room != userRoom {
+				t.Fatalf("leaving the user room: %+v", f)
+			}
+			socks = append(socks, ws)
+		}
+		e.must(204, e.do("POST", "/api/auth/logout", nil, tok))
+		for i, ws := range socks {
+			if code := ws.closedWith(); code != 4003 {
+				t.Fatalf("socket %d after logout closed with %d, want 4003", i, code)
+			}
+		}
+		// The slots are free again: the owner signs in and connects.
+		tok, _ = e.login("ivy", pw, "")
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			ws, res, err := e.dial(tok, nil)
+			if err == nil {
+				ws.c.CloseNow()
+				break
+			}
+			if res == nil || res.StatusCode != 429 || time.Now().After(deadline) {
+				t.Fatalf("connecting after the revoked sockets closed: %v %+v", err, res)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+
+		// The session expires; the socket has not been told yet (its own
+		// timer runs on the real clock): its next subscribe ends it.
+		ws := e.connect(tok)
+		e.clock.Advance(31 * 24 * time.Hour)
+		ws.send(map[string]string{"op": "subscribe", "room": "chat"})
+		if code := ws.closedWith(); code != 4003 {
+			t.Fatalf("subscribe on an expired session: closed with %d, want 4003", code)
+		}
+	})
+}
+
+// A member removed from a private channel stops receiving its events at
+// once (told by an unsubscribed frame) and cannot subscribe again; the
+// other members keep receiving.
+func TestRealtimeRemovedMemberIsUnsubscribed(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db)
+		adminTok, _ := e.admin("ops")
+		var priv channel
+		e.must(201, e.do("POST", "/api/community/channels", map[string]any{"name": "Staff", "private": true}, adminTok)).json(&priv)
+		room := fmt.Sprintf("channel:%d", priv.ID)
+		members := fmt.Sprintf("/api/community/channels/%d/members", priv.ID)
+		amyTok, amy := e.signup("amy")
+		bobTok, bob := e.signup("bob")
+		for _, u := range []int64{amy.ID, bob.ID} {
+			e.must(204, e.do("POST", members, map[string]int64{"userId": u}, adminTok))
+		}
+		onAmy, onBob := e.connect(amyTok), e.connect(bobTok)
+		for _, ws := range []*wsClient{onAmy, onBob} {
+			if f := ws.subscribe(room, nil); f.Op != "subscribed" {
+				t.Fatalf("member subscribing: %+v", f)
+			}
+		}
+
+		e.must(204, e.do("DELETE", fmt.Sprintf("%s/%d", members, amy.ID), nil, adminTok))
+		e.must(201, e.do("POST", fmt.Sprintf("/api/community/channels/%d/messages", priv.ID), map[string]string{"body": "after amy left"}, adminTok))
+		if f := onBob.next("presence"); f.Type != "message.created" || f.Room != room {
+			t.Fatalf("bob, still a member: %+v", f)
+		}
+		if f := onAmy.next("presence"); f.Op != "unsubscribed" || f.Room != room || f.Reason != "forbidden" {
+			t.Fatalf("amy should be told she is out: %+v", f)
+		}
+		onAmy.send(map[string]string{"op": "ping"})
+		if f := onAmy.next("presence"); f.Op != "pong" {
+			t.Fatalf("amy got %+v after her removal, want nothing of the channel", f)
+		}
+		if f := onAmy.subscribe(room, nil); f.Op != "error" || f.Code != "forbidden" {
+			t.Fatalf("amy subscribing again: %+v", f)
+		}
+	})
+}
+
+// since ahead of the room (a client that saw seqs this server no longer
+// has) gets resync; a negative since is a bad frame.
+func TestRealtimeSinceOutOfRange(t *testing.T) {
+	e := newEnv(t, sqldbtest.OpenSQLite(t, sqldb.Config{}))
+	tok, _ := e.signup("jon")
+	e.must(201, e.do("POST", "/api/shouts", map[string]string{"body": "one"}, tok))
+	ws := e.connect(tok)
+	if f := ws.subscribe("chat", ptr(40)); f.Op != "subscribed" || f.Seq != 1 {
+		t.Fatalf("subscribed %+v", f)
+	}
+	if f := ws.next("presence"); f.Op != "resync" || f.Room != "chat" {
+		t.Fatalf("since beyond the room: %+v, want resync", f)
+	}
+	ws2 := e.connect(tok)
+	if f := ws2.subscribe("chat", ptr(-1)); f.Op != "error" || f.Code != "bad_frame" || f.Room != "chat" {
+		t.Fatalf("negative since: %+v", f)
+	}
+}
+
+// A GET on /api/ws that is no WebSocket handshake gets the JSON error
+// format, not the upgrader's plain text.
+func TestRealtimePlainGetIsJSONError(t *testing.T) {
+	e := newEnv(t, sqldbtest.OpenSQLite(t, sqldb.Config{}))
+	tok, _ := e.signup("kim")
+	for name, headers := range map[string][]string{
+		"plain":       nil,
+		"old version": {"Connection", "Upgrade", "Upgrade", "websocket", "Sec-WebSocket-Version", "8", "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+		"no key":      {"Connection", "keep-alive, Upgrade", "Upgrade", "websocket", "Sec-WebSocket-Version", "13"},
+	} {
+		r := e.must(400, e.do("GET", "/api/ws", nil, tok, headers...))
+		if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") || r.code() != "bad_request" {
+			t.Errorf("%s: %s %s", name, ct, r.body)
+		}
+	}
 }

@@ -10,6 +10,10 @@ type Broker interface {
 	Publish(ctx context.Context, room, typ string, data []byte) (seq int64, err error)
 	// Ephemeral delivers an event without seq or history (typing, presence).
 	Ephemeral(ctx context.Context, room, typ string, data []byte) error
+	// Control delivers a message to the hub of every instance, this one
+	// included, and to no client: no seq, no history. A timeout is retried
+	// (a control message may arrive twice; its handling is idempotent).
+	Control(ctx context.Context, room, typ string, data []byte) error
 	// Since returns the room's events after seq since, in order, and the
 	// room's current seq. ok is false when the history no longer reaches
 	// back to since+1: the client must resync.

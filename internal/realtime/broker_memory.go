@@ -128,6 +128,12 @@ func (b *MemoryBroker) Ephemeral(_ context.Context, room, typ string, data []byt
 	return nil
 }
 
+// Control delivers a message to this instance's hub.
+func (b *MemoryBroker) Control(_ context.Context, room, typ string, data []byte) error {
+	b.send(Event{Room: room, Type: typ, Frame: controlFrame(room, typ, data), Control: true})
+	return nil
+}
+
 // Since returns the events after since from the ring.
 func (b *MemoryBroker) Since(_ context.Context, room string, since int64) ([]Event, int64, bool, error) {
 	r := b.room(room)

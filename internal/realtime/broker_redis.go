@@ -67,10 +67,11 @@ type RedisBroker struct {
 	log     *slog.Logger
 	local   *MemoryBroker
 
-	deliver atomic.Pointer[func(Event)]
-	redis   *redisx.Health
-	mu      sync.Mutex
-	dirty   map[string]bool // rooms published locally while Redis was away
+	deliver  atomic.Pointer[func(Event)]
+	redis    *redisx.Health
+	mu       sync.Mutex
+	dirty    map[string]bool // rooms published locally while Redis was away
+	controls [][]byte        // control messages the other instances have not had: Redis was away
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -206,6 +207,42 @@ func (b *RedisBroker) Ephemeral(ctx context.Context, room, typ string, data []by
 	return b.local.Ephemeral(ctx, room, typ, data)
 }
 
+// maxPendingControls bounds the control messages kept for the other
+// instances while Redis is away.
+const maxPendingControls = 10_000
+
+// Control publishes a control message to every instance's hub. A timeout
+// is retried (a message that arrives twice is harmless). While Redis is
+// away the message reaches this instance's hub at once and is kept for the
+// others, which get it when Redis answers again: a re-authorization there
+// is late, not lost.
+func (b *RedisBroker) Control(ctx context.Context, room, typ string, data []byte) error {
+	frame := controlFrame(room, typ, data)
+	if b.redis.Up() {
+		var err error
+		for attempt := 1; attempt <= 3; attempt++ {
+			octx, cancel := b.opCtx(ctx)
+			err = b.c.Publish(octx, b.channel(), frame).Err()
+			cancel()
+			if err == nil {
+				return nil
+			}
+			if !isTimeout(err) {
+				break
+			}
+		}
+		b.failed(err)
+	}
+	b.mu.Lock()
+	if len(b.controls) < maxPendingControls {
+		b.controls = append(b.controls, frame)
+	} else {
+		b.log.Warn("realtime: too many control messages waiting for Redis; one dropped", "room", room, "type", typ)
+	}
+	b.mu.Unlock()
+	return b.local.Control(ctx, room, typ, data)
+}
+
 // Since reads the shared history, or the local one while Redis is away.
 func (b *RedisBroker) Since(ctx context.Context, room string, since int64) ([]Event, int64, bool, error) {
 	if b.redis.Up() {
@@ -265,7 +302,8 @@ func (b *RedisBroker) listen(ps *redis.PubSub) {
 }
 
 // watch pings Redis while it is down; on recovery it raises Redis's seqs
-// past what was published locally, then uses Redis again.
+// past what was published locally and sends the other instances the
+// control messages they missed, then uses Redis again.
 func (b *RedisBroker) watch() {
 	defer b.wg.Done()
 	b.redis.Watch(b.stop, b.c, 2*time.Second, func(ctx context.Context) error {
@@ -276,6 +314,12 @@ func (b *RedisBroker) watch() {
 				return err
 			}
 			delete(b.dirty, room)
+		}
+		for len(b.controls) > 0 {
+			if err := b.c.Publish(ctx, b.channel(), b.controls[0]).Err(); err != nil {
+				return err
+			}
+			b.controls = b.controls[1:]
 		}
 		b.log.Info("realtime: Redis answering again; cross-instance delivery resumed")
 		return nil

@@ -19,6 +19,7 @@ type client struct {
 	socket *gws.Conn
 	user   account.User
 	check  func(context.Context) (time.Time, error)
+	valid  func(context.Context) error
 
 	checkMu  sync.Mutex
 	checking bool        // a session check is running
@@ -37,15 +38,18 @@ type client struct {
 }
 
 // sub is a connection's subscription to a room. While the missed events
-// are replayed, live ones wait in pending, so the client gets both in order.
+// are replayed, live ones wait in pending, so the client gets both in order;
+// they wait there too while a re-authorization checks the connection
+// (held), so none reaches a subscriber about to be dropped.
 type sub struct {
 	replaying bool
+	held      int // re-authorizations under way
 	pending   []Event
 	last      int64 // last seq sent
 }
 
 func newClient(h *Hub, socket *gws.Conn, id Identity) *client {
-	c := &client{hub: h, socket: socket, user: id.User, check: id.Check,
+	c := &client{hub: h, socket: socket, user: id.User, check: id.Check, valid: id.Valid,
 		rooms: map[string]*sub{}, tokens: float64(h.cfg.InboundBurst), tokensAt: time.Now()}
 	c.lastSeen.Store(time.Now().UnixNano())
 	return c
@@ -90,7 +94,7 @@ func (c *client) deliver(e Event) {
 	s := c.rooms[e.Room]
 	switch {
 	case s == nil:
-	case s.replaying:
+	case s.replaying || s.held > 0:
 		if len(s.pending) >= c.hub.cfg.SendQueue {
 			c.hub.dropped.Add(1)
 			go c.drop("slow consumer: fell behind during replay")
@@ -145,17 +149,26 @@ func (c *client) checkOnce() {
 		c.watchExpiry(expires)
 		return
 	}
+	if !c.ended(err) {
+		// The database did not answer: keep the connection (failing
+		// closed would drop everyone in an outage) and ask again soon.
+		c.hub.log.Warn("realtime: session check failed; retrying", "user", c.user.ID, "err", err)
+		c.after(10*time.Second, c.recheck)
+	}
+}
+
+// ended closes the connection (4003) if err says its session no longer
+// holds, and reports whether it did.
+func (c *client) ended(err error) bool {
 	switch apperr.From(err).Code {
 	case apperr.Unauthorized:
 		c.kick(CloseEnded, "session ended; sign in again")
 	case apperr.Banned:
 		c.kick(CloseEnded, "this account is banned")
 	default:
-		// The database did not answer: keep the connection (failing
-		// closed would drop everyone in an outage) and ask again soon.
-		c.hub.log.Warn("realtime: session check failed; retrying", "user", c.user.ID, "err", err)
-		c.after(10*time.Second, c.recheck)
+		return false
 	}
+	return true
 }
 
 // watchExpiry re-checks the session when it is due to expire.
@@ -225,8 +238,9 @@ type subscribedFrame struct {
 }
 
 type roomFrame struct {
-	Op   string `json:"op"`
-	Room string `json:"room,omitempty"`
+	Op     string `json:"op"`
+	Room   string `json:"room,omitempty"`
+	Reason string `json:"reason,omitempty"` // why the server unsubscribed the client
 }
 
 // allow applies the inbound rate (a token bucket).
@@ -273,6 +287,12 @@ func (c *client) handle(data []byte) {
 	case "subscribe":
 		c.subscribe(ctx, f.Room, f.Since)
 	case "unsubscribe":
+		if f.Room == account.UserRoom(c.user.ID) {
+			// It carries session.revoked: a connection that could leave it
+			// would outlive its session.
+			c.sendError("forbidden", "your own user room cannot be left; close the connection instead", f.Room)
+			return
+		}
 		c.unsubscribe(f.Room, true)
 	case "typing":
 		c.typing(ctx, f.Room)
@@ -281,13 +301,48 @@ func (c *client) handle(data []byte) {
 	}
 }
 
-// subscribe authorizes, joins, replays what the client missed since
-// since (or says resync), then switches to live events.
+// subscribe answers a subscribe frame. The connection may have outlived
+// its session (a revocation whose announcement it missed), so the session
+// is checked first; then the room's own authorization decides.
 func (c *client) subscribe(ctx context.Context, room string, since *int64) {
 	if !ValidRoom(room) {
 		c.sendError("unknown_room", "rooms are user:{id}, channel:{id}, thread:{id}, live-stream, chat, leaderboard", room)
 		return
 	}
+	if since != nil && *since < 0 {
+		c.sendError("bad_frame", "since is the last seq you received: 0 or more", room)
+		return
+	}
+	if c.valid != nil {
+		if err := c.valid(ctx); err != nil {
+			if !c.ended(err) {
+				c.hub.log.Warn("realtime: session check before a subscribe failed", "user", c.user.ID, "err", err)
+				c.sendError("unavailable", "could not check your session; subscribe again", room)
+			}
+			return
+		}
+	}
+	c.enter(ctx, room, since)
+}
+
+// authorized asks the room's authorization, answering the client if it
+// refuses.
+func (c *client) authorized(ctx context.Context, room string) bool {
+	err := c.hub.auth.CanJoin(ctx, c.user, room)
+	if err == nil {
+		return true
+	}
+	e := apperr.From(err)
+	if e.Code == apperr.Internal {
+		c.hub.log.Error("room authorization failed", "room", room, "err", err)
+	}
+	c.sendError(string(e.Code), e.Message, room)
+	return false
+}
+
+// enter authorizes, joins, replays what the client missed since since (or
+// says resync), then switches to live events.
+func (c *client) enter(ctx context.Context, room string, since *int64) {
 	c.mu.Lock()
 	s, already := c.rooms[room]
 	n := len(c.rooms)
@@ -302,12 +357,8 @@ func (c *client) subscribe(ctx context.Context, room string, since *int64) {
 		c.sendError("too_many_rooms", "at most "+strconv.Itoa(c.hub.cfg.MaxRooms)+" rooms per connection", room)
 		return
 	}
-	if err := c.hub.auth.CanJoin(ctx, c.user, room); err != nil {
-		e := apperr.From(err)
-		if e.Code == apperr.Internal {
-			c.hub.log.Error("room authorization failed", "room", room, "err", err)
-		}
-		c.sendError(string(e.Code), e.Message, room)
+	reauths := c.hub.reauths.Load()
+	if !c.authorized(ctx, room) {
 		return
 	}
 	s = &sub{replaying: true}
@@ -319,10 +370,18 @@ func (c *client) subscribe(ctx context.Context, room string, since *int64) {
 		// reaches this client after its replay, like any live event.
 		c.hub.presence(room, true, c.user.ID, size)
 	}
+	// A re-authorization that arrived while this connection was being
+	// authorized may have passed it over (it was no subscriber yet) after
+	// the answer above was read: ask again. One arriving from now on finds
+	// it among the room's subscribers.
+	if c.hub.reauths.Load() != reauths && !c.authorized(ctx, room) {
+		c.unsubscribe(room, false)
+		return
+	}
 
 	from := int64(1 << 62) // no since: start from now
 	if since != nil {
-		from = max(*since, 0)
+		from = *since
 	}
 	events, cur, ok, err := c.hub.broker.Since(ctx, room, from)
 	if err != nil {
@@ -332,6 +391,10 @@ func (c *client) subscribe(ctx context.Context, room string, since *int64) {
 	}
 	online, count := c.hub.online(ctx, room, 100)
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rooms[room] != s {
+		return // a re-authorization dropped it meanwhile, and said so
+	}
 	sf := subscribedFrame{Op: "subscribed", Room: room, Seq: cur}
 	if len(room) < 5 || room[:5] != "user:" {
 		sf.Online, sf.OnlineCount = online, count
@@ -340,26 +403,74 @@ func (c *client) subscribe(ctx context.Context, room string, since *int64) {
 	switch {
 	case since == nil:
 		s.last = cur
-	case !ok:
+	case !ok || from > cur:
+		// Too old for the history, or ahead of the room (the client saw
+		// seqs of a history this server no longer has, e.g. in-memory seqs
+		// before a restart): either way what it holds cannot be continued.
 		c.write(mustJSON(roomFrame{Op: "resync", Room: room}))
 		s.last = cur
 	default:
 		s.last = from
-		for _, e := range events {
-			if e.Seq > s.last {
-				c.write(e.Frame)
-				s.last = e.Seq
-			}
-		}
+		s.pending = append(events, s.pending...) // the replay, then what arrived during it
 	}
+	s.replaying = false
+	if s.held == 0 {
+		c.flush(s)
+	}
+}
+
+// flush sends what waited in s.pending, in seq order, without duplicates;
+// c.mu is held.
+func (c *client) flush(s *sub) {
 	for _, e := range s.pending {
 		if e.Seq == 0 || e.Seq > s.last {
 			c.write(e.Frame)
 			s.last = max(s.last, e.Seq)
 		}
 	}
-	s.pending, s.replaying = nil, false
+	s.pending = nil
+}
+
+// hold makes room's events wait for the connection while a
+// re-authorization checks it, and returns the subscription held (nil if
+// there is none); the caller holds the room's lock.
+func (c *client) hold(room string) *sub {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.rooms[room]
+	if s != nil {
+		s.held++
+	}
+	return s
+}
+
+// release ends a hold on s, a subscription to room, with the answer of the
+// room's authorization: allowed, the events that waited follow; refused
+// (or unanswered: failing open would leave a removed member reading), the
+// subscription ends and the client is told why.
+func (c *client) release(room string, s *sub, err error) {
+	c.mu.Lock()
+	if c.rooms[room] != s {
+		c.mu.Unlock()
+		return // unsubscribed meanwhile
+	}
+	if err == nil {
+		if s.held--; s.held == 0 && !s.replaying {
+			c.flush(s)
+		}
+		c.mu.Unlock()
+		return
+	}
+	delete(c.rooms, room)
+	reason := "forbidden"
+	if code := apperr.From(err).Code; code != apperr.Forbidden && code != apperr.NotFound {
+		reason = "unavailable"
+	}
+	c.write(mustJSON(roomFrame{Op: "unsubscribed", Room: room, Reason: reason}))
 	c.mu.Unlock()
+	if last, size := c.hub.leave(room, c); last {
+		c.hub.presence(room, false, c.user.ID, size)
+	}
 }
 
 func (c *client) unsubscribe(room string, answer bool) {

@@ -16,9 +16,13 @@ import (
 // built once and shared by every subscriber.
 type Event struct {
 	Room  string
-	Seq   int64 // 0 for ephemeral events (typing, presence)
+	Seq   int64 // 0 for ephemeral events (typing, presence) and control messages
 	Type  string
 	Frame []byte
+	// Control marks a message for the hubs, never sent to a client (a
+	// re-authorization of the room's subscribers); Frame is then its
+	// encoded form {"op":"control","room":...,"type":...,"data":...}.
+	Control bool
 }
 
 // frameParts returns the encoded frame around its seq, so a broker that
@@ -37,15 +41,27 @@ func buildFrame(head string, seq int64, tail string) []byte {
 	return []byte(head + strconv.FormatInt(seq, 10) + tail)
 }
 
-// parseFrame reads an encoded event frame back into an Event.
+// controlFrame encodes a control message (Event.Control).
+func controlFrame(room, typ string, data json.RawMessage) []byte {
+	r, _ := json.Marshal(room)
+	t, _ := json.Marshal(typ)
+	return []byte(`{"op":"control","room":` + string(r) + `,"type":` + string(t) + `,"data":` + string(data) + `}`)
+}
+
+// parseFrame reads an encoded event frame, or a control message, back into
+// an Event.
 func parseFrame(frame []byte) (e Event, ok bool) {
 	var f struct {
+		Op   string `json:"op"`
 		Room string `json:"room"`
 		Seq  int64  `json:"seq"`
 		Type string `json:"type"`
 	}
 	if json.Unmarshal(frame, &f) != nil || f.Room == "" {
 		return Event{}, false
+	}
+	if f.Op == "control" {
+		return Event{Room: f.Room, Type: f.Type, Frame: frame, Control: true}, true
 	}
 	return Event{Room: f.Room, Seq: f.Seq, Type: f.Type, Frame: frame}, true
 }

@@ -98,6 +98,12 @@ type Identity struct {
 	// The connection calls it when its user's room announces a revoked
 	// session, and at expiry. Nil: never re-checked.
 	Check func(ctx context.Context) (expires time.Time, err error)
+	// Valid is the cheap check that the session still holds, asked before
+	// every subscribe: it may answer from a cache, as long as ending the
+	// session drops that cache (account.Service.ValidSession). An error of
+	// kind Unauthorized or Banned closes the connection with 4003; any other
+	// refuses the subscribe with unavailable. Nil: not checked.
+	Valid func(ctx context.Context) error
 }
 
 const hubShards = 64
@@ -129,6 +135,10 @@ type Hub struct {
 	dropped     atomic.Int64 // slow consumers disconnected
 	resyncs     atomic.Int64 // rooms told to resync after an unfillable gap
 	inbound     atomic.Int64
+
+	// reauths counts the re-authorizations received; a subscribe that
+	// sees it move while it authorizes asks again (see client.subscribe).
+	reauths atomic.Int64
 
 	presMu  sync.Mutex
 	pending map[string]*presenceBatch // rooms with joins or leaves not yet announced
@@ -194,6 +204,119 @@ func (h *Hub) Publish(ctx context.Context, room, typ string, data any) error {
 	return err
 }
 
+// reauthorizeType names the control message that re-checks a room's
+// subscribers.
+const reauthorizeType = "reauthorize"
+
+// reauthorization is a reauthorize control message's data.
+type reauthorization struct {
+	Users []int64 `json:"users,omitempty"` // none: every subscriber
+}
+
+// Reauthorize re-checks, on every instance, whether the subscribers of room
+// may still read it, and unsubscribes those who may not: each gets
+// {"op":"unsubscribed","room":...,"reason":"forbidden"}. Call it after
+// committing any change that takes read access away (a member removed from
+// a private channel, a channel made private, a ban, a closed thread); the
+// room's own authorization (Authorizer.CanJoin) decides, so a new kind of
+// room needs nothing more. users limits the check to those users'
+// connections; none: every subscriber of the room. Events published after
+// Reauthorize returns never reach a subscriber it drops.
+func (h *Hub) Reauthorize(ctx context.Context, room string, users ...int64) error {
+	data, err := json.Marshal(reauthorization{Users: users})
+	if err != nil {
+		return err
+	}
+	return h.broker.Control(ctx, room, reauthorizeType, data)
+}
+
+// control handles a control message from the broker.
+func (h *Hub) control(e Event) {
+	switch e.Type {
+	case reauthorizeType:
+		var m struct {
+			Data reauthorization `json:"data"`
+		}
+		if err := json.Unmarshal(e.Frame, &m); err != nil {
+			h.log.Warn("realtime: malformed re-authorization", "room", e.Room, "err", err)
+			return
+		}
+		h.reauthorize(e.Room, m.Data.Users)
+	default:
+		h.log.Debug("realtime: unknown control message", "room", e.Room, "type", e.Type)
+	}
+}
+
+// reauthorize holds the room's events for the affected subscribers at
+// once (the broker delivers in order, so nothing published after the
+// re-authorization reaches them before their check), then checks them off
+// the delivery path.
+func (h *Hub) reauthorize(room string, users []int64) {
+	h.reauths.Add(1)
+	sh := h.shard(room)
+	sh.mu.RLock()
+	r := sh.rooms[room]
+	sh.mu.RUnlock()
+	if r == nil {
+		return
+	}
+	byUser := map[int64][]heldSub{}
+	r.mu.Lock()
+	for c := range r.subs {
+		if len(users) == 0 || slices.Contains(users, c.user.ID) {
+			if s := c.hold(room); s != nil {
+				byUser[c.user.ID] = append(byUser[c.user.ID], heldSub{c, s})
+			}
+		}
+	}
+	r.mu.Unlock()
+	if len(byUser) == 0 {
+		return
+	}
+	// Each check is bounded by its timeout; the connections it holds are
+	// released or dropped when it ends, shutdown or not.
+	go h.recheckRoom(room, byUser)
+}
+
+// heldSub is a subscription held for a re-authorization.
+type heldSub struct {
+	c *client
+	s *sub
+}
+
+// reauthWorkers bounds the authorization checks one re-authorization runs
+// at once: a big room made private is checked user by user.
+const reauthWorkers = 4
+
+// recheckRoom asks the room's authorization once per user and releases or
+// drops that user's held connections as soon as their answer is in.
+func (h *Hub) recheckRoom(room string, byUser map[int64][]heldSub) {
+	work := make(chan []heldSub)
+	var wg sync.WaitGroup
+	for range min(reauthWorkers, len(byUser)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for cs := range work {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				err := h.auth.CanJoin(ctx, cs[0].c.user, room)
+				cancel()
+				if err != nil && apperr.From(err).Code == apperr.Internal {
+					h.log.Error("room re-authorization failed; subscribers dropped", "room", room, "err", err)
+				}
+				for _, hs := range cs {
+					hs.c.release(room, hs.s, err)
+				}
+			}
+		}()
+	}
+	for _, cs := range byUser {
+		work <- cs
+	}
+	close(work)
+	wg.Wait()
+}
+
 // Stats are the hub's figures.
 type Stats struct {
 	Connections int64 `json:"connections"`
@@ -226,6 +349,10 @@ func (h *Hub) shard(room string) *struct {
 // room's seqs (a pub/sub message lost while Redis reconnected) is filled
 // from the history first, so subscribers still get every event in order.
 func (h *Hub) deliver(e Event) {
+	if e.Control {
+		h.control(e)
+		return
+	}
 	sh := h.shard(e.Room)
 	sh.mu.RLock()
 	r := sh.rooms[e.Room]
@@ -459,8 +586,40 @@ func (h *Hub) admit(u account.User) error {
 	return nil
 }
 
+// handshake checks what the upgrader checks, so a request that is no
+// WebSocket handshake (a plain GET) gets Plaza's JSON error rather than the
+// upgrader's plain-text one.
+func handshake(w http.ResponseWriter, r *http.Request) error {
+	if !headerHas(r.Header, "Connection", "upgrade") || !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		return apperr.New(apperr.BadRequest, "GET /api/ws is a WebSocket: connect with a WebSocket client (Connection: Upgrade, Upgrade: websocket)")
+	}
+	if r.Header.Get("Sec-WebSocket-Version") != "13" {
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		return apperr.New(apperr.BadRequest, "unsupported WebSocket version: Sec-WebSocket-Version must be 13")
+	}
+	if r.Header.Get("Sec-WebSocket-Key") == "" {
+		return apperr.New(apperr.BadRequest, "the WebSocket handshake has no Sec-WebSocket-Key")
+	}
+	return nil
+}
+
+// headerHas reports whether a comma-separated header lists token.
+func headerHas(hd http.Header, name, token string) bool {
+	for _, v := range hd.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Serve upgrades an authenticated request and runs the connection.
 func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, id Identity) error {
+	if err := handshake(w, r); err != nil {
+		return err
+	}
 	u := id.User
 	if err := h.admit(u); err != nil {
 		return err
@@ -479,7 +638,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, id Identity) error {
 	h.connsMu.Unlock()
 	h.connections.Add(1)
 	go func() {
-		c.subscribe(context.Background(), account.UserRoom(u.ID), nil)
+		c.enter(context.Background(), account.UserRoom(u.ID), nil)
 		c.watchExpiry(id.Expires)
 		socket.ReadLoop()
 	}()

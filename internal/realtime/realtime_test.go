@@ -102,6 +102,17 @@ func exerciseBroker(t *testing.T, b realtime.Broker, history int) {
 	if last.Seq != 0 || !strings.Contains(string(last.Frame), `"typing"`) {
 		t.Fatalf("ephemeral %+v", last)
 	}
+	// A control message reaches the hub marked as one, and takes no seq.
+	if err := b.Control(ctx, room, "reauthorize", []byte(`{"users":[3]}`)); err != nil {
+		t.Fatal(err)
+	}
+	ctl := c.wait(t, history+7)[history+6]
+	if !ctl.Control || ctl.Seq != 0 || ctl.Room != room || ctl.Type != "reauthorize" || !strings.Contains(string(ctl.Frame), `"users":[3]`) {
+		t.Fatalf("control %+v %s", ctl, ctl.Frame)
+	}
+	if _, cur, _, _ := b.Since(ctx, room, 0); cur != int64(history+5) {
+		t.Fatalf("a control message moved the room's seq to %d", cur)
+	}
 }
 
 func TestMemoryBroker(t *testing.T) {
@@ -600,6 +611,7 @@ func (b *gapBroker) Publish(context.Context, string, string, []byte) (int64, err
 	return 0, fmt.Errorf("not used")
 }
 func (b *gapBroker) Ephemeral(context.Context, string, string, []byte) error { return nil }
+func (b *gapBroker) Control(context.Context, string, string, []byte) error   { return nil }
 func (b *gapBroker) Since(context.Context, string, int64) ([]realtime.Event, int64, bool, error) {
 	return nil, 0, true, nil
 }
