@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/plazahq/plaza/internal/connlimit"
 	"github.com/plazahq/plaza/internal/httpapi"
 )
 
@@ -51,8 +52,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	guarded := guardListener(ln, cfg, in.Metrics, log)
 	srv := &http.Server{
 		Handler:           api,
+		ConnContext:       connlimit.ConnContext,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
@@ -66,8 +69,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 		defer stop()
 	}
+	if cfg.MetricsAddr != "" {
+		h, err := api.MetricsHandler()
+		if err != nil {
+			return err
+		}
+		stop, err := serveMetrics(cfg.MetricsAddr, h, log)
+		if err != nil {
+			return &exitError{exitUsage, err}
+		}
+		defer stop()
+	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(guarded) }()
 	log.Info("plaza serving", "addr", ln.Addr().String(), "version", version(), "engine", cfg.Engine(),
 		"dataDir", cfg.DataDir, "poolSize", cfg.PoolSize, "queueLimit", strconv.Itoa(cfg.QueueLimit), "cache", in.Cache.Backend())
 

@@ -179,7 +179,8 @@ func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
 		probes.Redis = a.RedisDown
 	}
 	return httpapi.Config{CORSOrigins: a.Config.CORSOrigins, TrustedProxies: a.Config.TrustedProxies,
-			MaxBodyBytes: a.Config.MaxBodyBytes, Version: version, Tiers: tiers},
+			MaxBodyBytes: a.Config.MaxBodyBytes, Version: version, Tiers: tiers,
+			BodyTimeout: a.Config.BodyTimeout, UploadTimeout: a.Config.UploadTimeout, MetricsToken: a.Config.MetricsToken},
 		httpapi.Deps{Accounts: a.Accounts, DB: a.DB, Cache: a.Cache, Limiter: a.Limiter, Metrics: a.Metrics,
 			Media: a.Media, URLs: a.URLs, Community: a.Community, Hub: a.Hub, Jobs: a.Jobs, AI: a.AI,
 			Analytics: a.Analytics, Probes: probes, Log: a.log}

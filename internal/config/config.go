@@ -65,6 +65,15 @@ type Config struct {
 	HashConcurrency int // argon2id hashes allowed at once
 
 	Levels gamification.Levels // PLAZA_LEVELS: XP thresholds of levels 1..n
+	BodyTimeout     time.Duration // time to send a request body; 0: none
+	UploadTimeout   time.Duration // the same for POST /api/uploads
+	MaxConns        int           // open client connections; 0: from the open-file limit
+	MaxConnsPerAddr int           // per client address; 0: no cap
+
+	// MetricsAddr serves /metrics without a token on a private address;
+	// MetricsToken lets /metrics answer on Addr to Bearer holders.
+	MetricsAddr  string
+	MetricsToken string
 }
 
 // Getenv is the signature of os.Getenv, so tests can pass a map.
@@ -120,6 +129,12 @@ func FromEnv(getenv Getenv) (Config, error) {
 		ShutdownTimeout:     r.duration("PLAZA_SHUTDOWN_TIMEOUT", 15*time.Second),
 		MaxBodyBytes:        int64(r.intRange("PLAZA_MAX_BODY_BYTES", 1<<20, 1024, 1<<30)),
 		HashConcurrency:     r.intRange("PLAZA_HASH_CONCURRENCY", 0, 0, 256),
+		MetricsAddr:         r.str("PLAZA_METRICS_ADDR", ""),
+		MetricsToken:        r.str("PLAZA_METRICS_TOKEN", ""),
+		BodyTimeout:         r.duration("PLAZA_BODY_TIMEOUT", 30*time.Second),
+		UploadTimeout:       r.duration("PLAZA_UPLOAD_TIMEOUT", 10*time.Minute),
+		MaxConns:            r.intRange("PLAZA_MAX_CONNECTIONS", 0, 0, 1<<24),
+		MaxConnsPerAddr:     r.intRange("PLAZA_MAX_CONNS_PER_IP", 256, 0, 1<<24),
 	}
 	if c.Addr == "" {
 		c.Addr = ":8080"
@@ -129,6 +144,10 @@ func FromEnv(getenv Getenv) (Config, error) {
 	}
 	r.check("PLAZA_ADDR", c.Addr, validAddr, "use host:port, e.g. :8080 or 127.0.0.1:8080")
 	r.check("PLAZA_DEBUG_ADDR", c.DebugAddr, optional(validAddr), "use host:port on a private interface, e.g. 127.0.0.1:6060, or unset it")
+	r.check("PLAZA_METRICS_ADDR", c.MetricsAddr, optional(validAddr), "use host:port on a private interface, e.g. 127.0.0.1:9090, or unset it")
+	if c.MetricsToken != "" && !validToken(c.MetricsToken) { // a secret: not echoed
+		r.fail("PLAZA_METRICS_TOKEN", "shorter than 16 characters or holds spaces", "use e.g. the output of `openssl rand -hex 32`, or unset it")
+	}
 	r.check("DATABASE_URL", c.DatabaseURL, optional(validMySQLURL), "use mysql://user:pass@host:3306/dbname, or unset it for embedded SQLite")
 	for _, u := range c.ReplicaURLs {
 		r.check("DATABASE_REPLICA_URLS", u, validMySQLURL, "use comma-separated mysql://user:pass@host:3306/dbname URLs")
@@ -320,6 +339,19 @@ func validAddr(v string) bool {
 	}
 	n, err := strconv.Atoi(port)
 	return err == nil && n >= 0 && n <= 65535
+}
+
+// validToken: long enough not to be guessed, and sendable in a header.
+func validToken(v string) bool {
+	if len(v) < 16 {
+		return false
+	}
+	for _, c := range v {
+		if c <= ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 func validRate(v string) bool {

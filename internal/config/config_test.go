@@ -50,6 +50,12 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"PLAZA_TRUSTED_PROXIES":  "10.0.0.0/99",
 		"STRIPE_SECRET_KEY":      "sk_test_x",                      // without the webhook secret
 		"DATABASE_REPLICA_URLS":  "mysql://r:p@replica:3306/plaza", // without a primary
+		"PLAZA_METRICS_ADDR":     "9090",
+		"PLAZA_METRICS_TOKEN":    "short",
+		"PLAZA_MAX_CONNS_PER_IP": "-1",
+		"PLAZA_MAX_CONNECTIONS":  "many",
+		"PLAZA_BODY_TIMEOUT":     "forever",
+		"PLAZA_UPLOAD_TIMEOUT":   "-5m",
 	} {
 		_, err := FromEnv(env(map[string]string{name: val}))
 		if err == nil {
@@ -70,5 +76,29 @@ func TestSecretsAreNotEchoed(t *testing.T) {
 	_, err := FromEnv(env(map[string]string{"REDIS_URL": "http://user:topsecret@host:6379"}))
 	if err == nil || strings.Contains(err.Error(), "topsecret") {
 		t.Fatalf("got %v", err)
+	}
+	_, err = FromEnv(env(map[string]string{"PLAZA_METRICS_TOKEN": "top secret token value"}))
+	if err == nil || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestConnectionAndMetricsSettings(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BodyTimeout != 30*time.Second || c.UploadTimeout != 10*time.Minute || c.MaxConns != 0 || c.MaxConnsPerAddr != 256 ||
+		c.MetricsAddr != "" || c.MetricsToken != "" {
+		t.Fatalf("defaults: %+v", c)
+	}
+	c, err = FromEnv(env(map[string]string{"PLAZA_BODY_TIMEOUT": "5s", "PLAZA_UPLOAD_TIMEOUT": "0", "PLAZA_MAX_CONNECTIONS": "5000",
+		"PLAZA_MAX_CONNS_PER_IP": "0", "PLAZA_METRICS_ADDR": "127.0.0.1:9090", "PLAZA_METRICS_TOKEN": "0123456789abcdef"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BodyTimeout != 5*time.Second || c.UploadTimeout != 0 || c.MaxConns != 5000 || c.MaxConnsPerAddr != 0 ||
+		c.MetricsAddr != "127.0.0.1:9090" || c.MetricsToken != "0123456789abcdef" {
+		t.Fatalf("overrides: %+v", c)
 	}
 }

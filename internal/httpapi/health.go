@@ -3,10 +3,14 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	_ "embed"
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/plazahq/plaza/internal/apperr"
@@ -203,10 +207,70 @@ func (s *Server) registerMetrics() {
 	s.metrics.Gauge("plaza_cache_hit_rate", "Cache hit rate over the last minute.", nil, func() float64 { return s.cache.Stats().HitRate })
 }
 
+// prometheus serves /metrics on the API port to holders of MetricsToken
+// only: the figures show traffic and internals. Without a token configured
+// the route does not exist here (PLAZA_METRICS_ADDR serves it privately).
 func (s *Server) prometheus(w http.ResponseWriter, r *http.Request) error {
-	s.metrics.Handler().ServeHTTP(w, r)
+	if s.cfg.MetricsToken == "" {
+		return apperr.New(apperr.NotFound, "no route "+r.URL.Path)
+	}
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || !sameSecret(strings.TrimSpace(token), s.cfg.MetricsToken) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+		return apperr.New(apperr.Unauthorized, "send Authorization: Bearer $PLAZA_METRICS_TOKEN")
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.metrics.Handler().ServeHTTP(&oneVary{ResponseWriter: w}, r)
 	return nil
 }
+
+// sameSecret compares in constant time; hashing first hides the length.
+func sameSecret(got, want string) bool {
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+}
+
+// MetricsHandler serves the Prometheus figures without a token, for a
+// listener of their own on a private address (PLAZA_METRICS_ADDR).
+func (s *Server) MetricsHandler() (http.Handler, error) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.metrics.Handler().ServeHTTP(&oneVary{ResponseWriter: w}, r)
+	}))
+	return withCompression(mux)
+}
+
+// oneVary sends the Vary values that the compression layer (Accept-Encoding)
+// and promhttp (Accept) each add as one header line without repeats.
+type oneVary struct {
+	http.ResponseWriter
+	merged bool
+}
+
+func (v *oneVary) merge() {
+	if v.merged {
+		return
+	}
+	v.merged = true
+	h := v.ResponseWriter.Header()
+	var names []string
+	for _, line := range h.Values("Vary") {
+		for _, n := range strings.Split(line, ",") {
+			if n = strings.TrimSpace(n); n != "" && !slices.ContainsFunc(names, func(m string) bool { return strings.EqualFold(m, n) }) {
+				names = append(names, n)
+			}
+		}
+	}
+	if len(names) > 0 {
+		h.Set("Vary", strings.Join(names, ", "))
+	}
+}
+
+func (v *oneVary) WriteHeader(code int) { v.merge(); v.ResponseWriter.WriteHeader(code) }
+
+func (v *oneVary) Write(b []byte) (int, error) { v.merge(); return v.ResponseWriter.Write(b) }
+
+func (v *oneVary) Unwrap() http.ResponseWriter { return v.ResponseWriter }
 
 //go:embed openapi.json
 var openAPIDoc []byte

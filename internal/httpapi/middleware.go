@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/plazahq/plaza/internal/apperr"
+	"github.com/plazahq/plaza/internal/connlimit"
 )
 
 type ctxKey int
@@ -131,7 +132,9 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 		}
 		s.metrics.ObserveRequest(route, r.Method, sw.status, d)
 		switch {
-		case sw.status >= 500:
+		case sw.status >= 500 && !(sw.status == http.StatusServiceUnavailable && connlimit.Restricted(r.Context())):
+			// (a 503 shed near the connection limit is counted in the
+			// metrics; the listener logs the episode once)
 			s.log.Warn("request", "requestId", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", d)
 		case d > time.Second:
 			s.log.Warn("slow request", "requestId", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", d)

@@ -77,7 +77,7 @@ func TestRevokedOtherSessionIsRefusedAtOnce(t *testing.T) {
 func TestRateLimitTiers(t *testing.T) {
 	e := newEnv(t, sqldbtest.OpenSQLite(t, sqldb.Config{}), withHTTP(func(c *httpapi.Config, _ *httpapi.Deps) {
 		c.Tiers = map[string]ratelimit.Tier{"strict": {Name: "strict", Limit: 3, Window: time.Minute}, "api": {Name: "api", Limit: 5, Window: time.Minute}}
-	}))
+	}), withEnv("PLAZA_METRICS_TOKEN", metricsToken))
 	// strict, by IP: password reset.
 	for i := range 3 {
 		r := e.must(202, e.do("POST", "/api/auth/password-reset", map[string]string{"email": "x@example.com"}, ""))
@@ -103,7 +103,7 @@ func TestRateLimitTiers(t *testing.T) {
 	if h := e.do("GET", "/api/health", nil, "").header.Get("RateLimit-Limit"); h != "" {
 		t.Fatalf("health is rate limited: %q", h)
 	}
-	metrics := string(e.do("GET", "/metrics", nil, "").body)
+	metrics := string(e.must(200, e.do("GET", "/metrics", nil, metricsToken)).body)
 	if !strings.Contains(metrics, `plaza_ratelimit_rejections_total{tier="api"} 1`) || !strings.Contains(metrics, `plaza_ratelimit_rejections_total{tier="strict"} 1`) {
 		t.Fatalf("rejections not in metrics:\n%s", grep(metrics, "ratelimit"))
 	}
@@ -335,7 +335,7 @@ func TestHealthShapeAndAlerts(t *testing.T) {
 			Redis: func() (bool, string) { return redisDown, "connection refused" },
 			Queue: func() httpapi.QueueHealth { return httpapi.QueueHealth{Pending: pending, Workers: 4} },
 		}
-	}))
+	}), withEnv("PLAZA_METRICS_TOKEN", metricsToken))
 	for range 30 {
 		e.do("GET", "/api/users/1", nil, "")
 	}
@@ -367,7 +367,7 @@ func TestHealthShapeAndAlerts(t *testing.T) {
 	if !containsAll(h.Alerts, "error rate", "job queue depth 150") || h.Queue.Pending != 150 {
 		t.Fatalf("alerts %v", h.Alerts)
 	}
-	metrics := string(e.do("GET", "/metrics", nil, "").body)
+	metrics := string(e.must(200, e.do("GET", "/metrics", nil, metricsToken)).body)
 	for _, want := range []string{`plaza_http_requests_total{code="404",method="GET",route="/api/users/{id}"}`, "plaza_http_request_duration_seconds_bucket",
 		`plaza_db_pool_in_use{pool="sqlite-writer"}`, `plaza_cache_misses_total{tier="long"}`, "plaza_cache_hit_rate", "go_goroutines", "plaza_db_queries_total"} {
 		if !strings.Contains(metrics, want) {

@@ -22,6 +22,7 @@ import (
 	"github.com/plazahq/plaza/internal/apperr"
 	"github.com/plazahq/plaza/internal/cache"
 	"github.com/plazahq/plaza/internal/community"
+	"github.com/plazahq/plaza/internal/connlimit"
 	"github.com/plazahq/plaza/internal/jobs"
 	"github.com/plazahq/plaza/internal/media"
 	"github.com/plazahq/plaza/internal/monitor"
@@ -39,6 +40,13 @@ type Config struct {
 	// Tiers maps tier names ("api", "strict", "ai", "payment") to limits;
 	// a missing name means unlimited.
 	Tiers map[string]ratelimit.Tier
+	// BodyTimeout bounds the time a client has to send a request body
+	// (UploadTimeout for POST /api/uploads); zero means none.
+	BodyTimeout   time.Duration
+	UploadTimeout time.Duration
+	// MetricsToken is the bearer token GET /metrics wants on this handler;
+	// empty: /metrics is not served here (404).
+	MetricsToken string
 }
 
 // Deps are the services the routes call.
@@ -224,7 +232,7 @@ func (s *Server) build() (http.Handler, error) {
 	}
 	h = s.withAccessLog(h)
 	h = s.withRecovery(h)
-	return withRequestID(h), nil
+	return s.withBodyDeadline(withRequestID(h)), nil
 }
 
 func allowHeader(methods map[string]route) string {
@@ -240,6 +248,15 @@ func allowHeader(methods map[string]route) string {
 }
 
 func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt route) {
+	if connlimit.Restricted(r.Context()) {
+		// Accepted near the open-file limit: one request, and only if it
+		// must get through.
+		w.Header().Set("Connection", "close")
+		if !s.priority(r, rt) {
+			s.writeError(w, r, &apperr.Error{Code: apperr.Overloaded, Message: "the server is near its connection limit; retry shortly", RetryAfter: 5 * time.Second})
+			return
+		}
+	}
 	limitKey := ""
 	if rt.access == optional && !hasCredentials(r) {
 		rt.access = public

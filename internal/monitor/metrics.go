@@ -40,7 +40,9 @@ func NewMetrics(now func() time.Time) *Metrics {
 		}, []string{"tier"}),
 	}
 	reg.MustRegister(m.requests, m.latency, m.limited)
-	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	// The transport compresses (and says so in Vary); promhttp would
+	// negotiate a second time and add a second Vary: Accept-Encoding.
+	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{DisableCompression: true})
 	return m
 }
 
@@ -65,5 +67,5 @@ func (m *Metrics) Counter(name, help string, labels prometheus.Labels, f func() 
 	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels}, f))
 }
 
-// Handler serves the registry in the Prometheus text format.
+// Handler serves the registry in the Prometheus text format, uncompressed.
 func (m *Metrics) Handler() http.Handler { return m.handler }
