@@ -64,11 +64,11 @@ type Config struct {
 	MaxBodyBytes    int64
 	HashConcurrency int // argon2id hashes allowed at once
 
-	Levels gamification.Levels // PLAZA_LEVELS: XP thresholds of levels 1..n
-	BodyTimeout     time.Duration // time to send a request body; 0: none
-	UploadTimeout   time.Duration // the same for POST /api/uploads
-	MaxConns        int           // open client connections; 0: from the open-file limit
-	MaxConnsPerAddr int           // per client address; 0: no cap
+	Levels          gamification.Levels // PLAZA_LEVELS: XP thresholds of levels 1..n
+	BodyTimeout     time.Duration       // time to send a request body; 0: none
+	UploadTimeout   time.Duration       // the same for POST /api/uploads
+	MaxConns        int                 // open client connections; 0: from the open-file limit
+	MaxConnsPerAddr int                 // per client address; 0: no cap
 
 	// MetricsAddr serves /metrics without a token on a private address;
 	// MetricsToken lets /metrics answer on Addr to Bearer holders.
