@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/plazahq/plaza/internal/account"
+	"github.com/plazahq/plaza/internal/apperr"
 )
 
 const adminUsage = `Usage:
@@ -58,9 +61,26 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 	}
 	defer in.close()
 	u, err := in.Accounts.CreateAdmin(ctx, account.RegisterInput{Email: *email, Username: *username, Password: *password})
+	if e := apperr.From(err); err != nil && e.Code != apperr.Internal {
+		return &exitError{exitUsage, errors.New("admin create: " + refusal(e))}
+	}
 	if err != nil {
-		return &exitError{exitUsage, fmt.Errorf("admin create: %w", err)}
+		return fmt.Errorf("admin create: %w", err)
 	}
 	fmt.Fprintf(stdout, "admin created: id %d, username %s, email %s\n", u.ID, u.Username, u.Email)
 	return nil
+}
+
+// refusal says in one line why the input was refused, naming each flag at
+// fault ("an account with this username already exists (--username is
+// taken)"), without the database's own wording.
+func refusal(e *apperr.Error) string {
+	if len(e.Fields) == 0 {
+		return e.Message
+	}
+	var parts []string
+	for _, f := range slices.Sorted(maps.Keys(e.Fields)) {
+		parts = append(parts, "--"+f+" "+e.Fields[f])
+	}
+	return e.Message + " (" + strings.Join(parts, "; ") + ")"
 }

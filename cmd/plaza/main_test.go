@@ -81,8 +81,20 @@ func TestAdminCreateThenServe(t *testing.T) {
 	// Same email again: a clear conflict, exit 2.
 	err = run(context.Background(), []string{"admin", "create", "--email", "root@example.com", "--username", "root2", "--password", "another passphrase"},
 		env, nil, &out, &errOut)
-	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), "email") {
+	if exitCode(err) != exitUsage || err.Error() != "admin create: an account with this email already exists (--email is taken)" {
 		t.Fatalf("duplicate admin: %v", err)
+	}
+	// A taken username (in any case) is named too, in one line without
+	// the database's wording.
+	err = run(context.Background(), []string{"admin", "create", "--email", "second@example.com", "--username", "ROOT", "--password", "another passphrase"},
+		env, nil, &out, &errOut)
+	if exitCode(err) != exitUsage || err.Error() != "admin create: an account with this username already exists (--username is taken)" {
+		t.Fatalf("taken username: %v", err)
+	}
+	err = run(context.Background(), []string{"admin", "create", "--email", "second@example.com", "--username", "x", "--password", "short"},
+		env, nil, &out, &errOut)
+	if exitCode(err) != exitUsage || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "--username must be") || !strings.Contains(err.Error(), "--password must be") {
+		t.Fatalf("invalid fields: %v", err)
 	}
 
 	in := startInstance(t, map[string]string{"PLAZA_DATA_DIR": dir})

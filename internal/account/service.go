@@ -17,11 +17,14 @@ import (
 	"github.com/plazahq/plaza/internal/jobs"
 	"github.com/plazahq/plaza/internal/mail"
 	"github.com/pquerna/otp/totp"
+	"golang.org/x/text/unicode/norm"
 )
 
-// Notifier wakes job workers after a commit that enqueued jobs
-// (jobs.Queue).
-type Notifier interface {
+// Queue is the job queue (jobs.Queue): Enqueue inserts jobs in a
+// transaction of their own; Notify wakes workers after a commit of the
+// store's that enqueued jobs.
+type Queue interface {
+	Enqueue(ctx context.Context, js ...jobs.Job) error
 	Notify(ctx context.Context)
 }
 
@@ -34,6 +37,10 @@ func mailJob(m mail.Message) jobs.Job {
 	j.Priority = 10 // people wait for these
 	return j
 }
+
+// PasswordResetKind is the job kind that looks an address up and, if it
+// has an account, mails it a reset link; its payload is {"email": ...}.
+const PasswordResetKind = "account.password_reset"
 
 // FailureLimiter counts failed attempts per key and blocks a key that has too
 // many within its window.
@@ -78,39 +85,49 @@ type Publisher interface {
 // the one.
 const SessionRevoked = "session.revoked"
 
-// Deps are the service's collaborators. Events is optional.
+// Deps are the service's collaborators. Events is optional; AssetURL
+// (media.URLs.URL) defaults to serving upload paths as they are.
 type Deps struct {
-	Store    Store
-	Hasher   *Hasher
-	Jobs     Notifier
-	Failures FailureLimiter
-	Cache    Cache
-	Events   Publisher
-	Now      func() time.Time
-	Log      *slog.Logger
+	Store  Store
+	Hasher *Hasher
+	Jobs   Queue
+	// Failures counts failed sign-ins and MFA codes per account (PLAZA_RATE_LOGIN);
+	// IPFailures counts them per client IP (PLAZA_RATE_LOGIN_IP).
+	Failures   FailureLimiter
+	IPFailures FailureLimiter
+	Cache      Cache
+	Events     Publisher
+	AssetURL   func(path string) string
+	Now        func() time.Time
+	Log        *slog.Logger
 }
 
 // Service is the accounts business logic.
 type Service struct {
-	cfg       Config
-	store     Store
-	hasher    *Hasher
-	jobs      Notifier
-	failures  FailureLimiter
-	cache     Cache
-	events    Publisher
-	now       func() time.Time
-	log       *slog.Logger
-	dummyHash string // verified against on unknown logins so timing does not tell
+	cfg        Config
+	store      Store
+	hasher     *Hasher
+	jobs       Queue
+	failures   FailureLimiter
+	ipFailures FailureLimiter
+	cache      Cache
+	events     Publisher
+	assetURL   func(string) string
+	now        func() time.Time
+	log        *slog.Logger
+	dummyHash  string // verified against on unknown logins so timing does not tell
 }
 
 // NewService validates deps and returns the service.
 func NewService(cfg Config, d Deps) (*Service, error) {
-	if d.Store == nil || d.Hasher == nil || d.Jobs == nil || d.Failures == nil || d.Cache == nil || d.Log == nil {
-		return nil, errors.New("account: store, hasher, jobs, failures, cache and log are required")
+	if d.Store == nil || d.Hasher == nil || d.Jobs == nil || d.Failures == nil || d.IPFailures == nil || d.Cache == nil || d.Log == nil {
+		return nil, errors.New("account: store, hasher, jobs, failures, IP failures, cache and log are required")
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.AssetURL == nil {
+		d.AssetURL = func(p string) string { return p }
 	}
 	if cfg.Issuer == "" {
 		cfg.Issuer = "Plaza"
@@ -132,8 +149,8 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, store: d.Store, hasher: d.Hasher, jobs: d.Jobs, failures: d.Failures,
-		cache: d.Cache, events: d.Events, now: d.Now, log: d.Log, dummyHash: dummy}, nil
+	return &Service{cfg: cfg, store: d.Store, hasher: d.Hasher, jobs: d.Jobs, failures: d.Failures, ipFailures: d.IPFailures,
+		cache: d.Cache, events: d.Events, assetURL: d.AssetURL, now: d.Now, log: d.Log, dummyHash: dummy}, nil
 }
 
 // changed invalidates what is cached about user id, after a write to it.
@@ -166,22 +183,24 @@ type RegisterInput struct {
 	Password string `json:"password"`
 }
 
-// Register creates an unverified user and mails a verification code and link.
+// Register creates an unverified user and mails a verification code and
+// link. Staff names (see reservedNames) are refused.
 func (s *Service) Register(ctx context.Context, in RegisterInput) (User, error) {
 	return s.create(ctx, in, RoleUser, false)
 }
 
-// CreateAdmin creates a verified admin (plaza admin create).
+// CreateAdmin creates a verified admin (plaza admin create); an admin may
+// take a staff name.
 func (s *Service) CreateAdmin(ctx context.Context, in RegisterInput) (User, error) {
 	return s.create(ctx, in, RoleAdmin, true)
 }
 
 func (s *Service) create(ctx context.Context, in RegisterInput, role Role, verified bool) (User, error) {
 	email := normalizeEmail(in.Email)
-	username := strings.TrimSpace(in.Username)
+	username := normalizeUsername(in.Username)
 	fe := apperr.FieldErrors{}
 	checkEmail(fe, email)
-	checkUsername(fe, username)
+	checkUsername(fe, username, role.AtLeast(RoleModerator))
 	checkPassword(fe, "password", in.Password, username, email)
 	if err := fe.Err(); err != nil {
 		return User{}, err
@@ -293,7 +312,9 @@ type LoginInput struct {
 }
 
 // Login checks credentials (and the MFA code when MFA is on) and opens a
-// session. Failed attempts count against the account and the client IP.
+// session. A failed password or MFA code counts against the account
+// (whichever of its names was used; for a login that names no account,
+// against that login) and against the client IP; successes never count.
 func (s *Service) Login(ctx context.Context, in LoginInput) (string, Session, User, error) {
 	fe := apperr.FieldErrors{}
 	if strings.TrimSpace(in.Login) == "" {
@@ -309,26 +330,33 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (string, Session, Us
 	if err := fe.Err(); err != nil {
 		return "", Session{}, User{}, err
 	}
-	key := loginKey(in.Login)
-	keys := []string{"login:account:" + key, "login:ip:" + in.IP}
-	if err := s.checkBlocked(ctx, keys...); err != nil {
+	ipKey := ipFailKey(in.IP)
+	if err := checkBlocked(ctx, s.ipFailures, ipKey); err != nil {
 		return "", Session{}, User{}, err
 	}
-	c, err := s.store.Credentials(ctx, key)
-	if apperr.Is(err, apperr.NotFound) {
-		s.hasher.Verify(ctx, s.dummyHash, in.Password) //nolint:errcheck // only spends the same time
-		s.fail(ctx, keys...)
-		return "", Session{}, User{}, apperr.New(apperr.InvalidLogin, "wrong login or password")
+	login := loginKey(in.Login)
+	c, err := s.store.Credentials(ctx, login)
+	known := err == nil
+	if err != nil && !apperr.Is(err, apperr.NotFound) {
+		return "", Session{}, User{}, err
 	}
+	key := "login:name:" + login
+	if known {
+		key = loginFailKey(c.User.ID)
+	}
+	if err := checkBlocked(ctx, s.failures, key); err != nil {
+		return "", Session{}, User{}, err
+	}
+	hash := s.dummyHash // an unknown login spends the same time as a wrong password
+	if known {
+		hash = c.PasswordHash
+	}
+	ok, err := s.hasher.Verify(ctx, hash, in.Password)
 	if err != nil {
 		return "", Session{}, User{}, err
 	}
-	ok, err := s.hasher.Verify(ctx, c.PasswordHash, in.Password)
-	if err != nil {
-		return "", Session{}, User{}, err
-	}
-	if !ok {
-		s.fail(ctx, keys...)
+	if !ok || !known {
+		s.fail(ctx, key, ipKey)
 		return "", Session{}, User{}, apperr.New(apperr.InvalidLogin, "wrong login or password")
 	}
 	if c.User.Banned {
@@ -343,7 +371,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (string, Session, Us
 			return "", Session{}, User{}, err
 		}
 		if !ok {
-			s.fail(ctx, keys...)
+			s.fail(ctx, key, ipKey)
 			return "", Session{}, User{}, apperr.New(apperr.InvalidMFACode, "the MFA code is wrong or was already used")
 		}
 	}
@@ -351,19 +379,25 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (string, Session, Us
 	return token, sess, c.User, err
 }
 
-func (s *Service) checkBlocked(ctx context.Context, keys ...string) error {
-	for _, k := range keys {
-		if wait, blocked := s.failures.Blocked(ctx, k); blocked {
-			return &apperr.Error{Code: apperr.RateLimited, Message: "too many failed attempts; try again later", RetryAfter: wait}
-		}
+// The keys failures are counted under: per account (by id, so its
+// username and email share one budget), per account for MFA changes, and
+// per client IP.
+func loginFailKey(userID int64) string { return "login:user:" + strconv.FormatInt(userID, 10) }
+func mfaFailKey(userID int64) string   { return "mfa:user:" + strconv.FormatInt(userID, 10) }
+func ipFailKey(ip string) string       { return "login:ip:" + ip }
+
+// checkBlocked answers 429 (the login tier) if key has failed too often.
+func checkBlocked(ctx context.Context, l FailureLimiter, key string) error {
+	if wait, blocked := l.Blocked(ctx, key); blocked {
+		return &apperr.Error{Code: apperr.RateLimited, Message: "too many failed attempts; try again later", RetryAfter: wait}
 	}
 	return nil
 }
 
-func (s *Service) fail(ctx context.Context, keys ...string) {
-	for _, k := range keys {
-		s.failures.Fail(ctx, k)
-	}
+// fail counts one failure against an account key and a client IP key.
+func (s *Service) fail(ctx context.Context, accountKey, ipKey string) {
+	s.failures.Fail(ctx, accountKey)
+	s.ipFailures.Fail(ctx, ipKey)
 }
 
 // checkMFACode accepts an unspent TOTP code or an unspent recovery code.
@@ -528,8 +562,15 @@ func (s *Service) RevokeSession(ctx context.Context, userID, sessionID int64) er
 	return nil
 }
 
+type passwordResetJob struct {
+	Email string `json:"email"`
+}
+
 // RequestPasswordReset mails a reset link if email has an account. It
-// returns nil for unknown addresses too, so the answer tells nothing.
+// returns nil for unknown addresses too, so the answer tells nothing; and
+// so that its time tells nothing either, it does the same work for every
+// address: it only enqueues a job, which looks the address up later
+// (PasswordResetJobKind).
 func (s *Service) RequestPasswordReset(ctx context.Context, email string) error {
 	email = normalizeEmail(email)
 	fe := apperr.FieldErrors{}
@@ -537,6 +578,25 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	if err := fe.Err(); err != nil {
 		return err
 	}
+	j := jobs.Must(PasswordResetKind, passwordResetJob{Email: email})
+	j.Priority = 10 // people wait for these
+	return s.jobs.Enqueue(ctx, j)
+}
+
+// PasswordResetJobKind runs the jobs RequestPasswordReset enqueues.
+func (s *Service) PasswordResetJobKind() jobs.Kind {
+	return jobs.Kind{Name: PasswordResetKind, MaxAttempts: 8, Timeout: time.Minute, Handle: func(ctx context.Context, j jobs.Job) error {
+		var p passwordResetJob
+		if err := json.Unmarshal(j.Payload, &p); err != nil || p.Email == "" {
+			return fmt.Errorf("%s payload %s: %w", PasswordResetKind, j.Payload, jobs.ErrPermanent)
+		}
+		return s.sendPasswordReset(ctx, p.Email)
+	}}
+}
+
+// sendPasswordReset stores a reset token for email's account, if it has
+// one, and mails the link.
+func (s *Service) sendPasswordReset(ctx context.Context, email string) error {
 	c, err := s.store.Credentials(ctx, email)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil
@@ -609,11 +669,20 @@ func (s *Service) SetupMFA(ctx context.Context, u User) (MFASetup, error) {
 	return MFASetup{Secret: key.Secret(), OTPAuthURL: key.URL()}, nil
 }
 
+// checkMFABlocked refuses an MFA change while the account or the client IP
+// has failed too often.
+func (s *Service) checkMFABlocked(ctx context.Context, userID int64, ip string) error {
+	if err := checkBlocked(ctx, s.ipFailures, ipFailKey(ip)); err != nil {
+		return err
+	}
+	return checkBlocked(ctx, s.failures, mfaFailKey(userID))
+}
+
 // EnableMFA turns MFA on given a current code for the pending secret and
-// returns ten single-use recovery codes, shown this once.
-func (s *Service) EnableMFA(ctx context.Context, userID int64, code string) ([]string, error) {
-	key := "mfa:user:" + strconv.FormatInt(userID, 10)
-	if err := s.checkBlocked(ctx, key); err != nil {
+// returns ten single-use recovery codes, shown this once. Wrong codes count
+// against the account and the client IP ip, as at login.
+func (s *Service) EnableMFA(ctx context.Context, userID int64, code, ip string) ([]string, error) {
+	if err := s.checkMFABlocked(ctx, userID, ip); err != nil {
 		return nil, err
 	}
 	c, err := s.store.CredentialsByID(ctx, userID)
@@ -628,7 +697,7 @@ func (s *Service) EnableMFA(ctx context.Context, userID int64, code string) ([]s
 	}
 	step := matchTOTP(c.MFASecret, strings.TrimSpace(code), s.now())
 	if step == 0 || step <= c.MFALastStep {
-		s.fail(ctx, key)
+		s.fail(ctx, mfaFailKey(userID), ipFailKey(ip))
 		return nil, apperr.New(apperr.InvalidMFACode, "the code is wrong or was already used; check your device's clock")
 	}
 	codes := make([]string, 10)
@@ -644,10 +713,10 @@ func (s *Service) EnableMFA(ctx context.Context, userID int64, code string) ([]s
 	return codes, nil
 }
 
-// DisableMFA turns MFA off given a current code or a recovery code.
-func (s *Service) DisableMFA(ctx context.Context, userID int64, code string) error {
-	key := "mfa:user:" + strconv.FormatInt(userID, 10)
-	if err := s.checkBlocked(ctx, key); err != nil {
+// DisableMFA turns MFA off given a current code or a recovery code; wrong
+// codes count as in EnableMFA.
+func (s *Service) DisableMFA(ctx context.Context, userID int64, code, ip string) error {
+	if err := s.checkMFABlocked(ctx, userID, ip); err != nil {
 		return err
 	}
 	c, err := s.store.CredentialsByID(ctx, userID)
@@ -662,7 +731,7 @@ func (s *Service) DisableMFA(ctx context.Context, userID int64, code string) err
 		return err
 	}
 	if !ok {
-		s.fail(ctx, key)
+		s.fail(ctx, mfaFailKey(userID), ipFailKey(ip))
 		return apperr.New(apperr.InvalidMFACode, "the code is wrong or was already used")
 	}
 	defer s.changed(ctx, userID)
@@ -680,26 +749,30 @@ func (s *Service) User(ctx context.Context, id int64) (User, error) {
 	return s.store.UserByID(ctx, id)
 }
 
-// UpdateProfile validates and applies a PATCH /api/users/me.
-func (s *Service) UpdateProfile(ctx context.Context, id int64, p ProfileUpdate) (User, error) {
+// UpdateProfile validates and applies u's PATCH /api/users/me. Display
+// names are stored NFKC-normalized; staff names are refused unless u is
+// staff; an avatar is one of this server's image uploads (stored as its
+// path) or an https URL.
+func (s *Service) UpdateProfile(ctx context.Context, u User, p ProfileUpdate) (User, error) {
 	fe := apperr.FieldErrors{}
 	if p.DisplayName != nil {
-		*p.DisplayName = strings.TrimSpace(*p.DisplayName)
-		checkText(fe, "displayName", *p.DisplayName, MaxDisplayName)
+		name := norm.NFKC.String(strings.TrimSpace(*p.DisplayName))
+		checkDisplayName(fe, name, u.Role.AtLeast(RoleModerator))
+		p.DisplayName = &name
 	}
 	if p.Bio != nil {
 		checkText(fe, "bio", *p.Bio, MaxBio)
 	}
 	if p.AvatarURL != nil {
-		*p.AvatarURL = strings.TrimSpace(*p.AvatarURL)
-		checkAvatarURL(fe, *p.AvatarURL)
+		avatar := avatarValue(fe, strings.TrimSpace(*p.AvatarURL), s.assetURL)
+		p.AvatarURL = &avatar
 	}
 	checkSettings(fe, p.Settings)
 	if err := fe.Err(); err != nil {
 		return User{}, err
 	}
-	defer s.changed(ctx, id)
-	return s.store.UpdateProfile(ctx, id, p, s.now())
+	defer s.changed(ctx, u.ID)
+	return s.store.UpdateProfile(ctx, u.ID, p, s.now())
 }
 
 // humanDuration writes d as mails say it: "24 hours", "1 hour", "30 minutes".

@@ -111,12 +111,16 @@ func New(ctx context.Context, o Options) (*App, error) {
 	loginTier, _ := ratelimit.ParseTier("login", cfg.RateLimits["login"])
 	localFailures := ratelimit.NewFailures(loginTier.Limit, loginTier.Window, o.Now)
 	var failures account.FailureLimiter = localFailures
+	loginIPTier, _ := ratelimit.ParseTier("login_ip", cfg.RateLimits["login_ip"])
+	localIPFailures := ratelimit.NewFailures(loginIPTier.Limit, loginIPTier.Window, o.Now)
+	var ipFailures account.FailureLimiter = localIPFailures
 	a.Limiter = ratelimit.NewMemory(o.Now)
 	if o.Redis != nil {
 		fb := ratelimit.NewFallback(ratelimit.NewRedis(o.Redis, cfg.RedisPrefix), a.Limiter, redisTimeout, log)
 		ff := ratelimit.NewFailureFallback(ratelimit.NewRedisFailures(o.Redis, cfg.RedisPrefix, loginTier), localFailures, redisTimeout, log)
-		a.Limiter, failures = fb, ff
-		a.limitDown = func() bool { return fb.Down() || ff.Down() }
+		ffIP := ratelimit.NewFailureFallback(ratelimit.NewRedisFailures(o.Redis, cfg.RedisPrefix, loginIPTier), localIPFailures, redisTimeout, log)
+		a.Limiter, failures, ipFailures = fb, ff, ffIP
+		a.limitDown = func() bool { return fb.Down() || ff.Down() || ffIP.Down() }
 	}
 
 	var waker jobs.Waker
@@ -138,10 +142,12 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Accounts, err = account.NewService(account.Config{BaseURL: cfg.BaseURL}, account.Deps{
 		Store: sqlstore.NewAccounts(o.DB), Hasher: account.NewHasher(o.HashParams, cfg.HashConcurrency),
 		Jobs: a.Jobs, Failures: failures, Cache: a.Cache, Events: a.Hub, Now: o.Now, Log: log,
+		IPFailures: ipFailures, AssetURL: a.URLs.URL,
 	})
 	if err != nil {
 		return nil, err
 	}
+	a.Jobs.Register(a.Accounts.PasswordResetJobKind())
 	comm, err = community.NewService(community.Deps{Store: sqlstore.NewCommunity(o.DB), Users: a.Accounts.UserLoader,
 		Publisher: a.Hub, Access: a.Hub, Presence: a.Hub, Jobs: a.Jobs, Mailer: o.Mailer, Cache: a.Cache, AssetURL: a.URLs.URL,
 		BaseURL: cfg.BaseURL, Now: o.Now, Log: log})
@@ -179,7 +185,7 @@ func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
 		probes.Redis = a.RedisDown
 	}
 	return httpapi.Config{CORSOrigins: a.Config.CORSOrigins, TrustedProxies: a.Config.TrustedProxies,
-			MaxBodyBytes: a.Config.MaxBodyBytes, Version: version, Tiers: tiers,
+			MaxBodyBytes: a.Config.MaxBodyBytes, Version: version, Tiers: tiers, RequireVerified: a.Config.RequireVerified,
 			BodyTimeout: a.Config.BodyTimeout, UploadTimeout: a.Config.UploadTimeout, MetricsToken: a.Config.MetricsToken},
 		httpapi.Deps{Accounts: a.Accounts, DB: a.DB, Cache: a.Cache, Limiter: a.Limiter, Metrics: a.Metrics,
 			Media: a.Media, URLs: a.URLs, Community: a.Community, Hub: a.Hub, Jobs: a.Jobs, AI: a.AI,

@@ -37,6 +37,9 @@ const (
 	Unavailable      Code = "unavailable"
 	AIDisabled       Code = "ai_disabled"
 	Internal         Code = "internal_error"
+
+	// VerificationRequired: the route waits until the email is verified.
+	VerificationRequired Code = "verification_required"
 )
 
 var statusOf = map[Code]int{
@@ -59,6 +62,8 @@ var statusOf = map[Code]int{
 	Unavailable:      http.StatusServiceUnavailable,
 	AIDisabled:       http.StatusServiceUnavailable,
 	Internal:         http.StatusInternalServerError,
+
+	VerificationRequired: http.StatusForbidden,
 }
 
 // Status returns the HTTP status for code; unknown codes are internal errors.

@@ -45,7 +45,8 @@ type Config struct {
 	WSMaxPerUser  int
 	JobWorkers    int
 	JobPoll       time.Duration
-	// RateLimits maps tier name to its "COUNT/DURATION" or "off" setting.
+	// RateLimits maps tier name to its "COUNT/DURATION" or "off" setting;
+	// "login" and "login_ip" count failed sign-ins per account and per IP.
 	RateLimits     map[string]string
 	CORSOrigins    []string
 	TrustedProxies []string // CIDRs whose X-Forwarded-For is believed
@@ -74,6 +75,9 @@ type Config struct {
 	// MetricsToken lets /metrics answer on Addr to Bearer holders.
 	MetricsAddr  string
 	MetricsToken string
+	// RequireVerified (PLAZA_REQUIRE_VERIFIED): posting, DMs, reactions,
+	// tips and purchases wait until the account's email is verified.
+	RequireVerified bool
 }
 
 // Getenv is the signature of os.Getenv, so tests can pass a map.
@@ -115,6 +119,7 @@ func FromEnv(getenv Getenv) (Config, error) {
 			"ai":      r.str("PLAZA_RATE_AI", "30/1m"),
 			"payment": r.str("PLAZA_RATE_PAYMENT", "10/1m"),
 		},
+		RequireVerified:     r.boolean("PLAZA_REQUIRE_VERIFIED", true),
 		CORSOrigins:         r.list("CORS_ORIGIN"),
 		TrustedProxies:      r.list("PLAZA_TRUSTED_PROXIES"),
 		SMTPURL:             r.str("SMTP_URL", ""),
@@ -136,6 +141,7 @@ func FromEnv(getenv Getenv) (Config, error) {
 		MaxConns:            r.intRange("PLAZA_MAX_CONNECTIONS", 0, 0, 1<<24),
 		MaxConnsPerAddr:     r.intRange("PLAZA_MAX_CONNS_PER_IP", 256, 0, 1<<24),
 	}
+	c.RateLimits["login_ip"] = r.str("PLAZA_RATE_LOGIN_IP", "50/15m")
 	if c.Addr == "" {
 		c.Addr = ":8080"
 		if port := getenv("PORT"); port != "" {
@@ -159,7 +165,7 @@ func FromEnv(getenv Getenv) (Config, error) {
 	r.check("CDN_BASE_URL", c.CDNBaseURL, optional(schemeURL("http", "https")), "use an absolute http(s) URL, e.g. https://cdn.example.com")
 	r.check("CDN_IMAGE_BASE_URL", c.CDNImageURL, optional(schemeURL("http", "https")), "use an absolute http(s) URL, e.g. https://img.example.com")
 	r.check("CDN_AUDIO_BASE_URL", c.CDNAudioURL, optional(schemeURL("http", "https")), "use an absolute http(s) URL, e.g. https://audio.example.com")
-	for _, tier := range []string{"api", "strict", "login", "ai", "payment"} {
+	for _, tier := range []string{"api", "strict", "login", "login_ip", "ai", "payment"} {
 		r.check("PLAZA_RATE_"+strings.ToUpper(tier), c.RateLimits[tier], validRate, "use COUNT/DURATION such as 100/1m, or off")
 	}
 	r.check("PLAZA_BASE_URL", c.BaseURL, optional(schemeURL("http", "https")), "use the site's absolute http(s) URL, e.g. https://community.example.com")

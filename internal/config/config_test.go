@@ -102,3 +102,20 @@ func TestConnectionAndMetricsSettings(t *testing.T) {
 		t.Fatalf("overrides: %+v", c)
 	}
 }
+
+func TestLoginIPBudgetAndRequireVerified(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil || c.RateLimits["login"] != "5/15m" || c.RateLimits["login_ip"] != "50/15m" || !c.RequireVerified {
+		t.Fatalf("defaults: login %q, login_ip %q, require verified %v, %v", c.RateLimits["login"], c.RateLimits["login_ip"], c.RequireVerified, err)
+	}
+	c, err = FromEnv(env(map[string]string{"PLAZA_RATE_LOGIN_IP": "off", "PLAZA_REQUIRE_VERIFIED": "false"}))
+	if err != nil || c.RateLimits["login_ip"] != "off" || c.RequireVerified {
+		t.Fatalf("overrides: %q %v %v", c.RateLimits["login_ip"], c.RequireVerified, err)
+	}
+	for name, val := range map[string]string{"PLAZA_RATE_LOGIN_IP": "50", "PLAZA_REQUIRE_VERIFIED": "sometimes"} {
+		_, err := FromEnv(env(map[string]string{name: val}))
+		if err == nil || !strings.Contains(err.Error(), name) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s=%q: %v", name, val, err)
+		}
+	}
+}

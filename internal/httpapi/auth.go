@@ -126,12 +126,21 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	in.IP, in.UserAgent = s.proxies.clientIP(r), r.UserAgent()
 	token, sess, u, err := s.accounts.Login(r.Context(), in)
 	if err != nil {
-		return err
+		return s.countLockout(err)
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: sess.ExpiresAt,
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 	writeJSON(w, http.StatusOK, loginResponse{Token: token, User: s.present(u), Session: sess})
 	return nil
+}
+
+// countLockout counts a refusal by the failure windows of login and MFA
+// (account.Service) among the rate-limit rejections, in the login tier.
+func (s *Server) countLockout(err error) error {
+	if apperr.Is(err, apperr.RateLimited) {
+		s.metrics.RateLimited("login")
+	}
+	return err
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
@@ -216,9 +225,9 @@ func (s *Server) mfaEnable(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	codes, err := s.accounts.EnableMFA(r.Context(), authFrom(r).user.ID, in.Code)
+	codes, err := s.accounts.EnableMFA(r.Context(), authFrom(r).user.ID, in.Code, s.proxies.clientIP(r))
 	if err != nil {
-		return err
+		return s.countLockout(err)
 	}
 	writeJSON(w, http.StatusOK, struct {
 		RecoveryCodes []string `json:"recoveryCodes"`
@@ -231,8 +240,8 @@ func (s *Server) mfaDisable(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	if err := s.accounts.DisableMFA(r.Context(), authFrom(r).user.ID, in.Code); err != nil {
-		return err
+	if err := s.accounts.DisableMFA(r.Context(), authFrom(r).user.ID, in.Code, s.proxies.clientIP(r)); err != nil {
+		return s.countLockout(err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -261,7 +270,7 @@ func (s *Server) updateMe(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	u, err := s.accounts.UpdateProfile(r.Context(), authFrom(r).user.ID,
+	u, err := s.accounts.UpdateProfile(r.Context(), authFrom(r).user,
 		account.ProfileUpdate{DisplayName: in.DisplayName, Bio: in.Bio, AvatarURL: in.AvatarURL, Settings: in.Settings})
 	if err != nil {
 		return err

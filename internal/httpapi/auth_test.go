@@ -123,25 +123,32 @@ func TestVerificationCodeAttemptsAreLimited(t *testing.T) {
 	}
 }
 
+// Failed sign-ins count on the account, whichever of its names is used and
+// from whichever IP; the right password is then refused from anywhere until
+// the oldest failure ages out.
 func TestLoginFailuresAreLimited(t *testing.T) {
-	e := newEnv(t, sqldbtest.OpenSQLite(t, sqldb.Config{}))
+	e := newEnv(t, sqldbtest.OpenSQLite(t, sqldb.Config{}), withEnv("PLAZA_TRUSTED_PROXIES", "127.0.0.1"))
+	from := func(ip string) []string { return []string{"X-Forwarded-For", ip} }
 	e.signup("dan")
 	// Successful logins never count.
 	for range 8 {
 		e.login("dan", pw, "")
 	}
-	for i := range 5 {
-		r := e.do("POST", "/api/auth/login", map[string]string{"login": "dan", "password": "wrong password " + fmt.Sprint(i)}, "")
+	for i, login := range []string{"dan", "DAN", "dan", "dan@example.com", "Dan@Example.com"} {
+		r := e.do("POST", "/api/auth/login", map[string]string{"login": login, "password": "wrong password " + fmt.Sprint(i)}, "", from(fmt.Sprintf("10.0.0.%d", i+1))...)
 		if r.status != 401 || r.code() != "invalid_credentials" {
 			t.Fatalf("attempt %d: %d %s", i, r.status, r.body)
 		}
 	}
-	r := e.do("POST", "/api/auth/login", map[string]string{"login": "dan", "password": pw}, "")
-	if r.status != 429 || r.header.Get("Retry-After") == "" {
-		t.Fatalf("6th attempt with the right password: %d %s (Retry-After %q)", r.status, r.body, r.header.Get("Retry-After"))
+	for _, login := range []string{"dan", "dan@example.com"} {
+		r := e.do("POST", "/api/auth/login", map[string]string{"login": login, "password": pw}, "", from("10.9.9.9")...)
+		if r.status != 429 || r.code() != "rate_limited" || r.header.Get("Retry-After") == "" {
+			t.Fatalf("right password as %s from a fresh IP after 5 failures: %d %s (Retry-After %q)", login, r.status, r.body, r.header.Get("Retry-After"))
+		}
 	}
-	// The client IP is blocked too, for every account.
-	e.must(429, e.do("POST", "/api/auth/login", map[string]string{"login": "someone", "password": pw}, ""))
+	// The IPs the guesses came from may still sign in to other accounts.
+	e.signup("dee")
+	e.must(200, e.do("POST", "/api/auth/login", map[string]string{"login": "dee", "password": pw}, "", from("10.0.0.1")...))
 	e.clock.Advance(15*time.Minute + time.Second)
 	e.login("dan", pw, "")
 }

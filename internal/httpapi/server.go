@@ -47,6 +47,9 @@ type Config struct {
 	// MetricsToken is the bearer token GET /metrics wants on this handler;
 	// empty: /metrics is not served here (404).
 	MetricsToken string
+	// RequireVerified makes verified routes refuse accounts whose email is
+	// not verified yet (PLAZA_REQUIRE_VERIFIED).
+	RequireVerified bool
 }
 
 // Deps are the services the routes call.
@@ -98,7 +101,8 @@ const (
 	public   access = iota
 	optional        // anonymous allowed; a presented token must be valid
 	signedIn
-	creatorOnly
+	verified    // signedIn, with a verified email when Config.RequireVerified
+	creatorOnly // creator or above, verified like the verified level
 	moderatorOnly
 	adminOnly
 )
@@ -162,15 +166,15 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/community/channels/{id}/members", moderatorOnly, "api", s.addMember},
 		{"DELETE", "/api/community/channels/{id}/members/{userId}", moderatorOnly, "api", s.removeMember},
 		{"GET", "/api/community/channels/{id}/messages", optional, "api", s.channelMessages},
-		{"POST", "/api/community/channels/{id}/messages", signedIn, "api", s.postMessage},
+		{"POST", "/api/community/channels/{id}/messages", verified, "api", s.postMessage},
 		{"PATCH", "/api/community/messages/{id}", signedIn, "api", s.editMessage},
 		{"DELETE", "/api/community/messages/{id}", signedIn, "api", s.deleteMessage},
 		{"GET", "/api/messages/threads", signedIn, "api", s.listThreads},
-		{"POST", "/api/messages/threads", signedIn, "api", s.openThread},
+		{"POST", "/api/messages/threads", verified, "api", s.openThread},
 		{"GET", "/api/messages/threads/{id}/messages", signedIn, "api", s.threadMessages},
-		{"POST", "/api/messages/threads/{id}/messages", signedIn, "api", s.postThreadMessage},
+		{"POST", "/api/messages/threads/{id}/messages", verified, "api", s.postThreadMessage},
 		{"GET", "/api/shouts", optional, "api", s.listShouts},
-		{"POST", "/api/shouts", signedIn, "api", s.postShout},
+		{"POST", "/api/shouts", verified, "api", s.postShout},
 		{"POST", "/api/contact", public, "strict", s.contact},
 		{"GET", "/api/admin/contact-messages", adminOnly, "api", s.contactInbox},
 		{"PATCH", "/api/admin/contact-messages/{id}", adminOnly, "api", s.markContact},
@@ -264,7 +268,7 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt route) {
 	if rt.access != public {
 		a, err := s.authenticate(r)
 		if err == nil {
-			err = authorize(a.user.Role, rt.access)
+			err = s.authorize(a.user, rt.access)
 		}
 		if err != nil {
 			s.writeError(w, r, err)
@@ -309,12 +313,15 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, tierName, key str
 		strconv.Itoa(tier.Limit) + " per " + tier.Window.String() + "); retry later", RetryAfter: d.RetryAfter}
 }
 
-func authorize(role account.Role, need access) error {
+func (s *Server) authorize(u account.User, need access) error {
 	switch {
-	case need == adminOnly && !role.AtLeast(account.RoleAdmin),
-		need == moderatorOnly && !role.AtLeast(account.RoleModerator),
-		need == creatorOnly && !role.AtLeast(account.RoleCreator):
+	case need == adminOnly && !u.Role.AtLeast(account.RoleAdmin),
+		need == moderatorOnly && !u.Role.AtLeast(account.RoleModerator),
+		need == creatorOnly && !u.Role.AtLeast(account.RoleCreator):
 		return apperr.New(apperr.Forbidden, "your role may not do this")
+	case (need == verified || need == creatorOnly) && s.cfg.RequireVerified && !u.EmailVerified:
+		return apperr.New(apperr.VerificationRequired,
+			"verify your email first: enter the code from the verification mail (POST /api/auth/signup-verification), or ask for a new one")
 	}
 	return nil
 }

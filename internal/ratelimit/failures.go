@@ -40,7 +40,7 @@ func (f *Failures) live(times []time.Time, now time.Time) []time.Time {
 }
 
 // Blocked reports whether key is blocked and, if so, for how long. A limit
-// of 0 (PLAZA_RATE_LOGIN=off) blocks nothing.
+// of 0 (PLAZA_RATE_LOGIN=off or PLAZA_RATE_LOGIN_IP=off) blocks nothing.
 func (f *Failures) Blocked(_ context.Context, key string) (time.Duration, bool) {
 	if f.limit <= 0 {
 		return 0, false

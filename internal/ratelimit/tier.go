@@ -23,6 +23,7 @@ var (
 	API     = Tier{"api", 100, time.Minute}
 	Strict  = Tier{"strict", 20, time.Minute}
 	Login   = Tier{"login", 5, 15 * time.Minute}
+	LoginIP = Tier{"login_ip", 50, 15 * time.Minute} // failed sign-ins per client IP
 	AI      = Tier{"ai", 30, time.Minute}
 	Payment = Tier{"payment", 10, time.Minute}
 )

@@ -243,7 +243,10 @@ func (s *Accounts) VerifyEmail(ctx context.Context, userID int64, secretHash str
 		if _, err := tx.ExecContext(ctx, `UPDATE email_verifications SET used_at = ? WHERE user_id = ? AND used_at IS NULL`, ms(now), userID); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE users SET email_verified_at = ?, updated_at = ? WHERE id = ?`, ms(now), ms(now), userID)
+		// An account verified meanwhile (by the link and the code at once)
+		// stays as it was: verifying again changes nothing.
+		_, err = tx.ExecContext(ctx, `UPDATE users SET email_verified_at = ?, updated_at = ? WHERE id = ? AND email_verified_at IS NULL`,
+			ms(now), ms(now), userID)
 		return err
 	})
 	if err != nil {

@@ -79,11 +79,12 @@ func SeedUsers(ctx context.Context, db *sqldb.DB, n int) error {
 		var rows []string
 		var args []any
 		for i := start; i < start+500 && i <= n; i++ {
-			rows = append(rows, "(?, ?, ?, 'x', ?, ?, '{}', 'user', ?, ?, ?, ?)")
+			rows = append(rows, "(?, ?, ?, 'x', ?, ?, '{}', 'user', ?, ?, ?, ?, ?)")
 			name := fmt.Sprintf("user_%d", i)
-			args = append(args, name+"@example.com", name, name, "DJ "+name, "bio of "+name, i*10, 1+i%50, now, now)
+			args = append(args, name+"@example.com", name, name, "DJ "+name, "bio of "+name, i*10, 1+i%50, now, now, now)
 		}
-		_, err := db.Write().Exec(ctx, `INSERT INTO users (email, username, username_key, password_hash, display_name, bio, settings, role, xp, level, created_at, updated_at)
+		// Verified, so they may post (PLAZA_REQUIRE_VERIFIED).
+		_, err := db.Write().Exec(ctx, `INSERT INTO users (email, username, username_key, password_hash, display_name, bio, settings, role, xp, level, email_verified_at, created_at, updated_at)
 			VALUES `+strings.Join(rows, ","), args...)
 		if err != nil {
 			return err

@@ -129,6 +129,20 @@ func Exercise(t *testing.T, s account.Store) {
 			t.Fatal("not verified after the right code")
 		}
 		wantCode(t, s.VerifyEmail(ctx, u.ID, "code1", false, 3, now), apperr.InvalidToken) // spent
+
+		// A code still pending for an account verified meanwhile (the link
+		// and the code used at once) is spent but changes nothing else.
+		tok := fmt.Sprintf("token-%d", seq.Add(1))
+		if err := s.AddVerification(ctx, u.ID, account.Verification{CodeHash: "code2", TokenHash: tok, ExpiresAt: now.Add(time.Hour)}, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.VerifyEmail(ctx, u.ID, "code2", false, 3, now.Add(time.Minute)); err != nil {
+			t.Fatalf("second verification: %v", err)
+		}
+		again, _ := s.UserByID(ctx, u.ID)
+		if diff := cmp.Diff(got, again); diff != "" {
+			t.Errorf("verifying a verified account changed it (-before +after):\n%s", diff)
+		}
 	})
 
 	t.Run("VerifyEmailAttemptsAndExpiry", func(t *testing.T) {
