@@ -23,12 +23,15 @@ func TestLoadtest(t *testing.T) {
 	if err := run(context.Background(), []string{"loadtest", "prepare", "--users", "30", "--channels", "3", "--out", prep}, envMap(env), nil, &out, &out); err != nil {
 		t.Fatalf("prepare: %v\n%s", err, out.String())
 	}
-	in := startInstance(t, env)
+	// /metrics wants the token; loadtest sends PLAZA_METRICS_TOKEN from its
+	// own environment.
+	metricsEnv := map[string]string{"PLAZA_METRICS_TOKEN": "loadtest-metrics-token"}
+	in := startInstance(t, map[string]string{"PLAZA_DATA_DIR": dir, "PLAZA_METRICS_TOKEN": metricsEnv["PLAZA_METRICS_TOKEN"]})
 	jsonOut := filepath.Join(t.TempDir(), "report.json")
 	out.Reset()
 	args := []string{"loadtest", "--target", in.base, "--prepared", prep, "--users", "30", "--ramp", "100", "--settle", "300ms", "--duration", "3s",
 		"--mix", "read=1s,post=1s,dm=2s,profile=2s,shouts=2s,me=2s", "--json", jsonOut}
-	if err := run(context.Background(), args, envMap(nil), nil, &out, &out); err != nil {
+	if err := run(context.Background(), args, envMap(metricsEnv), nil, &out, &out); err != nil {
 		t.Fatalf("loadtest: %v\n%s", err, out.String())
 	}
 	b, err := os.ReadFile(jsonOut)
@@ -52,7 +55,7 @@ func TestLoadtest(t *testing.T) {
 	}
 	// A p95 of one microsecond cannot be met: exit non-zero, say why.
 	out.Reset()
-	err = run(context.Background(), append(args[:len(args)-2], "--p95", "1us"), envMap(nil), nil, &out, &out)
+	err = run(context.Background(), append(args[:len(args)-2], "--p95", "1us"), envMap(metricsEnv), nil, &out, &out)
 	if err == nil || !strings.Contains(err.Error(), "p95") {
 		t.Fatalf("impossible threshold: %v", err)
 	}
