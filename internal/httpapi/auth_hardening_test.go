@@ -65,7 +65,7 @@ func TestUnknownLoginFailuresAreLimited(t *testing.T) {
 // whichever name is used; so do wrong codes to enable or disable MFA.
 // Lockouts are counted in the login tier of the rate-limit metric.
 func TestMFAFailuresCountOnTheAccount(t *testing.T) {
-	e := newEnv(t, sqldbtest.OpenSQLite(t, sqldb.Config{}), withEnv("PLAZA_TRUSTED_PROXIES", "127.0.0.1"))
+	e := newEnv(t, sqldbtest.OpenSQLite(t, sqldb.Config{}), withEnv("PLAZA_TRUSTED_PROXIES", "127.0.0.1", "PLAZA_METRICS_TOKEN", metricsToken))
 	tok, _ := e.signup("kai")
 	var setup account.MFASetup
 	e.must(200, e.do("POST", "/api/auth/mfa/setup", nil, tok)).json(&setup)
@@ -93,7 +93,7 @@ func TestMFAFailuresCountOnTheAccount(t *testing.T) {
 	}
 	e.must(429, e.do("POST", "/api/auth/mfa/disable", map[string]string{"code": code()}, tok))
 
-	metrics := string(e.do("GET", "/metrics", nil, "").body)
+	metrics := string(e.must(200, e.do("GET", "/metrics", nil, metricsToken)).body)
 	if !strings.Contains(metrics, `plaza_ratelimit_rejections_total{tier="login"} 2`) {
 		t.Fatalf("login lockouts not in metrics:\n%s", grep(metrics, "ratelimit"))
 	}
