@@ -279,9 +279,18 @@ export class Realtime {
       case 'subscribed': {
         if (!r) return;
         const cur = f.seq ?? 0;
-        // Replay follows when since was sent and the room still knows it;
-        // a room behind our since was reset (in-process broker restarted).
-        const replaying = r.since !== null && r.seq >= 0 && cur >= r.seq;
+        if (r.since !== null && cur < r.since) {
+          // The room is behind what we saw: it was reset (an instance
+          // without Redis restarted). The server would now skip its seqs
+          // up to our since, so join again from now and refetch by REST.
+          r.since = null;
+          r.seq = -1;
+          this.send({ op: 'unsubscribe', room: r.name });
+          this.sendSubscribe(r);
+          return;
+        }
+        // Replay follows when since was sent (and the room still has it).
+        const replaying = r.since !== null;
         if (!replaying) r.seq = cur;
         r.since = null;
         r.subscribed = true;

@@ -177,3 +177,39 @@ func TestMFAEnableThenSignInWithCode(t *testing.T) {
 	b.waitText("header .who", "ann")
 	b.waitText("h1", "Channels")
 }
+
+// The server restarts (a deploy, without Redis: the rooms' seqs start
+// again): the page says it is reconnecting, comes back by itself and shows
+// what was posted meanwhile, once.
+func TestReconnectAfterRestartShowsWhatWasMissed(t *testing.T) {
+	s := newSite(t)
+	admin := s.admin("root")
+	ch := s.channel(admin, "general")
+	ann, bob := s.member("ann"), s.member("bob")
+	b := newBrowser(t, s)
+	b.signInAs(ann)
+	b.open("/channels/" + itoa(ch))
+	b.waitText(`[data-testid=online-count]`, "online")
+	for _, m := range []string{"one", "two", "three"} {
+		s.post(bob, ch, "before the restart: "+m)
+	}
+	b.waitText(".message-list", "before the restart: three")
+
+	s.stop()
+	b.waitText(`[data-testid=reconnecting]`, "Reconnecting")
+	b.fill("#composer", "a draft typed while offline")
+	s.restart()
+	s.post(bob, ch, "posted while you were away")
+
+	b.waitText(".message-list .body", "posted while you were away")
+	b.waitJS(`!document.querySelector('[data-testid=reconnecting]')`, "the reconnecting notice to go")
+	if n := eval[int](b, `[...document.querySelectorAll('.message-list .body')].filter(e => e.textContent.startsWith('before the restart')).length`); n != 3 {
+		t.Fatalf("%d messages from before the restart shown, want 3", n)
+	}
+	if v := eval[string](b, `document.querySelector('#composer').value`); v != "a draft typed while offline" {
+		t.Fatalf("draft is %q", v)
+	}
+	// And it is live again.
+	s.post(bob, ch, "live after the restart")
+	b.waitText(".message-list .body", "live after the restart")
+}

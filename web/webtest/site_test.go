@@ -98,15 +98,14 @@ func (s *site) stop() {
 	s.srv = nil
 }
 
-// restart stops the server and starts a new one on the same address and
-// database, like a deploy.
+// restart starts a new instance on the address and database of one that
+// stop ended, like a deploy.
 func (s *site) restart() {
 	s.t.Helper()
 	addr := s.ln.Addr().String()
-	s.stop()
 	var ln net.Listener
 	var err error
-	for i := 0; i < 50; i++ {
+	for range 50 {
 		if ln, err = net.Listen("tcp", addr); err == nil {
 			break
 		}
