@@ -78,10 +78,13 @@ func newWebApp(fsys fs.FS) (*webApp, error) {
 	return a, nil
 }
 
-// isAPIPath reports whether p belongs to the API rather than the app: such
-// paths keep answering in the API's JSON format, 404 included.
+// isAPIPath reports whether p belongs to the server rather than the app:
+// such paths keep answering in the API's JSON format, 404 included. /debug/
+// is the profiler's (PLAZA_DEBUG_ADDR, never this listener): a probe for it
+// here must get a 404, not a page.
 func isAPIPath(p string) bool {
-	return p == "/api" || strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/uploads/") || p == "/metrics"
+	return p == "/api" || strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/uploads/") || p == "/metrics" ||
+		strings.HasPrefix(p, "/debug/")
 }
 
 // serveUnmatched answers what no route matched: the API's JSON 404 for API

@@ -77,7 +77,7 @@ func TestWebAppServing(t *testing.T) {
 	e.must(200, e.do("GET", "/favicon.svg", nil, ""))
 
 	// The API keeps its JSON 404 and its own CSP.
-	for _, p := range []string{"/api/nope", "/api", "/uploads/image/zz", "/api/community/nothing/here"} {
+	for _, p := range []string{"/api/nope", "/api", "/uploads/image/zz", "/api/community/nothing/here", "/debug/pprof/"} {
 		r := e.do("GET", p, nil, "")
 		if r.status != 404 || r.code() != "not_found" || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
 			t.Fatalf("%s: %d %s %s", p, r.status, r.header.Get("Content-Type"), r.body)
