@@ -29,6 +29,7 @@ import (
 	"github.com/plazahq/plaza/internal/ratelimit"
 	"github.com/plazahq/plaza/internal/realtime"
 	"github.com/plazahq/plaza/internal/sqldb"
+	"github.com/plazahq/plaza/web"
 )
 
 // Config tunes the transport.
@@ -92,6 +93,7 @@ type Server struct {
 	proxies   proxies
 	routes    []route
 	handler   http.Handler
+	web       *webApp // the web app at /; see webapp.go
 }
 
 // access says who may call a route.
@@ -131,6 +133,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s := &Server{cfg: cfg, accounts: d.Accounts, db: d.DB, cache: d.Cache, limiter: d.Limiter, metrics: d.Metrics,
 		media: d.Media, urls: d.URLs, community: d.Community, hub: d.Hub, jobs: d.Jobs, ai: d.AI, analytics: d.Analytics, probes: d.Probes, log: d.Log, proxies: ps}
 	s.routes = s.routeTable()
+	if s.web, err = newWebApp(web.Dist()); err != nil {
+		return nil, err
+	}
 	if s.handler, err = s.build(); err != nil {
 		return nil, err
 	}
@@ -224,9 +229,7 @@ func (s *Server) build() (http.Handler, error) {
 			s.serveRoute(w, r, rt)
 		}))
 	}
-	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, apperr.New(apperr.NotFound, "no route "+r.URL.Path))
-	}))
+	mux.Handle("/", http.HandlerFunc(s.serveUnmatched)) // API 404s, and the web app
 	var h http.Handler = mux
 	h = s.withCORS(h)
 	h = withSecurityHeaders(h)

@@ -21,3 +21,21 @@ func Lookup(t testing.TB, name, what string) string {
 	}
 	return v
 }
+
+// Program returns the path of a program the tests need (the env variable
+// name overrides def), or skips t when it is not installed (fails under CI).
+func Program(t testing.TB, name, def, what string) string {
+	t.Helper()
+	p := os.Getenv(name)
+	if p == "" {
+		p = def
+	}
+	if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s (%s) is not installed under CI=true: the %s tests must run", p, name, what)
+	}
+	t.Skipf("%s is not installed (set %s); skipping %s", p, name, what)
+	return ""
+}

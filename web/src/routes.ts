@@ -1,0 +1,68 @@
+// Every page of the app: one module each, loaded the first time it is
+// shown. The navigation is built from `nav`, filtered by the user's role;
+// a page for a new API is one entry here and one file in pages/.
+
+import type { ComponentType } from 'preact';
+import { compile } from './router';
+import type { Access } from './session';
+import { unreadTotal } from './dms';
+
+export interface PageProps {
+  params: Record<string, string>;
+  query: URLSearchParams;
+}
+
+type Loader = () => Promise<{ default: ComponentType<PageProps> }>;
+
+export interface Route {
+  path: string;
+  title: string;
+  access: Access;
+  load: Loader;
+}
+
+export const routes: Route[] = [
+  { path: '/', title: 'Plaza', access: 'anyone', load: () => import('./pages/Home') },
+  { path: '/sign-in', title: 'Sign in', access: 'anyone', load: () => import('./pages/SignIn') },
+  { path: '/sign-up', title: 'Sign up', access: 'anyone', load: () => import('./pages/SignUp') },
+  { path: '/verify-email', title: 'Verify your address', access: 'anyone', load: () => import('./pages/VerifyEmail') },
+  { path: '/reset-password', title: 'Reset your password', access: 'anyone', load: () => import('./pages/ResetPassword') },
+  { path: '/channels', title: 'Channels', access: 'anyone', load: () => import('./pages/Channels') },
+  { path: '/channels/:id', title: 'Channel', access: 'anyone', load: () => import('./pages/Channel') },
+  { path: '/messages', title: 'Messages', access: 'user', load: () => import('./pages/Threads') },
+  { path: '/messages/:id', title: 'Conversation', access: 'user', load: () => import('./pages/Thread') },
+  { path: '/shouts', title: 'Shouts', access: 'anyone', load: () => import('./pages/Shouts') },
+  { path: '/users/:id', title: 'Profile', access: 'anyone', load: () => import('./pages/Profile') },
+  { path: '/settings', title: 'Settings', access: 'user', load: () => import('./pages/Settings') },
+  { path: '/contact', title: 'Contact', access: 'anyone', load: () => import('./pages/Contact') },
+  { path: '/admin/inbox', title: 'Contact inbox', access: 'admin', load: () => import('./pages/AdminInbox') },
+  { path: '/admin/jobs', title: 'Jobs', access: 'admin', load: () => import('./pages/AdminJobs') },
+];
+
+export const notFound: Route = { path: '', title: 'Not found', access: 'anyone', load: () => import('./pages/NotFound') };
+
+const matchers = routes.map((r) => ({ route: r, match: compile(r.path) }));
+
+export function resolve(path: string): { route: Route; params: Record<string, string> } {
+  for (const { route, match } of matchers) {
+    const params = match(path);
+    if (params) return { route, params };
+  }
+  return { route: notFound, params: {} };
+}
+
+export interface NavItem {
+  href: string;
+  label: string;
+  access: Access;
+  /** A count shown beside the label (unread messages). */
+  badge?: () => number;
+}
+
+export const nav: NavItem[] = [
+  { href: '/channels', label: 'Channels', access: 'anyone' },
+  { href: '/messages', label: 'Messages', access: 'user', badge: () => unreadTotal.value },
+  { href: '/shouts', label: 'Shouts', access: 'anyone' },
+  { href: '/admin/inbox', label: 'Inbox', access: 'admin' },
+  { href: '/admin/jobs', label: 'Jobs', access: 'admin' },
+];
