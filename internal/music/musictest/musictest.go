@@ -249,7 +249,7 @@ func Exercise(t *testing.T, s music.Store, users []int64) {
 		}
 		set(music.NowPlaying{Live: true, DJID: a, Track: trackB, StartedAt: at(2 * time.Minute), UpdatedAt: now.Add(2 * time.Minute)})
 		set(music.NowPlaying{Live: true, DJID: b, Track: trackB, StartedAt: at(3 * time.Minute), UpdatedAt: now.Add(3 * time.Minute)}) // another DJ
-		set(music.NowPlaying{Live: true, DJID: b, StartedAt: at(4 * time.Minute), UpdatedAt: now.Add(4 * time.Minute)})                 // no track
+		set(music.NowPlaying{Live: true, DJID: b, StartedAt: at(4 * time.Minute), UpdatedAt: now.Add(4 * time.Minute)})                // no track
 		got = set(music.NowPlaying{UpdatedAt: now.Add(5 * time.Minute)})
 		if got.Live || got.DJID != 0 || got.Track != nil || got.StartedAt != nil {
 			t.Fatalf("off air: %+v", got)
