@@ -56,8 +56,8 @@ func TestMemoryDedupeWindow(t *testing.T) {
 	}{
 		{0, "1|u:7", true},
 		{0, "1|u:7", false},
-		{0, "2|u:7", true},  // another mix
-		{0, "1|u:8", true},  // another listener
+		{0, "2|u:7", true}, // another mix
+		{0, "1|u:8", true}, // another listener
 		{29 * time.Minute, "1|u:7", false},
 		{time.Minute - time.Nanosecond, "1|u:7", false},
 		{time.Nanosecond, "1|u:7", true}, // 30 minutes after the first
