@@ -21,6 +21,7 @@ import (
 	"github.com/plazahq/plaza/internal/jobs"
 	"github.com/plazahq/plaza/internal/media"
 	"github.com/plazahq/plaza/internal/monitor"
+	"github.com/plazahq/plaza/internal/music"
 	"github.com/plazahq/plaza/internal/ratelimit"
 	"github.com/plazahq/plaza/internal/realtime"
 	"github.com/plazahq/plaza/internal/sqldb"
@@ -52,6 +53,9 @@ type Options struct {
 	JobBackoff    func(attempts int) time.Duration
 	Now           func() time.Time
 	Log           *slog.Logger
+
+	// PlaysFlushInterval is how often counted plays are written (default 5 s).
+	PlaysFlushInterval time.Duration
 }
 
 // App is every service of one instance.
@@ -70,6 +74,11 @@ type App struct {
 	Media     *media.Store
 	URLs      media.URLs
 	Metrics   *monitor.Metrics
+	Music     *music.Service
+	Plays     *music.Counter
+
+	playsShared *music.RedisDedupe    // nil without Redis
+	playsDedupe *music.FallbackDedupe // nil without Redis
 
 	redis     *redis.Client
 	limitDown func() bool // Redis skipped by the limiters
@@ -165,7 +174,39 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Jobs.Register(a.AI.JobKind())
 	a.Analytics = analytics.NewService(sqlstore.NewAnalytics(o.DB), a.Jobs, log, o.Now)
 	a.Jobs.Register(a.Analytics.JobKind())
+	if err := a.newMusic(o); err != nil {
+		return nil, err
+	}
 	return a, nil
+}
+
+// playsRedisTimeout is how long a play waits for the shared dedupe before
+// this instance decides alone.
+const playsRedisTimeout = 50 * time.Millisecond
+
+// newMusic builds the mixes, the play counter and now playing. Plays are
+// deduplicated in Redis when there is one (falling back to this
+// instance's memory), and counted per instance.
+func (a *App) newMusic(o Options) error {
+	store := sqlstore.NewMusic(o.DB)
+	var dedupe music.Dedupe
+	local, err := music.NewMemoryDedupe(0, 0, o.Now)
+	if err != nil {
+		return err
+	}
+	dedupe = local
+	if o.Redis != nil {
+		a.playsShared = music.NewRedisDedupe(o.Redis, a.Config.RedisPrefix)
+		a.playsDedupe = &music.FallbackDedupe{Shared: a.playsShared, Local: local, Timeout: playsRedisTimeout, Log: a.log}
+		dedupe = a.playsDedupe
+	}
+	if a.Plays, err = music.NewCounter(store, dedupe, music.CounterConfig{FlushInterval: o.PlaysFlushInterval, Now: o.Now, Log: a.log}); err != nil {
+		return err
+	}
+	a.Music, err = music.NewService(music.Deps{Store: store, Users: a.Accounts.UserLoader, Cache: a.Cache, Publisher: a.Hub,
+		Presence: a.Hub, Plays: a.Plays, Uploads: music.Uploads{URLs: a.URLs, BaseURL: a.Config.BaseURL, Dir: a.Media.Dir()},
+		AssetURL: a.URLs.URL, Now: o.Now, Log: a.log})
+	return err
 }
 
 // HTTP returns the transport's configuration and dependencies (callers may
@@ -189,7 +230,7 @@ func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
 			BodyTimeout: a.Config.BodyTimeout, UploadTimeout: a.Config.UploadTimeout, MetricsToken: a.Config.MetricsToken},
 		httpapi.Deps{Accounts: a.Accounts, DB: a.DB, Cache: a.Cache, Limiter: a.Limiter, Metrics: a.Metrics,
 			Media: a.Media, URLs: a.URLs, Community: a.Community, Hub: a.Hub, Jobs: a.Jobs, AI: a.AI,
-			Analytics: a.Analytics, Probes: probes, Log: a.log}
+			Analytics: a.Analytics, Music: a.Music, Probes: probes, Log: a.log}
 }
 
 // RedisDown reports whether Redis is configured and not answering, and why.
@@ -199,6 +240,9 @@ func (a *App) RedisDown() (bool, string) {
 	}
 	if a.limitDown() {
 		return true, "rate limiter fell back to local limits"
+	}
+	if a.playsDedupe != nil && a.playsDedupe.Down() {
+		return true, "plays are deduplicated per instance: Redis did not answer"
 	}
 	if rb, ok := a.Broker.(*realtime.RedisBroker); ok {
 		if down, why := rb.Down(); down {
@@ -221,6 +265,7 @@ func (a *App) Start() error {
 	if a.scheduler {
 		a.Analytics.Start()
 	}
+	a.Plays.Start(context.Background())
 	a.started = true
 	return nil
 }
@@ -243,6 +288,14 @@ func (a *App) Stop(ctx context.Context) error {
 		if err := a.Jobs.Stop(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	// Counted plays are written before the database closes; a process
+	// killed without Stop loses at most one flush interval of them.
+	if err := a.Plays.Stop(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if a.playsShared != nil {
+		a.playsShared.Close()
 	}
 	a.Cache.Stop()
 	return errors.Join(errs...)

@@ -25,6 +25,7 @@ import (
 	"github.com/plazahq/plaza/internal/mail"
 	"github.com/plazahq/plaza/internal/media"
 	"github.com/plazahq/plaza/internal/monitor"
+	"github.com/plazahq/plaza/internal/music"
 	"github.com/plazahq/plaza/internal/realtime"
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
@@ -65,6 +66,7 @@ type env struct {
 	hub       *realtime.Hub
 	jobs      *jobs.Queue
 	analytics *analytics.Service
+	plays     *music.Counter
 }
 
 // option adjusts a test environment: env sets configuration variables
@@ -103,7 +105,8 @@ func newEnv(t *testing.T, db *sqldb.DB, opts ...option) *env {
 	clk := &clock{}
 	a, err := app.New(context.Background(), app.Options{Config: cfg, DB: db, Mailer: box, Log: log,
 		HashParams: fastHash, MediaLimits: media.Limits{media.Image: 64 << 10, media.Audio: 256 << 10}, HistorySize: 100,
-		JobBackoff: func(int) time.Duration { return 20 * time.Millisecond }, Now: clk.Now, ManualRollups: true})
+		JobBackoff: func(int) time.Duration { return 20 * time.Millisecond }, Now: clk.Now, ManualRollups: true,
+		PlaysFlushInterval: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +131,7 @@ func newEnv(t *testing.T, db *sqldb.DB, opts ...option) *env {
 		srv.Close()
 	})
 	return &env{t: t, srv: srv, db: db, mailDir: box.Dir(), clock: clk, accounts: a.Accounts, cache: a.Cache, metrics: deps.Metrics,
-		uploads: a.Media.Dir(), hub: a.Hub, jobs: a.Jobs, analytics: a.Analytics}
+		uploads: a.Media.Dir(), hub: a.Hub, jobs: a.Jobs, analytics: a.Analytics, plays: a.Plays}
 }
 
 type resp struct {

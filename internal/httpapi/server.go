@@ -26,6 +26,7 @@ import (
 	"github.com/plazahq/plaza/internal/jobs"
 	"github.com/plazahq/plaza/internal/media"
 	"github.com/plazahq/plaza/internal/monitor"
+	"github.com/plazahq/plaza/internal/music"
 	"github.com/plazahq/plaza/internal/ratelimit"
 	"github.com/plazahq/plaza/internal/realtime"
 	"github.com/plazahq/plaza/internal/sqldb"
@@ -67,6 +68,7 @@ type Deps struct {
 	Jobs      *jobs.Queue
 	AI        *ai.Service
 	Analytics *analytics.Service
+	Music     *music.Service
 	// Probes report on optional parts (Redis, the job queue, WebSockets)
 	// for /api/health; nil means the part is absent.
 	Probes Probes
@@ -88,6 +90,7 @@ type Server struct {
 	jobs      *jobs.Queue
 	ai        *ai.Service
 	analytics *analytics.Service
+	music     *music.Service
 	probes    Probes
 	log       *slog.Logger
 	proxies   proxies
@@ -123,6 +126,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		d.Community == nil || d.Hub == nil || d.Jobs == nil || d.AI == nil || d.Analytics == nil || d.Log == nil {
 		return nil, errors.New("httpapi: accounts, db, cache, limiter, metrics, media, community, hub, jobs, ai, analytics and log are required")
 	}
+	if d.Music == nil {
+		return nil, errors.New("httpapi: music is required")
+	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
@@ -132,6 +138,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, accounts: d.Accounts, db: d.DB, cache: d.Cache, limiter: d.Limiter, metrics: d.Metrics,
 		media: d.Media, urls: d.URLs, community: d.Community, hub: d.Hub, jobs: d.Jobs, ai: d.AI, analytics: d.Analytics, probes: d.Probes, log: d.Log, proxies: ps}
+	s.music = d.Music
 	s.routes = s.routeTable()
 	if s.web, err = newWebApp(web.Dist()); err != nil {
 		return nil, err
@@ -140,6 +147,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.registerMetrics()
+	s.registerMusicMetrics()
 	return s, nil
 }
 
@@ -192,6 +200,17 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/admin/jobs/{id}/retry", adminOnly, "api", s.retryJob},
 		{"POST", "/api/admin/jobs/{id}/discard", adminOnly, "api", s.discardJob},
 		{"GET", "/api/admin/analytics", adminOnly, "api", s.analyticsReport},
+		{"GET", "/api/mixes", optional, "api", s.listMixes},
+		{"POST", "/api/mixes", creatorOnly, "api", s.createMix},
+		{"GET", "/api/mixes/{id}", optional, "api", s.getMix},
+		{"PATCH", "/api/mixes/{id}", signedIn, "api", s.updateMix},
+		{"DELETE", "/api/mixes/{id}", signedIn, "api", s.deleteMix},
+		{"PUT", "/api/mixes/{id}/like", signedIn, "api", s.likeMix},
+		{"DELETE", "/api/mixes/{id}/like", signedIn, "api", s.unlikeMix},
+		{"POST", "/api/mixes/{id}/plays", optional, "api", s.playMix},
+		{"GET", "/api/live/now-playing", optional, "api", s.nowPlaying},
+		{"PUT", "/api/live/now-playing", creatorOnly, "api", s.setNowPlaying},
+		{"GET", "/api/live/history", optional, "api", s.liveHistory},
 		{"GET", "/uploads/{kind}/{shard}/{file}", public, "", s.serveUpload},
 		{"GET", "/api/health", public, "", s.health},
 		{"GET", "/api/openapi.json", public, "", s.openAPI},
