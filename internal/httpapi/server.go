@@ -175,6 +175,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/admin/jobs/{id}/retry", adminOnly, "api", s.retryJob},
 		{"POST", "/api/admin/jobs/{id}/discard", adminOnly, "api", s.discardJob},
 		{"GET", "/api/admin/analytics", adminOnly, "api", s.analyticsReport},
+		{"PATCH", "/api/admin/users/{id}", adminOnly, "api", s.setUserRole},
 		{"GET", "/uploads/{kind}/{shard}/{file}", public, "", s.serveUpload},
 		{"GET", "/api/health", public, "", s.health},
 		{"GET", "/api/openapi.json", public, "", s.openAPI},
