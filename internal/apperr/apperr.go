@@ -37,6 +37,9 @@ const (
 	Unavailable      Code = "unavailable"
 	AIDisabled       Code = "ai_disabled"
 	Internal         Code = "internal_error"
+	PaymentRequired  Code = "payment_required"
+	LevelRequired    Code = "level_required"
+	Locked           Code = "locked"
 )
 
 var statusOf = map[Code]int{
@@ -59,6 +62,9 @@ var statusOf = map[Code]int{
 	Unavailable:      http.StatusServiceUnavailable,
 	AIDisabled:       http.StatusServiceUnavailable,
 	Internal:         http.StatusInternalServerError,
+	PaymentRequired:  http.StatusPaymentRequired,
+	LevelRequired:    http.StatusForbidden,
+	Locked:           http.StatusForbidden,
 }
 
 // Status returns the HTTP status for code; unknown codes are internal errors.
@@ -76,7 +82,10 @@ type Error struct {
 	Message    string
 	Fields     map[string]string // field name -> problem, for validation errors
 	RetryAfter time.Duration     // set on 429 and 503
-	Err        error
+	// Details are extra members of the error object that tell a client
+	// what to do next, e.g. {"priceCents": 4900} on payment_required.
+	Details map[string]any
+	Err     error
 }
 
 func (e *Error) Error() string {
