@@ -319,12 +319,17 @@ func (s *Courses) UpdateLesson(ctx context.Context, l courses.Lesson) (courses.L
 	return l, err
 }
 
-// DeleteLesson removes a lesson; its completions go with it.
+// DeleteLesson removes a lesson; its completions go with it, and the
+// progress counts of the users who had completed it drop by one.
 func (s *Courses) DeleteLesson(ctx context.Context, id int64) (courses.Lesson, error) {
 	var l courses.Lesson
 	err := s.db.Write().Tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if l, err = lessonByID(ctx, tx, id, forUpdate(s.db)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE course_enrollments SET completed_lessons = completed_lessons - 1
+			WHERE course_id = ? AND user_id IN (SELECT user_id FROM lesson_completions WHERE lesson_id = ?)`, l.CourseID, id); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM course_lessons WHERE id = ?`, id)
@@ -438,8 +443,9 @@ func (s *Courses) Standing(ctx context.Context, userID, courseID int64) (courses
 	return st, err
 }
 
-// Progress counts a user's completed lessons in each course they are
-// enrolled in, in one query.
+// Progress returns a user's completed-lesson count in each course they are
+// enrolled in: one range read of their enrollments (the counts are kept by
+// Complete and DeleteLesson).
 func (s *Courses) Progress(ctx context.Context, userID int64) (map[int64]int, error) {
 	out := map[int64]int{}
 	err := s.db.Fresh().Query(ctx, func(rows *sql.Rows) error {
@@ -448,9 +454,7 @@ func (s *Courses) Progress(ctx context.Context, userID int64) (map[int64]int, er
 		err := rows.Scan(&course, &n)
 		out[course] = n
 		return err
-	}, `SELECT e.course_id, COUNT(c.lesson_id) FROM course_enrollments e
-		LEFT JOIN lesson_completions c ON c.user_id = e.user_id AND c.course_id = e.course_id
-		WHERE e.user_id = ? GROUP BY e.course_id`, userID)
+	}, `SELECT course_id, completed_lessons FROM course_enrollments WHERE user_id = ?`, userID)
 	return out, err
 }
 
@@ -511,12 +515,19 @@ func (s *Courses) Complete(ctx context.Context, c courses.Completion, open func(
 			return err
 		}
 		res.CourseCompleted = res.Total > 0 && res.Completed >= res.Total
-		if !res.CourseCompleted || again {
+		if again {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE course_enrollments SET completed_at = ? WHERE user_id = ? AND course_id = ? AND completed_at IS NULL`,
-			ms(c.At), c.UserID, c.CourseID); err != nil {
+		var done sql.NullInt64
+		if res.CourseCompleted {
+			done = sql.NullInt64{Int64: ms(c.At), Valid: true}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE course_enrollments SET completed_lessons = ?, completed_at = COALESCE(completed_at, ?)
+			WHERE user_id = ? AND course_id = ?`, res.Completed, done, c.UserID, c.CourseID); err != nil {
 			return err
+		}
+		if !res.CourseCompleted {
+			return nil
 		}
 		return s.award(ctx, tx, c, &res, gamification.ReasonCourse, "course:"+strconv.FormatInt(c.CourseID, 10), c.CourseXP)
 	})

@@ -2,6 +2,9 @@
 -- Courses: modules, ordered lessons, enrollments, completions, and the
 -- grants that open paid courses. Lesson bodies keep what the author wrote
 -- (body_source) and the sanitized HTML served to readers (body_html).
+-- course_enrollments.completed_lessons counts the user's completions in the
+-- course (kept by completion and lesson deletion), so the course list's
+-- per-user overlay is one read of the user's enrollments.
 CREATE TABLE courses (
     id           BIGINT        NOT NULL AUTO_INCREMENT PRIMARY KEY,
     slug         VARCHAR(64)   NOT NULL,
@@ -52,10 +55,11 @@ CREATE TABLE course_lessons (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE course_enrollments (
-    user_id      BIGINT NOT NULL,
-    course_id    BIGINT NOT NULL,
-    enrolled_at  BIGINT NOT NULL,
-    completed_at BIGINT NULL,
+    user_id           BIGINT NOT NULL,
+    course_id         BIGINT NOT NULL,
+    enrolled_at       BIGINT NOT NULL,
+    completed_at      BIGINT NULL,
+    completed_lessons INT    NOT NULL DEFAULT 0,
     PRIMARY KEY (user_id, course_id),
     KEY idx_course_enrollments_course (course_id),
     CONSTRAINT fk_course_enrollments_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE,

@@ -2,6 +2,9 @@
 -- Courses: modules, ordered lessons, enrollments, completions, and the
 -- grants that open paid courses. Lesson bodies keep what the author wrote
 -- (body_source) and the sanitized HTML served to readers (body_html).
+-- course_enrollments.completed_lessons counts the user's completions in the
+-- course (kept by completion and lesson deletion), so the course list's
+-- per-user overlay is one read of the user's enrollments.
 CREATE TABLE courses (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     slug         TEXT    NOT NULL,
@@ -48,13 +51,16 @@ CREATE TABLE course_lessons (
 CREATE INDEX idx_course_lessons_course ON course_lessons (course_id);
 CREATE INDEX idx_course_lessons_module ON course_lessons (module_id, position);
 
+-- Clustered on (user_id, course_id) like InnoDB, so a user's progress
+-- across every course is one range read (GET /api/courses).
 CREATE TABLE course_enrollments (
-    user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    course_id    INTEGER NOT NULL REFERENCES courses (id) ON DELETE CASCADE,
-    enrolled_at  INTEGER NOT NULL,
-    completed_at INTEGER,
+    user_id           INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    course_id         INTEGER NOT NULL REFERENCES courses (id) ON DELETE CASCADE,
+    enrolled_at       INTEGER NOT NULL,
+    completed_at      INTEGER,
+    completed_lessons INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (user_id, course_id)
-);
+) WITHOUT ROWID;
 CREATE INDEX idx_course_enrollments_course ON course_enrollments (course_id);
 
 CREATE TABLE lesson_completions (
@@ -63,7 +69,7 @@ CREATE TABLE lesson_completions (
     course_id    INTEGER NOT NULL,
     completed_at INTEGER NOT NULL,
     PRIMARY KEY (user_id, lesson_id)
-);
+) WITHOUT ROWID;
 CREATE INDEX idx_lesson_completions_progress ON lesson_completions (user_id, course_id);
 CREATE INDEX idx_lesson_completions_lesson ON lesson_completions (lesson_id);
 
