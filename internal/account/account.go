@@ -171,4 +171,9 @@ type Store interface {
 	UseTOTPStep(ctx context.Context, userID, step int64) (bool, error)
 	// UseRecoveryCode spends a recovery code; false if unknown or spent.
 	UseRecoveryCode(ctx context.Context, userID int64, codeHash string, now time.Time) (bool, error)
+
+	// SetRole changes a user's role and returns the user. Taking the admin
+	// role from the last admin is a Conflict, decided under a lock so two
+	// admins demoting each other at once cannot leave none.
+	SetRole(ctx context.Context, id int64, role Role, now time.Time) (User, error)
 }

@@ -813,3 +813,18 @@ func MailJobKind(sender Mailer) jobs.Kind {
 		return sender.Send(ctx, m)
 	}}
 }
+
+// SetRole gives user id the role (admins: PATCH /api/admin/users/{id}). The
+// user's cached sessions are dropped, so the change holds from their next
+// request on every instance.
+func (s *Service) SetRole(ctx context.Context, id int64, role Role) (User, error) {
+	if !role.Valid() {
+		return User{}, apperr.Invalid(map[string]string{"role": "must be one of user, creator, moderator, admin"})
+	}
+	u, err := s.store.SetRole(ctx, id, role, s.now())
+	if err != nil {
+		return User{}, err
+	}
+	s.changed(ctx, id)
+	return u, nil
+}

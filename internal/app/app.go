@@ -17,6 +17,7 @@ import (
 	"github.com/plazahq/plaza/internal/cache"
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/config"
+	"github.com/plazahq/plaza/internal/courses"
 	"github.com/plazahq/plaza/internal/httpapi"
 	"github.com/plazahq/plaza/internal/jobs"
 	"github.com/plazahq/plaza/internal/media"
@@ -71,6 +72,7 @@ type App struct {
 	Jobs      *jobs.Queue
 	AI        *ai.Service
 	Analytics *analytics.Service
+	Courses   *courses.Service
 	Media     *media.Store
 	URLs      media.URLs
 	Metrics   *monitor.Metrics
@@ -177,6 +179,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err := a.newMusic(o); err != nil {
 		return nil, err
 	}
+	a.Courses, err = courses.NewService(courses.Config{}, courses.Deps{Store: sqlstore.NewCourses(o.DB, sqlstore.NewXP(o.DB, cfg.Levels)),
+		Cache: a.Cache, Publisher: a.Hub, AssetURL: a.URLs.URL, Now: o.Now, Log: log})
+	if err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -230,7 +237,7 @@ func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
 			BodyTimeout: a.Config.BodyTimeout, UploadTimeout: a.Config.UploadTimeout, MetricsToken: a.Config.MetricsToken},
 		httpapi.Deps{Accounts: a.Accounts, DB: a.DB, Cache: a.Cache, Limiter: a.Limiter, Metrics: a.Metrics,
 			Media: a.Media, URLs: a.URLs, Community: a.Community, Hub: a.Hub, Jobs: a.Jobs, AI: a.AI,
-			Analytics: a.Analytics, Music: a.Music, Probes: probes, Log: a.log}
+			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Probes: probes, Log: a.log}
 }
 
 // RedisDown reports whether Redis is configured and not answering, and why.

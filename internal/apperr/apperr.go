@@ -40,6 +40,9 @@ const (
 
 	// VerificationRequired: the route waits until the email is verified.
 	VerificationRequired Code = "verification_required"
+	PaymentRequired      Code = "payment_required"
+	LevelRequired        Code = "level_required"
+	Locked               Code = "locked"
 )
 
 var statusOf = map[Code]int{
@@ -64,6 +67,9 @@ var statusOf = map[Code]int{
 	Internal:         http.StatusInternalServerError,
 
 	VerificationRequired: http.StatusForbidden,
+	PaymentRequired:      http.StatusPaymentRequired,
+	LevelRequired:        http.StatusForbidden,
+	Locked:               http.StatusForbidden,
 }
 
 // Status returns the HTTP status for code; unknown codes are internal errors.
@@ -81,7 +87,10 @@ type Error struct {
 	Message    string
 	Fields     map[string]string // field name -> problem, for validation errors
 	RetryAfter time.Duration     // set on 429 and 503
-	Err        error
+	// Details are extra members of the error object that tell a client
+	// what to do next, e.g. {"priceCents": 4900} on payment_required.
+	Details map[string]any
+	Err     error
 }
 
 func (e *Error) Error() string {

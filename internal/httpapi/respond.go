@@ -53,7 +53,25 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		secs := int((e.RetryAfter + 999_999_999) / 1e9)
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 	}
+	if len(e.Details) > 0 {
+		writeJSON(w, status, map[string]any{"error": withDetails(errorDetail{Code: e.Code, Message: msg, Fields: e.Fields}, e.Details)})
+		return
+	}
 	writeJSON(w, status, errorBody{Error: errorDetail{Code: e.Code, Message: msg, Fields: e.Fields}})
+}
+
+// withDetails lays an error's details beside its code and message; they
+// never replace them.
+func withDetails(d errorDetail, details map[string]any) map[string]any {
+	m := make(map[string]any, len(details)+3)
+	for k, v := range details {
+		m[k] = v
+	}
+	m["code"], m["message"] = d.Code, d.Message
+	if len(d.Fields) > 0 {
+		m["fields"] = d.Fields
+	}
+	return m
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

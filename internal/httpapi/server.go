@@ -23,6 +23,7 @@ import (
 	"github.com/plazahq/plaza/internal/cache"
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/connlimit"
+	"github.com/plazahq/plaza/internal/courses"
 	"github.com/plazahq/plaza/internal/jobs"
 	"github.com/plazahq/plaza/internal/media"
 	"github.com/plazahq/plaza/internal/monitor"
@@ -69,6 +70,7 @@ type Deps struct {
 	AI        *ai.Service
 	Analytics *analytics.Service
 	Music     *music.Service
+	Courses   *courses.Service
 	// Probes report on optional parts (Redis, the job queue, WebSockets)
 	// for /api/health; nil means the part is absent.
 	Probes Probes
@@ -91,6 +93,7 @@ type Server struct {
 	ai        *ai.Service
 	analytics *analytics.Service
 	music     *music.Service
+	courses   *courses.Service
 	probes    Probes
 	log       *slog.Logger
 	proxies   proxies
@@ -126,8 +129,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		d.Community == nil || d.Hub == nil || d.Jobs == nil || d.AI == nil || d.Analytics == nil || d.Log == nil {
 		return nil, errors.New("httpapi: accounts, db, cache, limiter, metrics, media, community, hub, jobs, ai, analytics and log are required")
 	}
-	if d.Music == nil {
-		return nil, errors.New("httpapi: music is required")
+	if d.Music == nil || d.Courses == nil {
+		return nil, errors.New("httpapi: music and courses are required")
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
@@ -139,6 +142,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s := &Server{cfg: cfg, accounts: d.Accounts, db: d.DB, cache: d.Cache, limiter: d.Limiter, metrics: d.Metrics,
 		media: d.Media, urls: d.URLs, community: d.Community, hub: d.Hub, jobs: d.Jobs, ai: d.AI, analytics: d.Analytics, probes: d.Probes, log: d.Log, proxies: ps}
 	s.music = d.Music
+	s.courses = d.Courses
 	s.routes = s.routeTable()
 	if s.web, err = newWebApp(web.Dist()); err != nil {
 		return nil, err
@@ -211,6 +215,20 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/live/now-playing", optional, "api", s.nowPlaying},
 		{"PUT", "/api/live/now-playing", creatorOnly, "api", s.setNowPlaying},
 		{"GET", "/api/live/history", optional, "api", s.liveHistory},
+		{"PATCH", "/api/admin/users/{id}", adminOnly, "api", s.setUserRole},
+		{"GET", "/api/courses", optional, "api", s.listCourses},
+		{"GET", "/api/courses/{id}", optional, "api", s.getCourse},
+		{"GET", "/api/courses/{id}/lessons/{lessonId}", optional, "api", s.getLesson},
+		{"POST", "/api/courses/{id}/enroll", signedIn, "api", s.enroll},
+		{"POST", "/api/courses/{id}/lessons/{lessonId}/complete", signedIn, "api", s.completeLesson},
+		{"GET", "/api/admin/courses", adminOnly, "api", s.adminCourses},
+		{"POST", "/api/admin/courses", adminOnly, "api", s.createCourse},
+		{"GET", "/api/admin/courses/{id}", adminOnly, "api", s.adminCourse},
+		{"PATCH", "/api/admin/courses/{id}", adminOnly, "api", s.updateCourse},
+		{"POST", "/api/admin/courses/{id}/modules", adminOnly, "api", s.createModule},
+		{"POST", "/api/admin/modules/{id}/lessons", adminOnly, "api", s.createLesson},
+		{"PATCH", "/api/admin/lessons/{id}", adminOnly, "api", s.updateLesson},
+		{"DELETE", "/api/admin/lessons/{id}", adminOnly, "api", s.deleteLesson},
 		{"GET", "/uploads/{kind}/{shard}/{file}", public, "", s.serveUpload},
 		{"GET", "/api/health", public, "", s.health},
 		{"GET", "/api/openapi.json", public, "", s.openAPI},

@@ -450,3 +450,39 @@ func (s *Accounts) UseRecoveryCode(ctx context.Context, userID int64, codeHash s
 	}
 	return affected(res) >= 1, nil
 }
+
+// SetRole changes a role. The admins' rows are locked first (on MySQL; an
+// SQLite transaction is exclusive already), always in that order, so
+// concurrent demotions are serialised and see each other's result.
+func (s *Accounts) SetRole(ctx context.Context, id int64, role account.Role, now time.Time) (account.User, error) {
+	var r userRow
+	err := s.db.Write().Tx(ctx, func(tx *sql.Tx) error {
+		var admins []int64
+		err := sqldb.QueryRows(ctx, tx, func(rows *sql.Rows) error {
+			var a int64
+			err := rows.Scan(&a)
+			admins = append(admins, a)
+			return err
+		}, `SELECT id FROM users WHERE role = ?`+forUpdate(s.db), string(account.RoleAdmin))
+		if err != nil {
+			return err
+		}
+		var current string
+		err = tx.QueryRowContext(ctx, `SELECT role FROM users WHERE id = ?`+forUpdate(s.db), id).Scan(&current)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("user")
+		}
+		if err != nil {
+			return err
+		}
+		if account.Role(current) == account.RoleAdmin && role != account.RoleAdmin && len(admins) <= 1 {
+			return &apperr.Error{Code: apperr.Conflict, Message: "this is the last admin; make another admin first",
+				Fields: map[string]string{"role": "would leave no admin"}}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET role = ?, updated_at = ? WHERE id = ?`, string(role), ms(now), id); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id).Scan(r.dest()...)
+	})
+	return r.user(), err
+}

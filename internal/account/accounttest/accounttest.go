@@ -311,4 +311,47 @@ func Exercise(t *testing.T, s account.Store) {
 			t.Fatalf("step spent %d times, want once", wins.Load())
 		}
 	})
+	t.Run("SetRoleKeepsAnAdmin", func(t *testing.T) {
+		a, b, c := newUser(t, s, nil), newUser(t, s, nil), newUser(t, s, nil)
+		later := now.Add(time.Hour)
+		got, err := s.SetRole(ctx, c.ID, account.RoleCreator, later)
+		if err != nil || got.Role != account.RoleCreator || got.ID != c.ID || !got.UpdatedAt.Equal(later) {
+			t.Fatalf("SetRole(creator) = %+v, %v", got, err)
+		}
+		for _, u := range []account.User{a, b} {
+			if _, err := s.SetRole(ctx, u.ID, account.RoleAdmin, later); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Two admins demote each other at once: one wins, the other finds
+		// itself the last admin.
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, u := range []account.User{a, b} {
+			wg.Go(func() { _, errs[i] = s.SetRole(ctx, u.ID, account.RoleUser, later) })
+		}
+		wg.Wait()
+		if (errs[0] == nil) == (errs[1] == nil) {
+			t.Fatalf("concurrent demotions: %v / %v; want exactly one refused", errs[0], errs[1])
+		}
+		for _, err := range errs {
+			if err != nil {
+				wantCode(t, err, apperr.Conflict)
+			}
+		}
+		last := a // the one whose demotion was refused
+		if errs[0] == nil {
+			last = b
+		}
+		_, err = s.SetRole(ctx, last.ID, account.RoleModerator, later)
+		wantCode(t, err, apperr.Conflict)
+		if got, _ := s.UserByID(ctx, last.ID); got.Role != account.RoleAdmin {
+			t.Fatalf("refused demotion changed the role to %s", got.Role)
+		}
+		if _, err := s.SetRole(ctx, last.ID, account.RoleAdmin, later); err != nil {
+			t.Fatalf("an admin staying admin: %v", err)
+		}
+		_, err = s.SetRole(ctx, 1<<40, account.RoleUser, later)
+		wantCode(t, err, apperr.NotFound)
+	})
 }

@@ -1,0 +1,33 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/plazahq/plaza/internal/account"
+	"github.com/plazahq/plaza/internal/apperr"
+)
+
+// setUserRole serves PATCH /api/admin/users/{id} {role}: the user's account
+// as admins see it, with the new role. Demoting the last admin (which an
+// admin can only do to themselves) is 409.
+func (s *Server) setUserRole(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Role *string `json:"role"`
+	}
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.Role == nil {
+		return apperr.Invalid(map[string]string{"role": "is required"})
+	}
+	u, err := s.accounts.SetRole(r.Context(), id, account.Role(*in.Role))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.present(u))
+	return nil
+}

@@ -1,0 +1,204 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/plazahq/plaza/internal/courses"
+)
+
+// courseAndLesson parses the {id} and {lessonId} path values.
+func courseAndLesson(r *http.Request) (int64, int64, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, 0, err
+	}
+	lessonID, err := pathID(r, "lessonId")
+	return id, lessonID, err
+}
+
+func (s *Server) listCourses(w http.ResponseWriter, r *http.Request) error {
+	p, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	b, err := s.courses.List(r.Context(), viewer(r), p.Before, p.Limit)
+	if err != nil {
+		return err
+	}
+	writeRaw(w, http.StatusOK, b)
+	return nil
+}
+
+func (s *Server) getCourse(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	d, err := s.courses.Course(r.Context(), viewer(r), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
+func (s *Server) getLesson(w http.ResponseWriter, r *http.Request) error {
+	id, lessonID, err := courseAndLesson(r)
+	if err != nil {
+		return err
+	}
+	b, err := s.courses.Lesson(r.Context(), viewer(r), id, lessonID)
+	if err != nil {
+		return err
+	}
+	writeRaw(w, http.StatusOK, b)
+	return nil
+}
+
+// enroll answers 201 the first time and 200, with the same body, after.
+func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	v, created, err := s.courses.Enroll(r.Context(), authFrom(r).user, id)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, v)
+	return nil
+}
+
+func (s *Server) completeLesson(w http.ResponseWriter, r *http.Request) error {
+	id, lessonID, err := courseAndLesson(r)
+	if err != nil {
+		return err
+	}
+	v, err := s.courses.Complete(r.Context(), authFrom(r).user, id, lessonID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) adminCourses(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.courses.AdminCourses(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Items []courses.AdminCourse `json:"items"`
+	}{list})
+	return nil
+}
+
+func (s *Server) adminCourse(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	c, err := s.courses.AdminCourse(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) createCourse(w http.ResponseWriter, r *http.Request) error {
+	var in courses.CourseInput
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	c, err := s.courses.CreateCourse(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, c)
+	return nil
+}
+
+func (s *Server) updateCourse(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in courses.CourseInput
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	c, err := s.courses.UpdateCourse(r.Context(), id, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) createModule(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in courses.ModuleInput
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	m, err := s.courses.CreateModule(r.Context(), id, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, m)
+	return nil
+}
+
+func (s *Server) createLesson(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in courses.LessonInput
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	l, err := s.courses.CreateLesson(r.Context(), id, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, l)
+	return nil
+}
+
+func (s *Server) updateLesson(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in courses.LessonInput
+	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	l, err := s.courses.UpdateLesson(r.Context(), id, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, l)
+	return nil
+}
+
+func (s *Server) deleteLesson(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.courses.DeleteLesson(r.Context(), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
