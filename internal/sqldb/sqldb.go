@@ -362,26 +362,23 @@ func (d *DB) CheckSchema(ctx context.Context) error {
 		return fmt.Errorf("schema check: %w", err)
 	}
 	if exists > 0 {
-		// goose appends a row per apply and per rollback: the last row of
-		// each version says whether it is applied now.
+		// As goose's provider (what Migrate runs) decides: a version is
+		// applied while its row exists; rolling back deletes the row.
 		err := d.Fresh().Query(ctx, func(rows *sql.Rows) error {
 			var v int64
-			var ok bool
-			if err := rows.Scan(&v, &ok); err != nil {
+			if err := rows.Scan(&v); err != nil {
 				return err
 			}
-			applied[v] = ok
+			applied[v] = true
 			return nil
-		}, "SELECT version_id, is_applied FROM goose_db_version ORDER BY id")
+		}, "SELECT DISTINCT version_id FROM goose_db_version")
 		if err != nil {
 			return fmt.Errorf("schema check: %w", err)
 		}
 	}
 	e := &SchemaBehindError{}
-	for v, ok := range applied {
-		if ok && v > e.Applied {
-			e.Applied = v
-		}
+	for v := range applied {
+		e.Applied = max(e.Applied, v)
 	}
 	for _, src := range p.ListSources() {
 		e.Latest = max(e.Latest, src.Version)

@@ -125,8 +125,9 @@ func TestCheckSchema(t *testing.T) {
 			if err := db.CheckSchema(ctx); err != nil {
 				t.Fatalf("migrated database: %v", err)
 			}
-			// An older database: the last migration was rolled back.
-			if _, err := db.Write().Exec(ctx, "INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, ?)", behind.Latest, false); err != nil {
+			// An older database: the last migration was rolled back (goose
+			// deletes its row).
+			if _, err := db.Write().Exec(ctx, "DELETE FROM goose_db_version WHERE version_id = ?", behind.Latest); err != nil {
 				t.Fatal(err)
 			}
 			err = db.CheckSchema(ctx)
