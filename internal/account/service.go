@@ -415,7 +415,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, User
 	}
 	now := s.now()
 	hash := hashSecret(token)
-	b, err := s.cache.Get(ctx, cache.Long, "session:"+hash, UserTag(uid), func(ctx context.Context) ([]byte, error) {
+	b, err := s.cache.Get(ctx, cache.Sessions, "session:"+hash, UserTag(uid), func(ctx context.Context) ([]byte, error) {
 		sess, u, err := s.store.SessionByToken(ctx, hash, now)
 		if err != nil {
 			return nil, err
