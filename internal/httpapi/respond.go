@@ -39,8 +39,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	e := apperr.From(err)
 	status := apperr.Status(e.Code)
+	answeredWith(r.Context(), e.Code)
 	switch {
-	case status >= 500 && e.Code != apperr.Overloaded:
+	case apperr.Fault(e.Code) && e.Code != apperr.Overloaded:
 		s.log.Error("request failed", "requestId", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "code", e.Code, "err", e)
 	case e.Err != nil:
 		s.log.Debug("request refused", "requestId", requestID(r.Context()), "code", e.Code, "err", e.Err)
