@@ -34,7 +34,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client went away; nobody reads the answer
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	var ae *apperr.Error // already classified (a database deadline: unavailable)
+	if errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &ae) {
 		err = &apperr.Error{Code: apperr.Unavailable, Message: "the request took too long; retry shortly", RetryAfter: 1e9, Err: err}
 	}
 	e := apperr.From(err)
