@@ -15,9 +15,12 @@ rounds=${2:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-mkdir "$work/src"
-git archive "$ref" | tar -x -C "$work/src"
-(cd "$work/src" && go build -o "$work/plaza-before" ./cmd/plaza)
-go build -o "$work/plaza-after" ./cmd/plaza
+# BEFORE_BIN / AFTER_BIN=path measure binaries built already.
+if [ -n "${BEFORE_BIN:-}" ]; then cp "$BEFORE_BIN" "$work/plaza-before"; else
+	mkdir "$work/src"
+	git archive "$ref" | tar -x -C "$work/src"
+	(cd "$work/src" && go build -o "$work/plaza-before" ./cmd/plaza)
+fi
+if [ -n "${AFTER_BIN:-}" ]; then cp "$AFTER_BIN" "$work/plaza-after"; else go build -o "$work/plaza-after" ./cmd/plaza; fi
 go run ./bench/dbhang --bin "before=$work/plaza-before" --bin "after=$work/plaza-after" --rounds "$rounds" \
 	--json "${DBHANG_JSON:-/dev/null}"

@@ -35,6 +35,9 @@ import (
 	"github.com/plazahq/plaza/internal/sqldb"
 )
 
+// healthGap is the pause between health calls: a monitor polling.
+const healthGap = 3 * time.Second
+
 type binFlag []string
 
 func (b *binFlag) String() string     { return strings.Join(*b, ",") }
@@ -71,7 +74,7 @@ func run() error {
 	rounds := flag.Int("rounds", 3, "rounds of each binary, alternated")
 	port := flag.Int("port", 18300, "port the server under test listens on (127.0.0.1)")
 	requests := flag.Int("requests", 4, "concurrent requests sent while the database hangs")
-	healthN := flag.Int("health", 3, "health calls, one after the other, while the database hangs")
+	healthN := flag.Int("health", 3, "health calls while the database hangs, 3 s apart (a monitor polling)")
 	giveUp := flag.Duration("client-timeout", 45*time.Second, "how long the client waits for one answer")
 	jsonOut := flag.String("json", "", "also write every sample as JSON to this file")
 	flag.Parse()
@@ -171,6 +174,10 @@ func measure(server, bin string, port, nreq, nhealth int, giveUp time.Duration) 
 		}
 	}
 
+	// A monitor polls health every few seconds, so what health caches
+	// (the job-queue depth, 2 s) is stale when the database stops
+	// answering, as it would be then.
+	time.Sleep(healthGap)
 	proxy.Blackhole()
 	var res round
 	var mu sync.Mutex
@@ -186,7 +193,10 @@ func measure(server, bin string, port, nreq, nhealth int, giveUp time.Duration) 
 		}()
 	}
 	time.Sleep(200 * time.Millisecond) // the requests are in flight
-	for range nhealth {
+	for i := range nhealth {
+		if i > 0 {
+			time.Sleep(healthGap)
+		}
 		res.Health = append(res.Health, get(client, base+"/api/health"))
 	}
 	wg.Wait()
