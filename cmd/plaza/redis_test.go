@@ -102,3 +102,39 @@ func TestServeSurvivesRedisLoss(t *testing.T) {
 		t.Fatalf("revoked session accepted after Redis returned: %d", code)
 	}
 }
+
+// TestRevokedSessionWhileRedisIsLost: two instances share a database and
+// Redis; Redis is lost; a session signed out on A stops working on B,
+// which had it cached, within about a second (not the local tier's 10 s).
+func TestRevokedSessionWhileRedisIsLost(t *testing.T) {
+	u := redistest.URL(t)
+	opts, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := netfault.New(t, opts.Addr)
+	_, prefix := redistest.Open(t)
+	env := map[string]string{"PLAZA_DATA_DIR": t.TempDir(), "REDIS_URL": strings.Replace(u, opts.Addr, p.Addr(), 1), "PLAZA_REDIS_PREFIX": prefix}
+	a := startInstance(t, env)
+	b := startInstance(t, env)
+	if code := a.call(t, "POST", "/api/auth/register", "", map[string]string{"email": "sam@example.com", "username": "sam", "password": "correct horse battery"}, nil); code != 201 {
+		t.Fatalf("register: %d", code)
+	}
+	var login struct{ Token string }
+	a.call(t, "POST", "/api/auth/login", "", map[string]string{"login": "sam", "password": "correct horse battery"}, &login)
+	if code := b.call(t, "GET", "/api/users/me", login.Token, nil, nil); code != 200 { // cached on B now
+		t.Fatalf("me on B: %d", code)
+	}
+	p.Cut()
+	if code := a.call(t, "POST", "/api/auth/logout", login.Token, nil, nil); code != 204 {
+		t.Fatalf("logout on A: %d", code)
+	}
+	start := time.Now()
+	for b.call(t, "GET", "/api/users/me", login.Token, nil, nil) != 401 {
+		if time.Since(start) > 2500*time.Millisecond {
+			t.Fatalf("B still accepts the revoked session %v after the logout", time.Since(start))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("revoked session refused on B %v after the logout on A", time.Since(start))
+}

@@ -104,7 +104,8 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// openDB opens the configured database and, if asked, migrates it.
+// openDB opens the configured database and, if asked, migrates it; if not,
+// it checks that the schema is not behind the binary.
 func openDB(ctx context.Context, cfg config.Config, migrate bool, log *slog.Logger) (*sqldb.DB, error) {
 	if cfg.DatabaseURL != "" {
 		mysqlLogOnce.Do(func() { sqldb.RouteLibraryLog(log) })
@@ -113,16 +114,24 @@ func openDB(ctx context.Context, cfg config.Config, migrate bool, log *slog.Logg
 		DataDir: cfg.DataDir, URL: cfg.DatabaseURL, ReplicaURLs: cfg.ReplicaURLs,
 		PoolSize: cfg.PoolSize, QueueLimit: cfg.QueueLimit,
 		ConnMaxLifetime: cfg.ConnMaxLifetime, ConnMaxIdleTime: cfg.ConnMaxIdleTime,
-		ConnectTimeout: cfg.ConnectTimeout,
+		ConnectTimeout: cfg.ConnectTimeout, QueryTimeout: cfg.QueryTimeout,
 	})
 	if err != nil {
 		return nil, &exitError{exitUnavailable, err}
 	}
 	if migrate {
-		if err := db.Migrate(ctx, log); err != nil {
-			db.Close()
-			return nil, err
+		err = db.Migrate(ctx, log)
+	} else {
+		// Serving an older schema would answer 500 to every request.
+		err = db.CheckSchema(ctx)
+		var behind *sqldb.SchemaBehindError
+		if errors.As(err, &behind) {
+			err = &exitError{exitUsage, err}
 		}
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
 	}
 	return db, nil
 }

@@ -478,7 +478,7 @@ func (s *Service) cachedSession(ctx context.Context, token string, now time.Time
 		return Session{}, User{}, errNoSession
 	}
 	hash := hashSecret(token)
-	b, err := s.cache.Get(ctx, cache.Long, "session:"+hash, UserTag(uid), func(ctx context.Context) ([]byte, error) {
+	b, err := s.cache.Get(ctx, cache.Sessions, "session:"+hash, UserTag(uid), func(ctx context.Context) ([]byte, error) {
 		sess, u, err := s.store.SessionByToken(ctx, hash, now)
 		if err != nil {
 			return nil, err

@@ -225,8 +225,8 @@ func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
 			tiers[name] = t
 		}
 	}
-	probes := httpapi.Probes{Queue: func() httpapi.QueueHealth {
-		st := a.Jobs.Stats(context.Background())
+	probes := httpapi.Probes{Queue: func(ctx context.Context) httpapi.QueueHealth {
+		st := a.Jobs.Stats(ctx)
 		return httpapi.QueueHealth{Pending: st.Pending, Workers: int64(st.Workers), Dead: st.Dead}
 	}}
 	if a.redis != nil {

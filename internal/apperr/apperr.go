@@ -72,6 +72,20 @@ var statusOf = map[Code]int{
 	Locked:               http.StatusForbidden,
 }
 
+// refusals are the codes whose 5xx status is a documented answer, not a
+// failure: the feature is switched off by configuration (AI without
+// AI_BASE_URL). Anyone may provoke them at will, so they are not logged as
+// errors and do not count toward the error-rate alert. A code added for
+// another feature that can be off (payments_disabled) belongs here too.
+var refusals = map[Code]bool{
+	AIDisabled: true,
+}
+
+// Fault reports whether code means the server failed to do what it should
+// have: a 5xx that is not a documented refusal. Faults are what the
+// error-rate alert counts; overload and an unreachable database are faults.
+func Fault(code Code) bool { return Status(code) >= 500 && !refusals[code] }
+
 // Status returns the HTTP status for code; unknown codes are internal errors.
 func Status(code Code) int {
 	if s, ok := statusOf[code]; ok {

@@ -16,15 +16,24 @@ import (
 type Tier struct {
 	Name string
 	TTL  time.Duration
+	// Revocable entries grant access (a session and its user's role and
+	// ban): serving one stale lets a revoked session in. While other
+	// instances' invalidations cannot reach this one (Redis lost), the
+	// local tier keeps them at most Config.IsolatedTTL.
+	Revocable bool
 }
 
 // The seed's tiers.
 var (
-	Short    = Tier{"short", time.Minute}        // shouts, now playing
-	Medium   = Tier{"medium", 5 * time.Minute}   // mixes, events, leaderboard
-	Long     = Tier{"long", time.Hour}           // profiles, settings, course list
-	VeryLong = Tier{"very_long", 24 * time.Hour} // achievements, collectibles catalogs
+	Short    = Tier{Name: "short", TTL: time.Minute}        // shouts, now playing
+	Medium   = Tier{Name: "medium", TTL: 5 * time.Minute}   // mixes, events, leaderboard
+	Long     = Tier{Name: "long", TTL: time.Hour}           // profiles, settings, course list
+	VeryLong = Tier{Name: "very_long", TTL: 24 * time.Hour} // achievements, collectibles catalogs
 	Tiers    = []Tier{Short, Medium, Long, VeryLong}
+
+	// Sessions is the long tier for session lookups; its figures count as
+	// the long tier's.
+	Sessions = Tier{Name: "long", TTL: time.Hour, Revocable: true}
 )
 
 // tagTTL outlives every tier, so a tag's version is never forgotten while

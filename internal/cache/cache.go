@@ -20,9 +20,18 @@ type Config struct {
 	LocalBytes  uint64        // in-process tier size (default 64 MiB; 16 MiB with Redis)
 	LocalTTLCap time.Duration // with Redis, how long the local tier keeps an entry (default 10s)
 	OpTimeout   time.Duration // per Redis call (default 50ms)
-	Prefix      string        // Redis key prefix (default "plaza:")
-	Disabled    bool          // every Get loads (PLAZA_CACHE=off: debugging, benchmarks)
-	Now         func() time.Time
+	// IsolatedTTL is how long, while Redis is lost, the local tier keeps
+	// entries of Revocable tiers (default 1s): it bounds how long a session
+	// revoked on another instance is still accepted here.
+	IsolatedTTL time.Duration
+	// Heartbeat is how often Redis is pinged while it answers (default
+	// 500ms; each ping may take as long), so an instance that only reads
+	// its local tier still learns within about 2×Heartbeat that
+	// invalidations can no longer reach it.
+	Heartbeat time.Duration
+	Prefix    string // Redis key prefix (default "plaza:")
+	Disabled  bool   // every Get loads (PLAZA_CACHE=off: debugging, benchmarks)
+	Now       func() time.Time
 }
 
 // Cache is the cache every route uses. Without Redis it is the in-process
@@ -61,6 +70,12 @@ func New(ctx context.Context, cfg Config, rc *redis.Client, log *slog.Logger) (*
 	if cfg.OpTimeout <= 0 {
 		cfg.OpTimeout = 50 * time.Millisecond
 	}
+	if cfg.IsolatedTTL <= 0 {
+		cfg.IsolatedTTL = time.Second
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 500 * time.Millisecond
+	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = "plaza:"
 	}
@@ -96,9 +111,10 @@ func (c *Cache) Start() {
 	if c.remote == nil {
 		return
 	}
-	c.wg.Add(2)
+	c.wg.Add(3)
 	go c.listen()
 	go c.watch()
+	go c.heartbeat()
 }
 
 // Stop ends the background work.
@@ -131,10 +147,13 @@ func (c *Cache) RemoteDown() (bool, string) {
 }
 
 func (c *Cache) localTTL(t Tier) time.Duration {
-	if c.remote != nil {
-		return min(t.TTL, c.cfg.LocalTTLCap)
+	switch {
+	case c.remote == nil:
+		return t.TTL
+	case t.Revocable && !c.redis.Up():
+		return min(t.TTL, c.cfg.IsolatedTTL)
 	}
-	return t.TTL
+	return min(t.TTL, c.cfg.LocalTTLCap)
 }
 
 func (c *Cache) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -144,9 +163,39 @@ func (c *Cache) opCtx(ctx context.Context) (context.Context, context.CancelFunc)
 // remoteOK reports whether Redis should be tried now.
 func (c *Cache) remoteOK() bool { return c.remote != nil && c.redis.Up() }
 
+// remoteFailed marks Redis down. On the way down the local tier is
+// flushed: from the moment Redis was lost, other instances' invalidations
+// stopped arriving, so anything it holds may already be stale; what is
+// loaded from now on, Revocable tiers are kept only IsolatedTTL.
 func (c *Cache) remoteFailed(err error) {
 	if c.redis.Fail(err) {
+		c.local.Flush()
 		c.log.Warn("cache: Redis not answering; continuing on the local tier", "err", err)
+	}
+}
+
+// heartbeat pings Redis while it is up, so an outage is noticed even when
+// every read is a local hit and no invalidation is sent (watch takes over
+// while it is down).
+func (c *Cache) heartbeat() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+		if !c.redis.Up() {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Heartbeat)
+		err := c.rc.Ping(ctx).Err()
+		cancel()
+		if err != nil {
+			c.remoteFailed(err)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/plazahq/plaza/internal/cache"
 	"github.com/plazahq/plaza/internal/cache/cachetest"
+	"github.com/plazahq/plaza/internal/redisx"
 	"github.com/plazahq/plaza/internal/redisx/redistest"
 	"github.com/redis/go-redis/v9"
 )
@@ -231,4 +233,66 @@ func BenchmarkGetHitMemory(b *testing.B) {
 			c.Get(ctx, cache.Long, "k", "user:1", load)
 		}
 	})
+}
+
+// Two instances share Redis through one proxy and Redis is lost: an entry
+// that grants access (a session), invalidated on A, is no longer served by
+// B within about a second, not after the local tier's 10 s: B notices the
+// loss by itself (its reads are all local hits), flushes what it can no
+// longer trust, and keeps Revocable entries only IsolatedTTL meanwhile.
+func TestRevocableEntriesWhileRedisIsLost(t *testing.T) {
+	ctx := context.Background()
+	rcA, p, prefix := redistest.Proxied(t)
+	u := redistest.URL(t)
+	opts, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcB, err := redisx.Open(ctx, strings.Replace(u, opts.Addr, p.Addr(), 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rcB.Close() })
+	mk := func(rc *redis.Client) *cache.Cache {
+		c, err := cache.New(ctx, cache.Config{Prefix: prefix}, rc, quiet()) // the default 10 s local cap
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Start()
+		t.Cleanup(c.Stop)
+		return c
+	}
+	a, b := mk(rcA), mk(rcB)
+	var l loader
+	get := func(c *cache.Cache) string {
+		v, err := c.Get(ctx, cache.Sessions, "session:s1", "user:9", l.load)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(v)
+	}
+	// B serves the session from its local tier for as long as it may.
+	waitChange := func(old string, bound time.Duration) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for get(b) == old {
+			if time.Since(start) > bound {
+				t.Fatalf("B still serves the revoked entry after %v", time.Since(start))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return time.Since(start)
+	}
+	get(a)
+	old := get(b)
+	p.Cut()
+	a.InvalidateTag(ctx, "user:9") // revoked on A; the broadcast cannot leave
+	d := waitChange(old, 2500*time.Millisecond)
+	t.Logf("revocation honoured on B %v after Redis was lost", d)
+
+	// While Redis stays away, B keeps such entries about IsolatedTTL.
+	old = get(b)
+	a.InvalidateTag(ctx, "user:9")
+	d = waitChange(old, 1500*time.Millisecond)
+	t.Logf("second revocation honoured on B after %v", d)
 }

@@ -30,6 +30,7 @@ type Config struct {
 	ConnMaxLifetime time.Duration
 	ConnMaxIdleTime time.Duration
 	ConnectTimeout  time.Duration // how long start-up keeps trying to reach the database
+	QueryTimeout    time.Duration // DB_QUERY_TIMEOUT: bound on every database call; 0: none
 	AutoMigrate     bool
 
 	RedisURL      string
@@ -98,6 +99,7 @@ func FromEnv(getenv Getenv) (Config, error) {
 		ConnMaxLifetime: r.duration("DB_CONN_MAX_LIFETIME", 30*time.Minute),
 		ConnMaxIdleTime: r.duration("DB_CONN_MAX_IDLE_TIME", 5*time.Minute),
 		ConnectTimeout:  r.duration("DB_CONNECT_TIMEOUT", 10*time.Second),
+		QueryTimeout:    r.duration("DB_QUERY_TIMEOUT", 5*time.Second),
 		AutoMigrate:     r.boolean("PLAZA_AUTO_MIGRATE", true),
 		RedisURL:        r.str("REDIS_URL", ""),
 		RedisPrefix:     r.str("PLAZA_REDIS_PREFIX", "plaza:"),
@@ -155,8 +157,13 @@ func FromEnv(getenv Getenv) (Config, error) {
 		r.fail("PLAZA_METRICS_TOKEN", "shorter than 16 characters or holds spaces", "use e.g. the output of `openssl rand -hex 32`, or unset it")
 	}
 	r.check("DATABASE_URL", c.DatabaseURL, optional(validMySQLURL), "use mysql://user:pass@host:3306/dbname, or unset it for embedded SQLite")
+	r.check("DATABASE_URL", c.DatabaseURL, validDriverTimeouts, "timeout, readTimeout and writeTimeout take durations such as 5s")
 	for _, u := range c.ReplicaURLs {
 		r.check("DATABASE_REPLICA_URLS", u, validMySQLURL, "use comma-separated mysql://user:pass@host:3306/dbname URLs")
+		r.check("DATABASE_REPLICA_URLS", u, validDriverTimeouts, "timeout, readTimeout and writeTimeout take durations such as 5s")
+	}
+	if c.QueryTimeout > 0 && c.QueryTimeout < 100*time.Millisecond {
+		r.fail("DB_QUERY_TIMEOUT", c.QueryTimeout.String()+" is too short for a real query", "use at least 100ms (default 5s), or 0 for no bound")
 	}
 	if len(c.ReplicaURLs) > 0 && c.DatabaseURL == "" {
 		r.fail("DATABASE_REPLICA_URLS", "replicas need a primary", "set DATABASE_URL too, or unset DATABASE_REPLICA_URLS")
@@ -336,6 +343,24 @@ func schemeURL(schemes ...string) func(string) bool {
 func validMySQLURL(v string) bool {
 	u, err := url.Parse(v)
 	return err == nil && u.Scheme == "mysql" && u.Host != "" && strings.Trim(u.Path, "/") != ""
+}
+
+// validDriverTimeouts checks the MySQL driver's socket timeouts a database
+// URL may set (?timeout=5s&readTimeout=30s&writeTimeout=30s).
+func validDriverTimeouts(v string) bool {
+	u, err := url.Parse(v)
+	if err != nil {
+		return true // reported by validMySQLURL
+	}
+	q := u.Query()
+	for _, k := range []string{"timeout", "readTimeout", "writeTimeout"} {
+		if s := q.Get(k); s != "" {
+			if d, err := time.ParseDuration(s); err != nil || d < 0 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func validAddr(v string) bool {

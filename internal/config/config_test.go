@@ -119,3 +119,23 @@ func TestLoginIPBudgetAndRequireVerified(t *testing.T) {
 		}
 	}
 }
+
+func TestDatabaseTimeouts(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{"DATABASE_URL": "mysql://u:p@db:3306/plaza?timeout=2s&readTimeout=10s&writeTimeout=10s"}))
+	if err != nil || c.QueryTimeout != 5*time.Second {
+		t.Fatalf("defaults: %v %v", c.QueryTimeout, err)
+	}
+	if c, err := FromEnv(env(map[string]string{"DB_QUERY_TIMEOUT": "0"})); err != nil || c.QueryTimeout != 0 {
+		t.Fatalf("0 turns the bound off: %v %v", c.QueryTimeout, err)
+	}
+	for _, tc := range []struct{ name, val string }{
+		{"DB_QUERY_TIMEOUT", "soon"},
+		{"DB_QUERY_TIMEOUT", "10ms"},
+		{"DATABASE_URL", "mysql://u:p@db:3306/plaza?readTimeout=forever"},
+	} {
+		_, err := FromEnv(env(map[string]string{tc.name: tc.val}))
+		if err == nil || !strings.Contains(err.Error(), tc.name) || strings.Contains(err.Error(), ":p@") {
+			t.Errorf("%s=%q: %v", tc.name, tc.val, err)
+		}
+	}
+}

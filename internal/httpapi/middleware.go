@@ -23,9 +23,35 @@ const (
 	keyAuth
 )
 
+// reqState is what withRequestID keeps for one request: its id, and the
+// error code writeError answered with, which the access log reads.
+type reqState struct {
+	id   string
+	code apperr.Code
+}
+
 func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(keyRequestID).(string)
-	return id
+	if st, ok := ctx.Value(keyRequestID).(*reqState); ok {
+		return st.id
+	}
+	return ""
+}
+
+// answeredWith records the error code of the response.
+func answeredWith(ctx context.Context, code apperr.Code) {
+	if st, ok := ctx.Value(keyRequestID).(*reqState); ok {
+		st.code = code
+	}
+}
+
+// fault reports whether a response with status was a server fault: a 5xx
+// that writeError did not render as a documented refusal (apperr.Fault).
+func fault(ctx context.Context, status int) bool {
+	if status < 500 {
+		return false
+	}
+	st, ok := ctx.Value(keyRequestID).(*reqState)
+	return !ok || st.code == "" || apperr.Fault(st.code)
 }
 
 func validRequestID(s string) bool {
@@ -51,7 +77,7 @@ func withRequestID(next http.Handler) http.Handler {
 			id = hex.EncodeToString(b)
 		}
 		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRequestID, id)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRequestID, &reqState{id: id})))
 	})
 }
 
@@ -130,9 +156,10 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 		if route == "" || route == "/" {
 			route = "unmatched"
 		}
-		s.metrics.ObserveRequest(route, r.Method, sw.status, d)
+		failed := fault(r.Context(), sw.status)
+		s.metrics.ObserveRequest(route, r.Method, sw.status, failed, d)
 		switch {
-		case sw.status >= 500 && !(sw.status == http.StatusServiceUnavailable && connlimit.Restricted(r.Context())):
+		case failed && !(sw.status == http.StatusServiceUnavailable && connlimit.Restricted(r.Context())):
 			// (a 503 shed near the connection limit is counted in the
 			// metrics; the listener logs the episode once)
 			s.log.Warn("request", "requestId", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", d)

@@ -34,13 +34,15 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client went away; nobody reads the answer
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	var ae *apperr.Error // already classified (a database deadline: unavailable)
+	if errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &ae) {
 		err = &apperr.Error{Code: apperr.Unavailable, Message: "the request took too long; retry shortly", RetryAfter: 1e9, Err: err}
 	}
 	e := apperr.From(err)
 	status := apperr.Status(e.Code)
+	answeredWith(r.Context(), e.Code)
 	switch {
-	case status >= 500 && e.Code != apperr.Overloaded:
+	case apperr.Fault(e.Code) && e.Code != apperr.Overloaded:
 		s.log.Error("request failed", "requestId", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "code", e.Code, "err", e)
 	case e.Err != nil:
 		s.log.Debug("request refused", "requestId", requestID(r.Context()), "code", e.Code, "err", e.Err)

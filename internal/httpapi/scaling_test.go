@@ -333,7 +333,7 @@ func TestHealthShapeAndAlerts(t *testing.T) {
 	e := newEnv(t, sqldbtest.OpenSQLite(t, sqldb.Config{}), withHTTP(func(_ *httpapi.Config, d *httpapi.Deps) {
 		d.Probes = httpapi.Probes{
 			Redis: func() (bool, string) { return redisDown, "connection refused" },
-			Queue: func() httpapi.QueueHealth { return httpapi.QueueHealth{Pending: pending, Workers: 4} },
+			Queue: func(context.Context) httpapi.QueueHealth { return httpapi.QueueHealth{Pending: pending, Workers: 4} },
 		}
 	}), withEnv("PLAZA_METRICS_TOKEN", metricsToken))
 	for range 30 {
@@ -352,7 +352,7 @@ func TestHealthShapeAndAlerts(t *testing.T) {
 	}
 	// Slow requests in the window: p95 above 500 ms.
 	for range 100 {
-		e.metrics.ObserveRequest("/x", "GET", 200, 800*time.Millisecond)
+		e.metrics.ObserveRequest("/x", "GET", 200, false, 800*time.Millisecond)
 	}
 	redisDown = true
 	e.must(200, e.do("GET", "/api/health", nil, "")).json(&h)
@@ -360,7 +360,7 @@ func TestHealthShapeAndAlerts(t *testing.T) {
 		t.Fatalf("alerts %v (status %s)", h.Alerts, h.Status)
 	}
 	for range 100 {
-		e.metrics.ObserveRequest("/x", "GET", 500, time.Millisecond)
+		e.metrics.ObserveRequest("/x", "GET", 500, true, time.Millisecond)
 	}
 	pending = 150
 	e.must(200, e.do("GET", "/api/health", nil, "")).json(&h)

@@ -57,9 +57,10 @@ type Queue struct {
 	completer sync.WaitGroup
 	cancel    context.CancelFunc
 
-	depthMu sync.Mutex
-	depthAt time.Time
-	depth   []Depth
+	depthMu      sync.Mutex
+	depthAt      time.Time
+	depth        []Depth
+	depthReading atomic.Bool // one caller reads the depth; others use the last
 }
 
 type running struct {
@@ -419,11 +420,19 @@ type Stats struct {
 // Stats reads the depth (cached for two seconds: health polls it).
 func (q *Queue) Stats(ctx context.Context) Stats {
 	q.depthMu.Lock()
-	if time.Since(q.depthAt) > 2*time.Second {
+	stale := time.Since(q.depthAt) > 2*time.Second
+	q.depthMu.Unlock()
+	// The query runs outside the lock: while the database hangs, callers
+	// (health) get the last figures instead of queueing behind it.
+	if stale && q.depthReading.CompareAndSwap(false, true) {
 		if d, err := q.store.depth(ctx); err == nil {
+			q.depthMu.Lock()
 			q.depth, q.depthAt = d, time.Now()
+			q.depthMu.Unlock()
 		}
+		q.depthReading.Store(false)
 	}
+	q.depthMu.Lock()
 	depth := q.depth
 	q.depthMu.Unlock()
 	s := Stats{Workers: q.cfg.Workers, Busy: q.busy.Load(), Processed: q.processed.Load(), Failed: q.failed.Load(), Died: q.died.Load(), Depth: depth}

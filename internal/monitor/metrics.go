@@ -46,12 +46,15 @@ func NewMetrics(now func() time.Time) *Metrics {
 	return m
 }
 
-// ObserveRequest records one finished request.
-func (m *Metrics) ObserveRequest(route, method string, status int, d time.Duration) {
+// ObserveRequest records one finished request. fault says the server
+// failed (apperr.Fault: a 5xx that is not a documented refusal such as
+// ai_disabled); only faults count toward the window's error rate, so no
+// client can raise the alert by asking for a feature that is switched off.
+func (m *Metrics) ObserveRequest(route, method string, status int, fault bool, d time.Duration) {
 	code := strconv.Itoa(status)
 	m.requests.WithLabelValues(route, method, code).Inc()
 	m.latency.WithLabelValues(route, code[:1]+"xx").Observe(d.Seconds())
-	m.Window.Observe(d, status >= 500)
+	m.Window.Observe(d, fault)
 }
 
 // RateLimited counts a 429 in tier.

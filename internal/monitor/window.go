@@ -77,7 +77,7 @@ func (w *Window) slotFor(t time.Time) *slot {
 	return s
 }
 
-// Observe records one request.
+// Observe records one request; failed counts it toward the error rate.
 func (w *Window) Observe(d time.Duration, failed bool) {
 	s := w.slotFor(w.now())
 	s.buckets[bucketOf(d)].Add(1)

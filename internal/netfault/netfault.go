@@ -1,10 +1,11 @@
-// Package netfault is a TCP forwarder for tests that can be cut and
-// restored: placed between Plaza and a real MySQL or Redis server, it
-// simulates losing that server while Plaza runs.
+// Package netfault is a TCP forwarder for tests and benchmarks that can
+// fail on demand: placed between Plaza and a real MySQL or Redis server, it
+// simulates losing that server (Cut: connections reset, nothing listens) or
+// the server hanging (Blackhole: connections stay open, nothing answers)
+// while Plaza runs.
 package netfault
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -12,20 +13,32 @@ import (
 
 // Proxy forwards connections from Addr to a target.
 type Proxy struct {
-	t      testing.TB
+	t      testing.TB // nil outside tests
 	target string
 	mu     sync.Mutex
 	ln     net.Listener
 	addr   string
 	conns  []net.Conn
+	held   chan struct{} // non-nil while black-holed; closed to release
 }
 
-// New starts a proxy to target on a free loopback port.
+// New starts a proxy to target on a free loopback port; it is cut when the
+// test ends.
 func New(t testing.TB, target string) *Proxy {
-	p := &Proxy{t: t, target: target}
-	p.listen("127.0.0.1:0")
+	p, err := Listen(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.t = t
 	t.Cleanup(p.Cut)
 	return p
+}
+
+// Listen starts a proxy to target on a free loopback port; the caller
+// calls Cut when done.
+func Listen(target string) (*Proxy, error) {
+	p := &Proxy{target: target}
+	return p, p.listen("127.0.0.1:0")
 }
 
 // Addr is where clients connect.
@@ -35,10 +48,10 @@ func (p *Proxy) Addr() string {
 	return p.addr
 }
 
-func (p *Proxy) listen(addr string) {
+func (p *Proxy) listen(addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		p.t.Fatal(err)
+		return err
 	}
 	p.mu.Lock()
 	p.ln, p.addr = ln, ln.Addr().String()
@@ -57,10 +70,57 @@ func (p *Proxy) listen(addr string) {
 			p.mu.Lock()
 			p.conns = append(p.conns, c, up)
 			p.mu.Unlock()
-			go func() { io.Copy(up, c); up.Close() }()
-			go func() { io.Copy(c, up); c.Close() }()
+			go p.pipe(up, c)
+			go p.pipe(c, up)
 		}
 	}()
+	return nil
+}
+
+// pipe copies src to dst; while the proxy is black-holed, what it read is
+// held back (as a network partition holds TCP segments) and delivered when
+// it is released.
+func (p *Proxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			held := p.held
+			p.mu.Unlock()
+			if held != nil {
+				<-held
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Blackhole keeps every connection open, and accepts new ones, but
+// delivers nothing in either direction until Release or Cut: the server
+// seems to hang, as one that is frozen or partitioned away does.
+func (p *Proxy) Blackhole() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.held == nil {
+		p.held = make(chan struct{})
+	}
+}
+
+// Release ends a Blackhole: what was held back is delivered.
+func (p *Proxy) Release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.held != nil {
+		close(p.held)
+		p.held = nil
+	}
 }
 
 // Cut closes the listener and every connection: the server is gone.
@@ -75,7 +135,18 @@ func (p *Proxy) Cut() {
 		c.Close()
 	}
 	p.conns = nil
+	if p.held != nil {
+		close(p.held)
+		p.held = nil
+	}
 }
 
-// Restore listens again on the same address.
-func (p *Proxy) Restore() { p.listen(p.Addr()) }
+// Restore listens again on the same address after a Cut.
+func (p *Proxy) Restore() {
+	if err := p.listen(p.Addr()); err != nil {
+		if p.t != nil {
+			p.t.Fatal(err)
+		}
+		panic("netfault: " + err.Error())
+	}
+}

@@ -29,6 +29,7 @@ type Pool struct {
 	db         *sql.DB
 	gate       chan struct{}
 	queueLimit int64
+	timeout    time.Duration // bound on every call, waiting included; 0: none
 
 	waiting   atomic.Int64
 	queries   atomic.Int64 // statements and transactions run
@@ -37,10 +38,21 @@ type Pool struct {
 	refused   atomic.Int64
 }
 
-func newPool(name string, db *sql.DB, size, queueLimit int) *Pool {
+func newPool(name string, db *sql.DB, size, queueLimit int, timeout time.Duration) *Pool {
 	db.SetMaxOpenConns(size)
 	db.SetMaxIdleConns(size)
-	return &Pool{name: name, db: db, gate: make(chan struct{}, size), queueLimit: int64(queueLimit)}
+	return &Pool{name: name, db: db, gate: make(chan struct{}, size), queueLimit: int64(queueLimit), timeout: timeout}
+}
+
+// bound gives a call the pool's deadline (DB_QUERY_TIMEOUT), unless the
+// caller's is sooner. A database that stops answering then costs each
+// request that deadline and a 503, not the driver's read timeout, and the
+// connection the call held is closed by the driver and replaced.
+func (p *Pool) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if p.timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, p.timeout)
 }
 
 // DB returns the underlying handle for tools that manage it themselves
@@ -69,7 +81,7 @@ func (p *Pool) acquire(ctx context.Context) error {
 	case p.gate <- struct{}{}:
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return classify(ctx.Err())
 	}
 }
 
@@ -77,6 +89,8 @@ func (p *Pool) release() { <-p.gate }
 
 // Exec runs a statement that returns no rows.
 func (p *Pool) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx, cancel := p.bound(ctx)
+	defer cancel()
 	if err := p.acquire(ctx); err != nil {
 		return nil, err
 	}
@@ -88,6 +102,8 @@ func (p *Pool) Exec(ctx context.Context, query string, args ...any) (sql.Result,
 // QueryRow runs a query expected to return at most one row and scans it into
 // dest. It returns sql.ErrNoRows when there is none.
 func (p *Pool) QueryRow(ctx context.Context, dest []any, query string, args ...any) error {
+	ctx, cancel := p.bound(ctx)
+	defer cancel()
 	if err := p.acquire(ctx); err != nil {
 		return err
 	}
@@ -97,6 +113,8 @@ func (p *Pool) QueryRow(ctx context.Context, dest []any, query string, args ...a
 
 // Query runs a query and calls each for every row; rows are closed after.
 func (p *Pool) Query(ctx context.Context, each func(*sql.Rows) error, query string, args ...any) error {
+	ctx, cancel := p.bound(ctx)
+	defer cancel()
 	if err := p.acquire(ctx); err != nil {
 		return err
 	}
@@ -108,8 +126,11 @@ func (p *Pool) Query(ctx context.Context, each func(*sql.Rows) error, query stri
 // held for the whole transaction, so fn must use tx and never the pool. A
 // transaction the database chose as a deadlock victim (rolled back whole)
 // is run again, up to three times in all, so fn must leave nothing behind
-// outside tx that a second run would duplicate.
+// outside tx that a second run would duplicate. The pool's deadline bounds
+// the whole transaction, retries included.
 func (p *Pool) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	ctx, cancel := p.bound(ctx)
+	defer cancel()
 	for attempt := 1; ; attempt++ {
 		err := p.tx(ctx, fn)
 		if !isDeadlock(err) || attempt == 3 || ctx.Err() != nil {

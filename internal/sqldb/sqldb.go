@@ -46,6 +46,9 @@ type Config struct {
 	ConnMaxLifetime time.Duration
 	ConnMaxIdleTime time.Duration
 	ConnectTimeout  time.Duration // how long Open keeps trying to reach MySQL
+	// QueryTimeout bounds every call through a Pool (a transaction counts
+	// as one call), waiting for a connection included; 0: no bound.
+	QueryTimeout time.Duration
 }
 
 // DB is the writer pool and the read pools.
@@ -82,7 +85,7 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	// One writer: SQLite serialises writers anyway, and queueing them here
 	// rather than in its busy handler means writes never fail with "locked".
-	writer := newPool("sqlite-writer", w, 1, cfg.QueueLimit)
+	writer := newPool("sqlite-writer", w, 1, cfg.QueueLimit, cfg.QueryTimeout)
 	w.SetConnMaxLifetime(0)
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
@@ -94,7 +97,7 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, err
 	}
 	readers := max(cfg.PoolSize, runtime.GOMAXPROCS(0)*2)
-	return &DB{Dialect: SQLite, writer: writer, readers: []*Pool{newPool("sqlite-reader", r, readers, cfg.QueueLimit)}}, nil
+	return &DB{Dialect: SQLite, writer: writer, readers: []*Pool{newPool("sqlite-reader", r, readers, cfg.QueueLimit, cfg.QueryTimeout)}}, nil
 }
 
 func openMySQL(ctx context.Context, cfg Config) (*DB, error) {
@@ -109,7 +112,7 @@ func openMySQL(ctx context.Context, cfg Config) (*DB, error) {
 		}
 		db.SetConnMaxLifetime(cfg.ConnMaxLifetime)
 		db.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)
-		p := newPool(name, db, cfg.PoolSize, cfg.QueueLimit)
+		p := newPool(name, db, cfg.PoolSize, cfg.QueueLimit, cfg.QueryTimeout)
 		if err := pingUntil(ctx, db, cfg.ConnectTimeout); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("database: cannot reach %s: %w (check that the server runs and %s is right)", redactURL(rawURL), err, map[bool]string{true: "DATABASE_URL", false: "DATABASE_REPLICA_URLS"}[name == "primary"])
@@ -170,6 +173,10 @@ func MySQLDSN(rawURL string) (string, error) {
 	c.ParseTime = true         // goose's lock table uses DATETIME; Plaza's own times are BIGINT ms
 	c.ClientFoundRows = true   // RowsAffected counts matched rows, as SQLite does
 	c.InterpolateParams = true // one round trip per query instead of prepare+exec+close
+	// The driver's socket timeouts are a backstop: request paths are bound
+	// sooner by QueryTimeout (the driver closes a connection whose context
+	// ends). They bound what has no deadline of its own, such as migrations,
+	// and the URL may change them.
 	c.Timeout = 5 * time.Second
 	c.ReadTimeout = 30 * time.Second
 	c.WriteTimeout = 30 * time.Second
@@ -179,6 +186,19 @@ func MySQLDSN(rawURL string) (string, error) {
 		switch k {
 		case "tls":
 			c.TLSConfig = vs[0]
+		case "timeout", "readTimeout", "writeTimeout":
+			d, err := time.ParseDuration(vs[0])
+			if err != nil || d < 0 {
+				return "", fmt.Errorf("database: %s=%q in %s is not a duration such as 5s", k, vs[0], redactURL(rawURL))
+			}
+			switch k {
+			case "timeout":
+				c.Timeout = d
+			case "readTimeout":
+				c.ReadTimeout = d
+			default:
+				c.WriteTimeout = d
+			}
 		default:
 			c.Params[k] = vs[0]
 		}
@@ -241,6 +261,8 @@ func (d *DB) Queries() int64 {
 
 // Ping checks that the writer answers.
 func (d *DB) Ping(ctx context.Context) error {
+	ctx, cancel := d.writer.bound(ctx)
+	defer cancel()
 	if err := d.writer.acquire(ctx); err != nil {
 		return err
 	}
@@ -295,6 +317,78 @@ func (d *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	log.Info("schema up to date", "dialect", d.Dialect, "version", v)
+	return nil
+}
+
+// SchemaBehindError says the database lacks migrations this binary needs.
+type SchemaBehindError struct {
+	Applied int64 // highest version applied; 0 on an empty database
+	Latest  int64 // highest version embedded in the binary
+	Missing int   // embedded migrations not applied
+}
+
+func (e *SchemaBehindError) Error() string {
+	return fmt.Sprintf("the database schema is behind this binary (version %d applied, %d needed, %d migration(s) missing): run `plaza migrate` with the same DATABASE_URL / PLAZA_DATA_DIR, or start without --no-migrate",
+		e.Applied, e.Latest, e.Missing)
+}
+
+// CheckSchema returns a *SchemaBehindError when a migration embedded in
+// this binary is not applied to the database, as when `plaza serve
+// --no-migrate` meets an empty or older database. It only reads: it never
+// creates goose's version table, so it works with a user that may not
+// change the schema. A database ahead of the binary (a newer instance
+// migrated it) passes.
+func (d *DB) CheckSchema(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/"+string(d.Dialect))
+	if err != nil {
+		return err
+	}
+	dialect := goose.DialectSQLite3
+	if d.Dialect == MySQL {
+		dialect = goose.DialectMySQL
+	}
+	// The provider only lists the embedded sources here; it runs nothing.
+	p, err := goose.NewProvider(dialect, d.writer.db, sub, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("schema check: %w", err)
+	}
+	applied := map[int64]bool{}
+	var exists int
+	q := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version'"
+	if d.Dialect == MySQL {
+		q = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'goose_db_version'"
+	}
+	if err := d.Fresh().QueryRow(ctx, []any{&exists}, q); err != nil {
+		return fmt.Errorf("schema check: %w", err)
+	}
+	if exists > 0 {
+		// As goose's provider (what Migrate runs) decides: a version is
+		// applied while its row exists; rolling back deletes the row.
+		err := d.Fresh().Query(ctx, func(rows *sql.Rows) error {
+			var v int64
+			if err := rows.Scan(&v); err != nil {
+				return err
+			}
+			applied[v] = true
+			return nil
+		}, "SELECT DISTINCT version_id FROM goose_db_version")
+		if err != nil {
+			return fmt.Errorf("schema check: %w", err)
+		}
+	}
+	e := &SchemaBehindError{}
+	for v := range applied {
+		e.Applied = max(e.Applied, v)
+	}
+	for _, src := range p.ListSources() {
+		e.Latest = max(e.Latest, src.Version)
+		if !applied[src.Version] {
+			e.Missing++
+		}
+	}
+	if e.Missing > 0 {
+		return e
+	}
 	return nil
 }
 
