@@ -119,11 +119,16 @@ func FromEnv(getenv Getenv) (Config, error) {
 	}
 	if c.Addr == "" {
 		c.Addr = ":8080"
-		if port := getenv("PORT"); port != "" {
+		// PORT (as platforms set it) counts only when PLAZA_ADDR is unset,
+		// and a bad one is reported as PORT: that is the variable to fix.
+		if port := r.str("PORT", ""); port != "" {
+			r.check("PORT", port, validPort, "use a port number from 0 to 65535, e.g. 8080, or set PLAZA_ADDR instead")
 			c.Addr = ":" + port
 		}
 	}
-	r.check("PLAZA_ADDR", c.Addr, validAddr, "use host:port, e.g. :8080 or 127.0.0.1:8080")
+	if r.err == nil {
+		r.check("PLAZA_ADDR", c.Addr, validAddr, "use host:port, e.g. :8080 or 127.0.0.1:8080")
+	}
 	r.check("PLAZA_DEBUG_ADDR", c.DebugAddr, optional(validAddr), "use host:port on a private interface, e.g. 127.0.0.1:6060, or unset it")
 	r.check("DATABASE_URL", c.DatabaseURL, optional(validMySQLURL), "use mysql://user:pass@host:3306/dbname, or unset it for embedded SQLite")
 	for _, u := range c.ReplicaURLs {
@@ -303,11 +308,12 @@ func validMySQLURL(v string) bool {
 
 func validAddr(v string) bool {
 	_, port, err := net.SplitHostPort(v)
-	if err != nil {
-		return false
-	}
-	n, err := strconv.Atoi(port)
-	return err == nil && n >= 0 && n <= 65535
+	return err == nil && validPort(port)
+}
+
+func validPort(v string) bool {
+	n, err := strconv.Atoi(v)
+	return err == nil && n >= 0 && n <= 65535 && !strings.HasPrefix(v, "+")
 }
 
 func validRate(v string) bool {
