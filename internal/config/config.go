@@ -61,6 +61,12 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
 	HashConcurrency int // argon2id hashes allowed at once
+
+	// Uploaded images may be at most UploadImageMaxSide pixels wide and
+	// high, and UploadImageMaxPixels in all: a small file can declare a
+	// huge image.
+	UploadImageMaxSide   int
+	UploadImageMaxPixels int
 }
 
 // Getenv is the signature of os.Getenv, so tests can pass a map.
@@ -117,6 +123,8 @@ func FromEnv(getenv Getenv) (Config, error) {
 		MaxBodyBytes:        int64(r.intRange("PLAZA_MAX_BODY_BYTES", 1<<20, 1024, 1<<30)),
 		HashConcurrency:     r.intRange("PLAZA_HASH_CONCURRENCY", 0, 0, 256),
 	}
+	c.UploadImageMaxSide = r.intRange("PLAZA_UPLOAD_MAX_IMAGE_SIDE", 8192, 16, 65535)
+	c.UploadImageMaxPixels = r.intRange("PLAZA_UPLOAD_MAX_IMAGE_PIXELS", 40_000_000, 256, 1_000_000_000)
 	if c.Addr == "" {
 		c.Addr = ":8080"
 		// PORT (as platforms set it) counts only when PLAZA_ADDR is unset,

@@ -86,6 +86,18 @@ func TestBadPortNamesPort(t *testing.T) {
 	}
 }
 
+func TestImageLimits(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil || c.UploadImageMaxSide != 8192 || c.UploadImageMaxPixels != 40_000_000 {
+		t.Fatalf("defaults: %d %d %v", c.UploadImageMaxSide, c.UploadImageMaxPixels, err)
+	}
+	for name, val := range map[string]string{"PLAZA_UPLOAD_MAX_IMAGE_SIDE": "huge", "PLAZA_UPLOAD_MAX_IMAGE_PIXELS": "10"} {
+		if _, err := FromEnv(env(map[string]string{name: val})); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: %v", name, val, err)
+		}
+	}
+}
+
 func TestSecretsAreNotEchoed(t *testing.T) {
 	_, err := FromEnv(env(map[string]string{"REDIS_URL": "http://user:topsecret@host:6379"}))
 	if err == nil || strings.Contains(err.Error(), "topsecret") {
