@@ -23,15 +23,14 @@ func TestLoadtest(t *testing.T) {
 	if err := run(context.Background(), []string{"loadtest", "prepare", "--users", "30", "--channels", "3", "--out", prep}, envMap(env), nil, &out, &out); err != nil {
 		t.Fatalf("prepare: %v\n%s", err, out.String())
 	}
-	// /metrics wants the token; loadtest sends PLAZA_METRICS_TOKEN from its
-	// own environment.
-	metricsEnv := map[string]string{"PLAZA_METRICS_TOKEN": "loadtest-metrics-token"}
-	in := startInstance(t, map[string]string{"PLAZA_DATA_DIR": dir, "PLAZA_METRICS_TOKEN": metricsEnv["PLAZA_METRICS_TOKEN"]})
+	// /metrics on the API port answers only to the metrics token, which
+	// the load test sends.
+	in := startInstance(t, map[string]string{"PLAZA_DATA_DIR": dir, "PLAZA_METRICS_TOKEN": metricsToken})
 	jsonOut := filepath.Join(t.TempDir(), "report.json")
 	out.Reset()
 	args := []string{"loadtest", "--target", in.base, "--prepared", prep, "--users", "30", "--ramp", "100", "--settle", "300ms", "--duration", "3s",
 		"--mix", "read=1s,post=1s,dm=2s,profile=2s,shouts=2s,me=2s", "--json", jsonOut}
-	if err := run(context.Background(), args, envMap(metricsEnv), nil, &out, &out); err != nil {
+	if err := run(context.Background(), args, envMap(map[string]string{"PLAZA_METRICS_TOKEN": metricsToken}), nil, &out, &out); err != nil {
 		t.Fatalf("loadtest: %v\n%s", err, out.String())
 	}
 	b, err := os.ReadFile(jsonOut)
@@ -55,9 +54,65 @@ func TestLoadtest(t *testing.T) {
 	}
 	// A p95 of one microsecond cannot be met: exit non-zero, say why.
 	out.Reset()
-	err = run(context.Background(), append(args[:len(args)-2], "--p95", "1us"), envMap(metricsEnv), nil, &out, &out)
+	err = run(context.Background(), append(args[:len(args)-2], "--p95", "1us"), envMap(map[string]string{"PLAZA_METRICS_TOKEN": metricsToken}), nil, &out, &out)
 	if err == nil || !strings.Contains(err.Error(), "p95") {
 		t.Fatalf("impossible threshold: %v", err)
+	}
+}
+
+const metricsToken = "loadtest-metrics-token"
+
+// TestLoadtestOneCommand: without --prepared, the users are prepared in the
+// database named as for serve, or the command says what to run first.
+func TestLoadtestOneCommand(t *testing.T) {
+	dir := t.TempDir()
+	in := startInstance(t, map[string]string{"PLAZA_DATA_DIR": dir, "PLAZA_METRICS_TOKEN": metricsToken})
+	jsonOut := filepath.Join(t.TempDir(), "report.json")
+	// Latency is TestLoadtest's business: a loaded machine must not fail this one.
+	args := []string{"loadtest", "--target", in.base, "--users", "12", "--ramp", "100", "--settle", "200ms", "--duration", "2s",
+		"--mix", "read=1s,post=1s,dm=2s,profile=2s,shouts=2s,me=2s", "--p95", "1m", "--json", jsonOut}
+	var out bytes.Buffer
+	env := map[string]string{"PLAZA_DATA_DIR": dir, "PLAZA_METRICS_TOKEN": metricsToken}
+	if err := run(context.Background(), args, envMap(env), nil, &out, &out); err != nil {
+		t.Fatalf("loadtest: %v\n%s", err, out.String())
+	}
+	var rep loadtest.Report
+	b, _ := os.ReadFile(jsonOut)
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Users != 12 || rep.Connected != 12 || rep.All.Errors != 0 || rep.All.Requests == 0 || len(rep.Targets) != 1 || rep.Targets[0].MetricsError != "" {
+		t.Fatalf("report %+v\n%s", rep, out.String())
+	}
+	if !strings.Contains(out.String(), "prepared 12 users and 1 channels") {
+		t.Fatalf("output does not say it prepared users:\n%s", out.String())
+	}
+
+	// --data-dir mirrors PLAZA_DATA_DIR.
+	out.Reset()
+	if err := run(context.Background(), append(args, "--data-dir", dir), envMap(map[string]string{"PLAZA_METRICS_TOKEN": metricsToken}), nil, &out, &out); err != nil {
+		t.Fatalf("loadtest --data-dir: %v\n%s", err, out.String())
+	}
+
+	// No database where it looks: say which command to run first.
+	out.Reset()
+	err := run(context.Background(), args, envMap(map[string]string{"PLAZA_DATA_DIR": t.TempDir()}), nil, &out, &out)
+	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), "no Plaza database") || !strings.Contains(err.Error(), "plaza loadtest prepare --users 12") {
+		t.Fatalf("no database: %v", err)
+	}
+	// A database the target does not use: its users would all get 401.
+	other := t.TempDir()
+	if err := run(context.Background(), []string{"migrate"}, envMap(map[string]string{"PLAZA_DATA_DIR": other, "PLAZA_LOG_LEVEL": "error"}), nil, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	err = run(context.Background(), args, envMap(map[string]string{"PLAZA_DATA_DIR": other}), nil, &out, &out)
+	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), "does not know the prepared users") {
+		t.Fatalf("another database: %v", err)
+	}
+	// An unreachable MySQL: the same advice.
+	err = run(context.Background(), args, envMap(map[string]string{"DATABASE_URL": "mysql://u:p@127.0.0.1:1/plaza", "DB_CONNECT_TIMEOUT": "200ms"}), nil, &out, &out)
+	if exitCode(err) != exitUsage || !strings.Contains(err.Error(), "plaza loadtest prepare") {
+		t.Fatalf("unreachable database: %v", err)
 	}
 }
 

@@ -56,8 +56,8 @@ Usage:
   plaza serve     [--addr :8080] [--data-dir ./data] [--no-migrate]   run the server
   plaza migrate   [--data-dir ./data]                                  apply schema migrations
   plaza admin create --email E --username U --password P|-             create an admin account
-  plaza loadtest prepare --users N --out FILE                          prepare accounts for a load test
-  plaza loadtest --target URL --prepared FILE --users N                simulate community users
+  plaza loadtest --target URL --users N [--duration 60s]              simulate community users
+  plaza loadtest prepare --users N --out FILE                          prepare accounts for a later --prepared run
   plaza version                                                        print the version
 
 Configuration is read from the environment (PLAZA_ADDR, PLAZA_DATA_DIR,

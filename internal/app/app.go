@@ -115,7 +115,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if a.Cache, err = cache.New(ctx, cache.Config{LocalBytes: uint64(cfg.CacheMB) << 20, Disabled: cfg.CacheOff, Prefix: cfg.RedisPrefix, Now: o.Now}, o.Redis, log); err != nil {
 		return nil, err
 	}
-	if a.Media, err = media.NewStore(filepath.Join(cfg.DataDir, "uploads"), o.MediaLimits); err != nil {
+	if a.Media, err = media.NewStore(filepath.Join(cfg.DataDir, "uploads"), o.MediaLimits,
+		media.ImageLimits{MaxSide: cfg.UploadImageMaxSide, MaxPixels: int64(cfg.UploadImageMaxPixels)}); err != nil {
 		return nil, err
 	}
 

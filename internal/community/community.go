@@ -106,9 +106,9 @@ type Page struct {
 type Store interface {
 	CreateChannel(ctx context.Context, c Channel, creator int64) (Channel, error)
 	Channel(ctx context.Context, id int64) (Channel, error)
-	// Channels lists public channels and the private ones viewer belongs
-	// to (all of them when allPrivate).
-	Channels(ctx context.Context, viewer int64, allPrivate bool) ([]Channel, error)
+	// Channels pages, newest first, the public channels and the private
+	// ones viewer belongs to (all of them when allPrivate).
+	Channels(ctx context.Context, viewer int64, allPrivate bool, p Page) ([]Channel, error)
 	IsMember(ctx context.Context, channelID, userID int64) (bool, error)
 	AddMember(ctx context.Context, channelID, userID int64, now time.Time) error
 	RemoveMember(ctx context.Context, channelID, userID int64) error

@@ -326,22 +326,27 @@ func (s *Service) CreateChannel(ctx context.Context, by account.User, in Channel
 	return ch, nil
 }
 
-// Channels returns the channels viewer may read, as JSON, cached until any
-// channel or membership changes. viewer is nil for anonymous callers.
-func (s *Service) Channels(ctx context.Context, viewer *account.User) ([]byte, error) {
+// Channels pages the channels viewer may read, newest first, as JSON. The
+// first page is cached until any channel or membership changes. viewer is
+// nil for anonymous callers.
+func (s *Service) Channels(ctx context.Context, viewer *account.User, p Page) ([]byte, error) {
 	var id int64
 	all := false
 	if viewer != nil {
 		id, all = viewer.ID, isModerator(*viewer)
 	}
-	key := "channels:" + strconv.FormatInt(id, 10) + ":" + strconv.FormatBool(all)
-	return s.Cache.Get(ctx, cache.Long, key, tagChannels, func(ctx context.Context) ([]byte, error) {
-		list, err := s.Store.Channels(ctx, id, all)
+	load := func(ctx context.Context) ([]byte, error) {
+		list, err := s.Store.Channels(ctx, id, all, p)
 		if err != nil {
 			return nil, err
 		}
-		return json.Marshal(List[Channel]{Items: list})
-	})
+		return json.Marshal(page(list, p, func(c Channel) int64 { return c.ID }))
+	}
+	if p.Before != 0 {
+		return load(ctx)
+	}
+	key := "channels:" + strconv.FormatInt(id, 10) + ":" + strconv.FormatBool(all) + ":" + strconv.Itoa(p.Limit)
+	return s.Cache.Get(ctx, cache.Long, key, tagChannels, load)
 }
 
 var errNoChannel = apperr.New(apperr.NotFound, "channel not found")

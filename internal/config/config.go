@@ -79,6 +79,11 @@ type Config struct {
 	// RequireVerified (PLAZA_REQUIRE_VERIFIED): posting, DMs, reactions,
 	// tips and purchases wait until the account's email is verified.
 	RequireVerified bool
+	// Uploaded images may be at most UploadImageMaxSide pixels wide and
+	// high, and UploadImageMaxPixels in all: a small file can declare a
+	// huge image.
+	UploadImageMaxSide   int
+	UploadImageMaxPixels int
 }
 
 // Getenv is the signature of os.Getenv, so tests can pass a map.
@@ -144,13 +149,20 @@ func FromEnv(getenv Getenv) (Config, error) {
 		MaxConnsPerAddr:     r.intRange("PLAZA_MAX_CONNS_PER_IP", 256, 0, 1<<24),
 	}
 	c.RateLimits["login_ip"] = r.str("PLAZA_RATE_LOGIN_IP", "50/15m")
+	c.UploadImageMaxSide = r.intRange("PLAZA_UPLOAD_MAX_IMAGE_SIDE", 8192, 16, 65535)
+	c.UploadImageMaxPixels = r.intRange("PLAZA_UPLOAD_MAX_IMAGE_PIXELS", 40_000_000, 256, 1_000_000_000)
 	if c.Addr == "" {
 		c.Addr = ":8080"
-		if port := getenv("PORT"); port != "" {
+		// PORT (as platforms set it) counts only when PLAZA_ADDR is unset,
+		// and a bad one is reported as PORT: that is the variable to fix.
+		if port := r.str("PORT", ""); port != "" {
+			r.check("PORT", port, validPort, "use a port number from 0 to 65535, e.g. 8080, or set PLAZA_ADDR instead")
 			c.Addr = ":" + port
 		}
 	}
-	r.check("PLAZA_ADDR", c.Addr, validAddr, "use host:port, e.g. :8080 or 127.0.0.1:8080")
+	if r.err == nil {
+		r.check("PLAZA_ADDR", c.Addr, validAddr, "use host:port, e.g. :8080 or 127.0.0.1:8080")
+	}
 	r.check("PLAZA_DEBUG_ADDR", c.DebugAddr, optional(validAddr), "use host:port on a private interface, e.g. 127.0.0.1:6060, or unset it")
 	r.check("PLAZA_METRICS_ADDR", c.MetricsAddr, optional(validAddr), "use host:port on a private interface, e.g. 127.0.0.1:9090, or unset it")
 	if c.MetricsToken != "" && !validToken(c.MetricsToken) { // a secret: not echoed
@@ -365,11 +377,12 @@ func validDriverTimeouts(v string) bool {
 
 func validAddr(v string) bool {
 	_, port, err := net.SplitHostPort(v)
-	if err != nil {
-		return false
-	}
-	n, err := strconv.Atoi(port)
-	return err == nil && n >= 0 && n <= 65535
+	return err == nil && validPort(port)
+}
+
+func validPort(v string) bool {
+	n, err := strconv.Atoi(v)
+	return err == nil && n >= 0 && n <= 65535 && !strings.HasPrefix(v, "+")
 }
 
 // validToken: long enough not to be guessed, and sendable in a header.

@@ -72,6 +72,39 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 	}
 }
 
+// PORT is the platform's variable: a bad value is blamed on PORT, not on
+// PLAZA_ADDR, which the user never set.
+func TestBadPortNamesPort(t *testing.T) {
+	for _, port := range []string{"99999", "http", "-1", "80 80", "+80"} {
+		_, err := FromEnv(env(map[string]string{"PORT": port}))
+		if err == nil || !strings.Contains(err.Error(), "PORT") || strings.Contains(err.Error(), "PLAZA_ADDR:") {
+			t.Errorf("PORT=%q: %v", port, err)
+		}
+	}
+	if c, err := FromEnv(env(map[string]string{"PORT": "8081"})); err != nil || c.Addr != ":8081" {
+		t.Fatalf("PORT=8081: %q %v", c.Addr, err)
+	}
+	// PLAZA_ADDR wins; an unused PORT is not checked.
+	if c, err := FromEnv(env(map[string]string{"PLAZA_ADDR": "127.0.0.1:9000", "PORT": "99999"})); err != nil || c.Addr != "127.0.0.1:9000" {
+		t.Fatalf("PLAZA_ADDR and PORT: %q %v", c.Addr, err)
+	}
+	if _, err := FromEnv(env(map[string]string{"PLAZA_ADDR": ":99999"})); err == nil || !strings.Contains(err.Error(), "PLAZA_ADDR") {
+		t.Fatalf("PLAZA_ADDR=:99999: %v", err)
+	}
+}
+
+func TestImageLimits(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	if err != nil || c.UploadImageMaxSide != 8192 || c.UploadImageMaxPixels != 40_000_000 {
+		t.Fatalf("defaults: %d %d %v", c.UploadImageMaxSide, c.UploadImageMaxPixels, err)
+	}
+	for name, val := range map[string]string{"PLAZA_UPLOAD_MAX_IMAGE_SIDE": "huge", "PLAZA_UPLOAD_MAX_IMAGE_PIXELS": "10"} {
+		if _, err := FromEnv(env(map[string]string{name: val})); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: %v", name, val, err)
+		}
+	}
+}
+
 func TestSecretsAreNotEchoed(t *testing.T) {
 	_, err := FromEnv(env(map[string]string{"REDIS_URL": "http://user:topsecret@host:6379"}))
 	if err == nil || strings.Contains(err.Error(), "topsecret") {

@@ -261,7 +261,7 @@ func TestMFACodeGuessingIsLimited(t *testing.T) {
 func TestBadInputChangesNothing(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		e := newEnv(t, db)
-		tok, _ := e.signup("ida")
+		tok, ida := e.signup("ida")
 		before := e.userCount()
 		reg := func(email, username, password string) string {
 			return fmt.Sprintf(`{"email":%q,"username":%q,"password":%q}`, email, username, password)
@@ -280,6 +280,14 @@ func TestBadInputChangesNothing(t *testing.T) {
 			{"oversized", "POST", "/api/auth/register", `{"email":"` + strings.Repeat("a", 70<<10) + `"}`, "application/json", "", 413, "payload_too_large"},
 			{"unknown field", "POST", "/api/auth/register", `{"email":"x@example.com","admin":true}`, "application/json", "", 400, "bad_request"},
 			{"wrong type", "POST", "/api/auth/register", `{"email":1}`, "application/json", "", 422, "validation_failed"},
+			// Names match the documented fields exactly; encoding/json v1 took
+			// these as bio and displayName.
+			{"upper-case names", "PATCH", "/api/users/me", `{"BIO":"changed","DisplayName":"Changed"}`, "application/json", tok, 400, "bad_request"},
+			{"duplicate names", "PATCH", "/api/users/me", `{"bio":"changed","bio":"twice"}`, "application/json", tok, 400, "bad_request"},
+			// Invalid UTF-8 is refused, not turned into U+FFFD and stored.
+			{"invalid utf-8", "PATCH", "/api/users/me", "{\"bio\":\"caf\xe9\"}", "application/json", tok, 422, "validation_failed"},
+			{"lone surrogate", "PATCH", "/api/users/me", `{"displayName":"a\ud800b"}`, "application/json", tok, 422, "validation_failed"},
+			{"invalid utf-8 in settings", "PATCH", "/api/users/me", "{\"settings\":{\"theme\":\"\xc3\"}}", "application/json", tok, 422, "validation_failed"},
 			{"duplicate email", "POST", "/api/auth/register", reg("IDA@example.com", "other_1", pw), "application/json", "", 409, "conflict"},
 			{"duplicate username", "POST", "/api/auth/register", reg("new@example.com", "IDA", pw), "application/json", "", 409, "conflict"},
 			{"weak password", "POST", "/api/auth/register", reg("new@example.com", "new_1", "password1"), "application/json", "", 422, "validation_failed"},
@@ -301,6 +309,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 			{"bad id", "GET", "/api/users/-3", "", "", "", 404, "not_found"},
 			{"huge id", "GET", "/api/users/99999999999999999999999", "", "", "", 404, "not_found"},
 			{"revoke bad id", "DELETE", "/api/auth/sessions/x", "", "", tok, 404, "not_found"},
+			// Only the canonical spelling of an id names a resource.
+			{"id with plus", "GET", fmt.Sprintf("/api/users/+%d", ida.ID), "", "", "", 404, "not_found"},
+			{"id with leading zero", "GET", fmt.Sprintf("/api/users/0%d", ida.ID), "", "", "", 404, "not_found"},
+			{"zero id", "GET", "/api/users/0", "", "", "", 404, "not_found"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				req, _ := http.NewRequest(tc.method, e.srv.URL+tc.path, strings.NewReader(tc.body))
@@ -334,6 +346,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		if after := e.userCount(); after != before {
 			t.Fatalf("users %d -> %d after bad input", before, after)
 		}
+		e.must(200, e.do("GET", fmt.Sprintf("/api/users/%d", ida.ID), nil, ""))
 		var me account.User
 		e.must(200, e.do("GET", "/api/users/me", nil, tok)).json(&me)
 		if me.Bio != "" || me.DisplayName != "" || me.AvatarURL != "" || string(me.Settings) != "{}" {

@@ -27,7 +27,11 @@ func pageOf(r *http.Request) (community.Page, error) {
 }
 
 func (s *Server) listChannels(w http.ResponseWriter, r *http.Request) error {
-	b, err := s.community.Channels(r.Context(), viewer(r))
+	p, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	b, err := s.community.Channels(r.Context(), viewer(r), p)
 	if err != nil {
 		return err
 	}

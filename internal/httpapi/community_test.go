@@ -11,6 +11,7 @@ import (
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
+	"github.com/plazahq/plaza/internal/sqlstore"
 )
 
 // admin creates an admin account and signs it in.
@@ -26,6 +27,62 @@ type channel struct {
 	ID      int64
 	Slug    string
 	Private bool
+}
+
+// TestChannelsArePaged: the channel list is a cursor-paged list like every
+// other (it answered all channels at once, ignoring limit).
+func TestChannelsArePaged(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db)
+		adminTok, boss := e.admin("boss")
+		store := sqlstore.NewCommunity(db)
+		for i := range 105 {
+			if _, err := store.CreateChannel(context.Background(), community.Channel{Slug: fmt.Sprintf("room-%d", i), Name: fmt.Sprintf("Room %d", i), CreatedAt: time.Now()}, boss.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		type page struct {
+			Items      []channel
+			NextCursor string
+		}
+		var p page
+		e.must(200, e.do("GET", "/api/community/channels", nil, "")).json(&p)
+		if len(p.Items) != 50 || p.NextCursor == "" || p.Items[0].Slug != "room-104" {
+			t.Fatalf("default page: %d items, cursor %q, first %+v", len(p.Items), p.NextCursor, p.Items[0])
+		}
+		e.must(200, e.do("GET", "/api/community/channels?limit=500", nil, "")).json(&p)
+		if len(p.Items) != 100 {
+			t.Fatalf("limit=500 gave %d items, want the maximum 100", len(p.Items))
+		}
+		for _, bad := range []string{"limit=0", "limit=x", "before=x", "before=-1"} {
+			e.must(422, e.do("GET", "/api/community/channels?"+bad, nil, ""))
+		}
+		seen := map[int64]bool{}
+		cursor := ""
+		for range 10 {
+			var p page
+			e.must(200, e.do("GET", "/api/community/channels?limit=40&before="+cursor, nil, adminTok)).json(&p)
+			for _, ch := range p.Items {
+				if seen[ch.ID] {
+					t.Fatalf("channel %d on two pages", ch.ID)
+				}
+				seen[ch.ID] = true
+			}
+			if cursor = p.NextCursor; cursor == "" {
+				break
+			}
+		}
+		if len(seen) != 105 {
+			t.Fatalf("walked %d channels, want 105", len(seen))
+		}
+		// A new channel drops the cached first page.
+		var ch channel
+		e.must(201, e.do("POST", "/api/community/channels", map[string]any{"name": "Newest"}, adminTok)).json(&ch)
+		e.must(200, e.do("GET", "/api/community/channels", nil, "")).json(&p)
+		if p.Items[0].ID != ch.ID {
+			t.Fatalf("first page starts with %+v, want the new channel", p.Items[0])
+		}
+	})
 }
 
 func TestChannelsAndMessages(t *testing.T) {

@@ -1,36 +1,75 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/plazahq/plaza/internal/apperr"
 )
 
+// decodeTarget is the shape FuzzDecode and TestDecodeStrict decode into:
+// plain fields, a pointer, an integer and a raw object.
+type decodeTarget struct {
+	Email       string          `json:"email"`
+	Username    string          `json:"username"`
+	Password    string          `json:"password"`
+	DisplayName *string         `json:"displayName"`
+	UserID      int64           `json:"userId"`
+	Settings    json.RawMessage `json:"settings"`
+}
+
+var decodeNames = map[string]bool{"email": true, "username": true, "password": true, "displayName": true, "userId": true, "settings": true}
+
 // FuzzDecode feeds arbitrary bodies to the JSON decoder every route uses:
-// the outcome is a value or a 4xx error, never a panic or a 5xx.
+// the outcome is a value or a 4xx error, never a panic or a 5xx; and what
+// it accepts is valid UTF-8 whose top-level names are the fields' exact
+// names, each once.
 func FuzzDecode(f *testing.F) {
-	for _, s := range []string{`{"email":"a@b.c","username":"x","password":"y"}`, `{`, `[]`, `{"email":1}`, `{"a":1}`, `{}{}`, "\x00", `{"displayName":"\ud800"}`} {
+	for _, s := range []string{`{"email":"a@b.c","username":"x","password":"y"}`, `{`, `[]`, `{"email":1}`, `{"a":1}`, `{}{}`, "\x00",
+		`{"displayName":"\ud800"}`, `{"EMAIL":"a"}`, `{"Email":"a","email":"b"}`, "{\"email\":\"\xff\"}", `{"userId":+1}`, `{"userId":01}`,
+		`{"settings":{"a":"\udc00"}}`, `{"settings":{"a":1,"a":2}}`, `{"userId":1e2}`} {
 		f.Add(s)
 	}
 	s := &Server{cfg: Config{MaxBodyBytes: 4096}}
 	f.Fuzz(func(t *testing.T, body string) {
 		r := httptest.NewRequest("POST", "/", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
-		var v struct {
-			Email       string  `json:"email"`
-			Username    string  `json:"username"`
-			Password    string  `json:"password"`
-			DisplayName *string `json:"displayName"`
-		}
+		var v decodeTarget
 		err := s.decode(httptest.NewRecorder(), r, &v)
 		if err != nil {
 			if st := apperr.Status(apperr.From(err).Code); st < 400 || st >= 500 {
 				t.Fatalf("status %d for %q: %v", st, body, err)
+			}
+			return
+		}
+		if !utf8.ValidString(body) {
+			t.Fatalf("accepted invalid UTF-8: %q", body)
+		}
+		dec := jsontext.NewDecoder(strings.NewReader(body))
+		if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+			t.Fatalf("accepted %q, which is not an object", body)
+		}
+		seen := map[string]bool{}
+		for dec.PeekKind() != '}' {
+			name, err := dec.ReadToken()
+			if err != nil {
+				t.Fatalf("accepted %q: %v", body, err)
+			}
+			if n := name.String(); !decodeNames[n] || seen[n] {
+				t.Fatalf("accepted %q with name %q", body, n)
+			} else {
+				seen[n] = true
+			}
+			if err := dec.SkipValue(); err != nil {
+				t.Fatalf("accepted %q: %v", body, err)
 			}
 		}
 	})

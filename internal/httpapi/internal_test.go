@@ -143,3 +143,62 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 		t.Fatalf("routes and OpenAPI differ:\nroutes:     %v\ndocumented: %v", routes, documented)
 	}
 }
+
+// TestDecodeStrict pins what the shared decoder refuses and how it says so.
+func TestDecodeStrict(t *testing.T) {
+	s := bareServer(t, Config{})
+	for _, tc := range []struct {
+		name, body string
+		code       apperr.Code
+		field      string // the field named in Fields, or in the message
+	}{
+		{"ok", `{"email":"a@b.c","userId":7,"settings":{"Theme":"dark"}}`, "", ""},
+		{"upper-case name", `{"EMAIL":"a@b.c"}`, apperr.BadRequest, "EMAIL"},
+		{"title-case name", `{"Email":"a@b.c"}`, apperr.BadRequest, "Email"},
+		{"duplicate name", `{"email":"a","email":"b"}`, apperr.BadRequest, "email"},
+		{"invalid utf-8", "{\"email\":\"a\xffb\"}", apperr.Validation, "email"},
+		{"truncated utf-8 in a raw object", "{\"settings\":{\"k\":\"\xc3\"}}", apperr.Validation, "settings.k"},
+		{"invalid utf-8 in a name", "{\"\xff\":1}", apperr.Validation, "body"},
+		{"lone surrogate", `{"displayName":"\ud800"}`, apperr.Validation, "displayName"},
+		{"string for a number", `{"userId":"7"}`, apperr.Validation, "userId"},
+		{"fraction for an id", `{"userId":7.5}`, apperr.Validation, "userId"},
+		{"id out of range", `{"userId":99999999999999999999}`, apperr.Validation, "userId"},
+		{"plus sign", `{"userId":+7}`, apperr.BadRequest, ""},
+		{"leading zero", `{"userId":07}`, apperr.BadRequest, ""},
+		{"array", `[]`, apperr.BadRequest, ""},
+		{"two objects", `{}{}`, apperr.BadRequest, ""},
+		{"empty", ``, apperr.BadRequest, ""},
+		{"truncated", `{"email":`, apperr.BadRequest, ""},
+		{"too large", `{"email":"` + strings.Repeat("x", 2000) + `"}`, apperr.TooLarge, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
+			r.Header.Set("Content-Type", "application/json")
+			var v decodeTarget
+			err := s.decode(httptest.NewRecorder(), r, &v)
+			if tc.code == "" {
+				if err != nil || v.Email != "a@b.c" || v.UserID != 7 || string(v.Settings) != `{"Theme":"dark"}` {
+					t.Fatalf("decode = %+v, %v", v, err)
+				}
+				return
+			}
+			e := apperr.From(err)
+			if e.Code != tc.code {
+				t.Fatalf("code %s (%v), want %s", e.Code, err, tc.code)
+			}
+			if tc.field != "" && e.Fields[tc.field] == "" && !strings.Contains(e.Message, `"`+tc.field+`"`) {
+				t.Fatalf("%q (fields %v) does not name %s", e.Message, e.Fields, tc.field)
+			}
+		})
+	}
+}
+
+func TestParseID(t *testing.T) {
+	for in, want := range map[string]int64{"1": 1, "42": 42, "9223372036854775807": 1<<63 - 1,
+		"0": 0, "01": 0, "+1": 0, "-1": 0, " 1": 0, "1 ": 0, "1.0": 0, "0x1": 0, "1e3": 0, "": 0, "9223372036854775808": 0, "١": 0} {
+		got, ok := parseID(in)
+		if got != want || ok != (want != 0) {
+			t.Errorf("parseID(%q) = %d %v, want %d", in, got, ok, want)
+		}
+	}
+}

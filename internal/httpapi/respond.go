@@ -8,8 +8,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/plazahq/plaza/internal/apperr"
 )
@@ -96,75 +100,126 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 }
 
 // decode reads a JSON request body into v: the content type must be JSON
-// (415), the body at most the configured size (413), well-formed (400), with
-// no unknown fields (400) and the right types (422).
+// (415), the body at most the configured size (413), one well-formed JSON
+// object (400) whose member names match v's json tags exactly (400 for an
+// unknown or duplicated name, "EMAIL" included), in valid UTF-8 (422, no
+// silent U+FFFD) and with the right types (422).
+//
+// It uses the encoding/json/v2 semantics (github.com/go-json-experiment/json,
+// the module that mirrors the standard library's v2 until Plaza's Go
+// toolchain has it without GOEXPERIMENT): v1 matches names
+// case-insensitively, replaces invalid UTF-8 and takes the last of duplicate
+// names, and none of that can be switched off.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	ct := r.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 		return apperr.New(apperr.UnsupportedMedia, "send the body as application/json")
 	}
 	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := jsonv2.UnmarshalRead(body, v, jsonv2.RejectUnknownMembers(true)); err != nil {
 		return decodeError(err, s.cfg.MaxBodyBytes)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return decodeError(err, s.cfg.MaxBodyBytes)
-		}
-		return apperr.New(apperr.BadRequest, "the body must hold a single JSON object")
 	}
 	return nil
 }
 
+// decodeError turns what the JSON decoder reports into Plaza's errors.
 func decodeError(err error, limit int64) error {
 	var (
 		mbe *http.MaxBytesError
-		syn *json.SyntaxError
-		typ *json.UnmarshalTypeError
+		syn *jsontext.SyntacticError
+		sem *jsonv2.SemanticError
 	)
 	switch {
 	case errors.As(err, &mbe):
 		return apperr.New(apperr.TooLarge, fmt.Sprintf("the body is larger than %d bytes", limit))
-	case errors.Is(err, io.EOF):
-		return apperr.New(apperr.BadRequest, "the body is empty; send a JSON object")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return apperr.New(apperr.BadRequest, "the JSON body ends too early")
 	case errors.As(err, &syn):
-		return apperr.New(apperr.BadRequest, fmt.Sprintf("malformed JSON at byte %d", syn.Offset))
-	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			return apperr.New(apperr.BadRequest, "the body must be a JSON object")
+		field := fieldOf(syn.JSONPointer)
+		switch msg := syn.Err.Error(); {
+		case errors.Is(syn.Err, io.ErrUnexpectedEOF) && syn.ByteOffset == 0:
+			return apperr.New(apperr.BadRequest, "the body is empty; send a JSON object")
+		case errors.Is(syn.Err, io.ErrUnexpectedEOF):
+			return apperr.New(apperr.BadRequest, "the JSON body ends too early")
+		case strings.Contains(msg, "invalid UTF-8"), strings.Contains(msg, "surrogate"):
+			// Bytes that are not UTF-8, or a \ud800-style escape that
+			// stands for no character: refused rather than replaced.
+			if field == "" {
+				return &apperr.Error{Code: apperr.Validation, Message: fmt.Sprintf("the body is not valid UTF-8 (byte %d)", syn.ByteOffset),
+					Fields: map[string]string{"body": "is not valid UTF-8"}}
+			}
+			return &apperr.Error{Code: apperr.Validation, Message: field + " is not valid UTF-8", Fields: map[string]string{field: "is not valid UTF-8"}}
+		case errors.Is(syn.Err, jsontext.ErrDuplicateName):
+			return apperr.New(apperr.BadRequest, fmt.Sprintf("field %q appears twice", field))
+		case strings.Contains(msg, "after top-level value"):
+			return apperr.New(apperr.BadRequest, "the body must hold a single JSON object")
 		}
-		return apperr.Invalid(map[string]string{field: "must be a " + jsonKind(typ.Type.Kind().String())})
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return apperr.New(apperr.BadRequest, "unknown field "+strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return apperr.New(apperr.BadRequest, fmt.Sprintf("malformed JSON at byte %d", syn.ByteOffset))
+	case errors.As(err, &sem):
+		field := fieldOf(sem.JSONPointer)
+		switch {
+		case errors.Is(sem.Err, jsonv2.ErrUnknownName):
+			return apperr.New(apperr.BadRequest, fmt.Sprintf("unknown field %q (names are case-sensitive)", field))
+		case field == "":
+			return apperr.New(apperr.BadRequest, "the body must be a JSON object")
+		case sem.GoType != nil && sem.JSONKind == '0' && sem.Err != nil && strings.Contains(sem.Err.Error(), "out of range"):
+			return apperr.Invalid(map[string]string{field: "is out of range"})
+		case sem.GoType != nil:
+			return apperr.Invalid(map[string]string{field: "must be a " + jsonKind(sem.GoType.Kind())})
+		}
+		return apperr.Invalid(map[string]string{field: "has the wrong type"})
 	}
 	return apperr.New(apperr.BadRequest, "malformed JSON body")
 }
 
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
+// fieldOf names the member a JSON pointer points at: "/settings/theme" is
+// "settings.theme".
+func fieldOf(p jsontext.Pointer) string {
+	var parts []string
+	for tok := range p.Tokens() {
+		parts = append(parts, tok)
+	}
+	return strings.Join(parts, ".")
+}
+
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
 		return "string"
-	case "bool":
+	case reflect.Bool:
 		return "boolean"
-	case "slice", "array":
+	case reflect.Slice, reflect.Array:
 		return "array"
-	case "map", "struct":
+	case reflect.Map, reflect.Struct:
 		return "object"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "whole number"
 	}
 	return "number"
 }
 
-// pathID parses a positive integer path value.
+// pathID parses an id path value. Only the canonical form names a
+// resource: decimal digits without a sign or leading zeros ("+1", "01",
+// " 1" and "1.0" are not ids), greater than zero and within int64.
 func pathID(r *http.Request, name string) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
-	if err != nil || id <= 0 {
+	id, ok := parseID(r.PathValue(name))
+	if !ok {
 		return 0, apperr.New(apperr.NotFound, name+" must be a positive integer id")
 	}
 	return id, nil
+}
+
+func parseID(v string) (int64, bool) {
+	if v == "" || len(v) > 19 || v[0] == '0' {
+		return 0, false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, false
+		}
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return id, true
 }

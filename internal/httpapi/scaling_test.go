@@ -5,7 +5,12 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
+	"image"
+	"image/jpeg"
+	"image/png"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -187,7 +192,12 @@ func TestCompression(t *testing.T) {
 }
 
 // A minimal valid PNG (1x1).
-var pngBytes = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+// pngBytes is a valid 1×1 PNG: uploads are decoded in full.
+var pngBytes = func() []byte {
+	var b bytes.Buffer
+	png.Encode(&b, image.NewNRGBA(image.Rect(0, 0, 1, 1)))
+	return b.Bytes()
+}()
 
 func multipartBody(field, name string, data []byte) (string, []byte) {
 	var b bytes.Buffer
@@ -263,6 +273,8 @@ func TestUploads(t *testing.T) {
 		{"html refused", "file", []byte("<!doctype html><html><body>hi</body></html>"), 415},
 		{"too large", "file", append(append([]byte{}, pngBytes...), make([]byte, 70<<10)...), 413},
 		{"no file field", "other", pngBytes, 422},
+		{"decompression bomb", "file", bombPNG(), 413},
+		{"png that does not decode", "file", append(append([]byte{}, pngBytes[:41]...), "<html><script>alert(1)</script>"...), 415},
 		{"empty file", "file", nil, 400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -281,6 +293,40 @@ func TestUploads(t *testing.T) {
 		if r := e.do("GET", bad, nil, ""); r.status != 404 {
 			t.Errorf("GET %s: %d", bad, r.status)
 		}
+	}
+}
+
+// bombPNG declares 20000×20000 pixels (1.6 GB decoded) in a 69-byte file.
+func bombPNG() []byte {
+	b := append([]byte{}, pngBytes...)
+	binary.BigEndian.PutUint32(b[16:], 20000)
+	binary.BigEndian.PutUint32(b[20:], 20000)
+	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
+	return b
+}
+
+// TestUploadedPhotoLosesItsLocation: the EXIF block of a phone photo (GPS
+// position included) is not stored or served; the picture is.
+func TestUploadedPhotoLosesItsLocation(t *testing.T) {
+	e := newEnv(t, sqldbtest.OpenSQLite(t, sqldb.Config{}))
+	tok, _ := e.signup("gus")
+	m := image.NewGray(image.Rect(0, 0, 8, 8))
+	var j bytes.Buffer
+	jpeg.Encode(&j, m, nil)
+	// APP1 "Exif": IFD0 with one GPSInfo pointer to a GPS IFD holding
+	// GPSLatitudeRef "N"; then a recognisable address.
+	tiff := []byte("MM\x00\x2a\x00\x00\x00\x08\x00\x01\x88\x25\x00\x04\x00\x00\x00\x01\x00\x00\x00\x1a\x00\x00\x00\x00" +
+		"\x00\x01\x00\x01\x00\x02\x00\x00\x00\x02N\x00\x00\x00\x00\x00\x00\x00GPS:48.8566N,2.3522E 12 Rue Example")
+	app1 := append([]byte{0xFF, 0xE1, 0, byte(len(tiff) + 8)}, "Exif\x00\x00"...)
+	photo := append(append(append([]byte{}, j.Bytes()[:2]...), append(app1, tiff...)...), j.Bytes()[2:]...)
+	var up struct{ Path string }
+	e.must(201, e.upload(tok, "file", "photo.jpg", photo)).json(&up)
+	r := e.must(200, e.do("GET", up.Path, nil, ""))
+	if bytes.Contains(r.body, []byte("Exif")) || bytes.Contains(r.body, []byte("48.8566")) || bytes.Contains(r.body, []byte("Rue Example")) {
+		t.Fatal("the served photo still carries its EXIF location")
+	}
+	if _, err := jpeg.Decode(bytes.NewReader(r.body)); err != nil || !bytes.Equal(r.body, j.Bytes()) {
+		t.Fatalf("served %d bytes (%v), want the photo without its APP1 (%d bytes)", len(r.body), err, j.Len())
 	}
 }
 

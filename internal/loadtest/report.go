@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -30,6 +31,7 @@ type TargetReport struct {
 	Goroutines    float64 `json:"goroutines"`
 	WSConnections float64 `json:"wsConnections"`
 	OpenFDs       float64 `json:"openFds"`
+	MetricsError  string  `json:"metricsError,omitempty"` // why /metrics could not be read
 }
 
 // SteadyReport is the run once every user is connected and the settle
@@ -112,7 +114,8 @@ func (r *run) report(before, peak []metrics) *Report {
 	rep.Resyncs = r.resyncs.Load()
 	for i, t := range r.cfg.Targets {
 		rep.Targets = append(rep.Targets, TargetReport{Target: t, CPUCores: (peak[i].CPUSeconds - before[i].CPUSeconds) / secs,
-			RSSMB: peak[i].RSSBytes / (1 << 20), Goroutines: peak[i].Goroutines, WSConnections: peak[i].WSConns, OpenFDs: peak[i].OpenFDs})
+			RSSMB: peak[i].RSSBytes / (1 << 20), Goroutines: peak[i].Goroutines, WSConnections: peak[i].WSConns, OpenFDs: peak[i].OpenFDs,
+			MetricsError: cmp.Or(peak[i].Err, before[i].Err)})
 	}
 	// The seed's alert thresholds, and nothing lost.
 	if r.cfg.P95 > 0 && rep.All.P95ms > float64(r.cfg.P95.Milliseconds()) {
@@ -145,6 +148,10 @@ func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "Steady state (from %.1f s: everyone connected, then the settle time): %d requests, HTTP p50 %.1f ms p95 %.1f ms p99 %.1f ms; %d deliveries, p50 %.1f ms p99 %.1f ms\n",
 		st.FromSeconds, st.Requests, st.P50ms, st.P95ms, st.P99ms, st.Deliveries, st.DeliveryP50, st.DeliveryP99)
 	for _, t := range rep.Targets {
+		if t.MetricsError != "" {
+			fmt.Fprintf(w, "Server %s: /metrics not read (%s)\n", t.Target, t.MetricsError)
+			continue
+		}
 		fmt.Fprintf(w, "Server %s: CPU %.2f cores, RSS %.0f MB, %.0f goroutines, %.0f WebSockets, %.0f open files\n",
 			t.Target, t.CPUCores, t.RSSMB, t.Goroutines, t.WSConnections, t.OpenFDs)
 	}

@@ -82,6 +82,7 @@ type Config struct {
 	Mix           Mix
 	P95           time.Duration // threshold for HTTP p95 (seed: 500 ms)
 	ErrorRate     float64       // threshold (seed: 1 %)
+	MetricsToken  string        // PLAZA_METRICS_TOKEN: sent as a bearer token to each target's /metrics
 	Progress      io.Writer
 	ProgressEvery time.Duration
 }
@@ -196,7 +197,7 @@ func Run(ctx context.Context, cfg Config, prep Prepared) (*Report, error) {
 	for i := range r.shards {
 		r.shards[i].hist, r.shards[i].steady = newHist(), newHist()
 	}
-	before := scrapeAll(cfg.Targets)
+	before := scrapeAll(cfg.Targets, cfg.MetricsToken)
 	r.start = time.Now()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -237,13 +238,13 @@ func Run(ctx context.Context, cfg Config, prep Prepared) (*Report, error) {
 	var peak []metrics
 	select {
 	case <-time.After(peakIn):
-		peak = scrapeAll(cfg.Targets)
+		peak = scrapeAll(cfg.Targets, cfg.MetricsToken)
 		select {
 		case <-time.After(cfg.Duration - peakIn):
 		case <-ctx.Done():
 		}
 	case <-ctx.Done():
-		peak = scrapeAll(cfg.Targets)
+		peak = scrapeAll(cfg.Targets, cfg.MetricsToken)
 	}
 	cancel()
 	wg.Wait()
@@ -554,23 +555,42 @@ type metrics struct {
 	Goroutines float64 `json:"goroutines"`
 	WSConns    float64 `json:"wsConnections"`
 	OpenFDs    float64 `json:"openFds"`
+	Err        string  `json:"-"` // why /metrics could not be read
 }
 
-func scrapeAll(targets []string) []metrics {
+func scrapeAll(targets []string, token string) []metrics {
 	out := make([]metrics, len(targets))
 	for i, t := range targets {
-		out[i] = scrape(t)
+		out[i] = scrape(t, token)
 	}
 	return out
 }
 
-func scrape(target string) metrics {
+// scrape reads a target's /metrics, with the metrics token when there is
+// one (on the API port, /metrics answers only to it).
+func scrape(target, token string) metrics {
 	var m metrics
-	res, err := http.Get(target + "/metrics")
+	req, err := http.NewRequest("GET", target+"/metrics", nil)
 	if err != nil {
+		m.Err = err.Error()
+		return m
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		m.Err = err.Error()
 		return m
 	}
 	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		m.Err = res.Status
+		if token == "" {
+			m.Err += "; set PLAZA_METRICS_TOKEN to the servers' metrics token"
+		}
+		return m
+	}
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -593,6 +613,38 @@ func scrape(target string) metrics {
 		}
 	}
 	return m
+}
+
+// CheckTargets makes sure each target answers and knows the prepared
+// users (one signed-in request per target) before any load is sent: users
+// prepared in another database would otherwise show up as a run of 401s.
+func CheckTargets(ctx context.Context, targets []string, p Prepared) error {
+	if len(p.Users) == 0 || len(p.Channels) == 0 {
+		return fmt.Errorf("loadtest: no prepared users or channels")
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	for i, t := range targets {
+		u := p.Users[i%len(p.Users)]
+		req, err := http.NewRequestWithContext(ctx, "GET", t+"/api/users/me", nil)
+		if err != nil {
+			return fmt.Errorf("loadtest: --target %s: %w", t, err)
+		}
+		req.Header.Set("Authorization", "Bearer "+u.Token)
+		res, err := client.Do(req)
+		if err != nil {
+			return fmt.Errorf("loadtest: --target %s does not answer: %w", t, err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		switch {
+		case res.StatusCode == http.StatusUnauthorized:
+			return fmt.Errorf("loadtest: %s does not know the prepared users (401): it uses another database, or the sessions expired; "+
+				"prepare with the servers' DATABASE_URL or PLAZA_DATA_DIR", t)
+		case res.StatusCode != http.StatusOK:
+			return fmt.Errorf("loadtest: %s answered %s to GET /api/users/me", t, res.Status)
+		}
+	}
+	return nil
 }
 
 // sortedRoutes lists route names in a stable order.

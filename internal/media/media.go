@@ -1,5 +1,7 @@
 // Package media owns uploaded files: which types are accepted (sniffed from
-// the bytes, never trusted from the client), how large they may be, where
+// the bytes, never trusted from the client, and for images checked by a
+// full decode), how large they may be (bytes, and pixels for images), which
+// metadata is stripped (EXIF with GPS position, XMP, comments), where
 // they are stored (content-addressed under the data directory, so the same
 // file is stored once and its URL never changes), and the one function that
 // turns a stored path into the URL clients use (CDN_BASE_URL, per kind).
@@ -85,14 +87,18 @@ type Limits map[Kind]int64
 type Store struct {
 	dir    string
 	limits Limits
+	images ImageLimits
+	// decodeSlots bounds the full image decodes running at once: each may
+	// take a few bytes per pixel of memory.
+	decodeSlots chan struct{}
 }
 
 // NewStore returns a store under dir (created if needed).
-func NewStore(dir string, limits Limits) (*Store, error) {
+func NewStore(dir string, limits Limits, images ImageLimits) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("media: cannot create %s: %w (check PLAZA_DATA_DIR)", dir, err)
 	}
-	return &Store{dir: dir, limits: limits}, nil
+	return &Store{dir: dir, limits: limits, images: images.withDefaults(), decodeSlots: make(chan struct{}, 2)}, nil
 }
 
 // Dir is the root served at /uploads/.
@@ -117,7 +123,9 @@ type Asset struct {
 }
 
 // Save reads r to the end, checks its type and size, and stores it by
-// content hash. Nothing is kept when it is refused.
+// content hash. Images are checked further (pixel dimensions, a full
+// decode) and stored without their metadata: see cleanImage. Nothing is
+// kept when it is refused.
 func (s *Store) Save(r io.Reader) (Asset, error) {
 	head := make([]byte, 512)
 	n, err := io.ReadFull(r, head)
@@ -134,6 +142,24 @@ func (s *Store) Save(r io.Reader) (Asset, error) {
 		return Asset{}, apperr.New(apperr.UnsupportedMedia, "files of type "+ct+" are not accepted; upload PNG, JPEG, GIF or WebP images, or MP3, WAV, OGG, FLAC, M4A or AIFF audio")
 	}
 	limit := s.limits[f.kind]
+	tooLarge := apperr.New(apperr.TooLarge, fmt.Sprintf("%s files may be at most %d MiB", f.kind, limit>>20))
+	src := io.LimitReader(io.MultiReader(bytes.NewReader(head), r), limit+1)
+	if f.kind == Image {
+		b, err := io.ReadAll(src)
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return Asset{}, tooLarge
+		case err != nil:
+			return Asset{}, err
+		case int64(len(b)) > limit:
+			return Asset{}, tooLarge
+		}
+		if b, err = cleanImage(ct, b, s.images, s.decodeSlots); err != nil {
+			return Asset{}, err
+		}
+		src = bytes.NewReader(b)
+	}
 	tmp, err := os.CreateTemp(s.dir, ".upload-*")
 	if err != nil {
 		return Asset{}, err
@@ -141,16 +167,16 @@ func (s *Store) Save(r io.Reader) (Asset, error) {
 	defer os.Remove(tmp.Name()) // after the rename, this finds nothing
 	defer tmp.Close()
 	h := sha256.New()
-	size, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(io.MultiReader(bytes.NewReader(head), r), limit+1))
+	size, err := io.Copy(io.MultiWriter(tmp, h), src)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return Asset{}, apperr.New(apperr.TooLarge, fmt.Sprintf("%s files may be at most %d MiB", f.kind, limit>>20))
+			return Asset{}, tooLarge
 		}
 		return Asset{}, err
 	}
 	if size > limit {
-		return Asset{}, apperr.New(apperr.TooLarge, fmt.Sprintf("%s files may be at most %d MiB", f.kind, limit>>20))
+		return Asset{}, tooLarge
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	rel := filepath.Join(string(f.kind), sum[:2], sum+f.ext)

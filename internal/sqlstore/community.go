@@ -69,8 +69,8 @@ func (s *Community) Channel(ctx context.Context, id int64) (community.Channel, e
 	return c, err
 }
 
-// Channels lists the channels viewer may read, by name.
-func (s *Community) Channels(ctx context.Context, viewer int64, allPrivate bool) ([]community.Channel, error) {
+// Channels pages the channels viewer may read, newest first.
+func (s *Community) Channels(ctx context.Context, viewer int64, allPrivate bool, p community.Page) ([]community.Channel, error) {
 	out := []community.Channel{}
 	each := func(rows *sql.Rows) error {
 		c, err := scanChannel(rows)
@@ -78,11 +78,11 @@ func (s *Community) Channels(ctx context.Context, viewer int64, allPrivate bool)
 		return err
 	}
 	if allPrivate {
-		return out, s.db.Read().Query(ctx, each, `SELECT `+channelCols+` FROM channels ORDER BY name, id LIMIT 1000`)
+		return out, s.db.Read().Query(ctx, each, `SELECT `+channelCols+` FROM channels WHERE id < ? ORDER BY id DESC LIMIT ?`, before(p), p.Limit)
 	}
-	return out, s.db.Read().Query(ctx, each, `SELECT `+channelCols+` FROM channels c WHERE c.private = 0
-		OR EXISTS (SELECT 1 FROM channel_members m WHERE m.channel_id = c.id AND m.user_id = ?)
-		ORDER BY name, id LIMIT 1000`, viewer)
+	return out, s.db.Read().Query(ctx, each, `SELECT `+channelCols+` FROM channels c WHERE c.id < ? AND (c.private = 0
+		OR EXISTS (SELECT 1 FROM channel_members m WHERE m.channel_id = c.id AND m.user_id = ?))
+		ORDER BY c.id DESC LIMIT ?`, before(p), viewer, p.Limit)
 }
 
 // IsMember reports membership.

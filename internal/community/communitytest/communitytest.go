@@ -44,7 +44,7 @@ func Exercise(t *testing.T, s community.Store, users []int64) {
 			t.Fatalf("missing channel: %v", err)
 		}
 		visible := func(viewer int64, all bool) map[int64]bool {
-			list, err := s.Channels(ctx, viewer, all)
+			list, err := s.Channels(ctx, viewer, all, community.Page{Limit: 1000})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,6 +77,50 @@ func Exercise(t *testing.T, s community.Store, users []int64) {
 		}
 		if err := s.RemoveMember(ctx, priv.ID, b); !apperr.Is(err, apperr.NotFound) {
 			t.Fatalf("removing twice: %v", err)
+		}
+	})
+
+	t.Run("ChannelsPaging", func(t *testing.T) {
+		// Newest first, Limit at a time, Before the last id of the page:
+		// every channel the viewer may read once, none it may not.
+		var mine []int64
+		for i := range 5 {
+			mine = append(mine, mkChannel(i == 2).ID)
+		}
+		if err := s.AddMember(ctx, mine[2], b, now); err != nil {
+			t.Fatal(err)
+		}
+		hidden := mkChannel(true)
+		seen := map[int64]int{}
+		var p community.Page
+		for pages := 0; ; pages++ {
+			p.Limit = 2
+			list, err := s.Channels(ctx, b, false, p)
+			if err != nil || len(list) > 2 || pages > 1000 {
+				t.Fatalf("page %d: %d items, %v", pages, len(list), err)
+			}
+			for i, ch := range list {
+				if (i > 0 && ch.ID >= list[i-1].ID) || (p.Before != 0 && ch.ID >= p.Before) {
+					t.Fatalf("page %d is not newest first below %d: %+v", pages, p.Before, list)
+				}
+				seen[ch.ID]++
+			}
+			if len(list) < 2 {
+				break
+			}
+			p.Before = list[len(list)-1].ID
+		}
+		for _, id := range mine {
+			if seen[id] != 1 {
+				t.Fatalf("channel %d listed %d times", id, seen[id])
+			}
+		}
+		if seen[hidden.ID] != 0 {
+			t.Fatal("a private channel of others was listed")
+		}
+		first, err := s.Channels(ctx, c, true, community.Page{Limit: 3})
+		if err != nil || len(first) != 3 || first[0].ID != hidden.ID || first[1].ID != mine[4] {
+			t.Fatalf("allPrivate first page %+v %v", first, err)
 		}
 	})
 
