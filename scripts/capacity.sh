@@ -14,6 +14,9 @@ cd "$(dirname "$0")/.."
 duration=${1:-60s}
 steps=${2:-50 200 500 2000 10000}
 runs=${RUNS:-1}
+# /metrics answers on the API port only to this token; the servers and
+# `plaza loadtest` (which reads their CPU and RSS there) share it.
+export PLAZA_METRICS_TOKEN=${PLAZA_METRICS_TOKEN:-capacity-$RANDOM$RANDOM$RANDOM$RANDOM}
 mysql=${MYSQL:-mysql://root@127.0.0.1:3306}
 redis=${REDIS:-redis://127.0.0.1:6379/0}
 work=$(mktemp -d)

@@ -202,8 +202,10 @@ func Run(ctx context.Context, cfg Config, prep Prepared) (*Report, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	done := make(chan struct{})
-	go r.progress(ctx, done)
+	// The progress line and the report write to the same output: the
+	// report waits until the progress goroutine has returned.
+	done, progressed := make(chan struct{}), make(chan struct{})
+	go func() { defer close(progressed); r.progress(ctx, done) }()
 	var wg sync.WaitGroup
 	// User i starts at i/Ramp seconds: paced by the clock, not by a ticker
 	// (which drops ticks when the machine is busy), so a loaded generator
@@ -249,6 +251,7 @@ func Run(ctx context.Context, cfg Config, prep Prepared) (*Report, error) {
 	cancel()
 	wg.Wait()
 	close(done)
+	<-progressed
 	return r.report(before, peak), nil
 }
 
