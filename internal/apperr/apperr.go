@@ -40,6 +40,10 @@ const (
 
 	// VerificationRequired: the route waits until the email is verified.
 	VerificationRequired Code = "verification_required"
+	// EventStarted: RSVPs to an event close when it starts.
+	EventStarted Code = "event_started"
+	// EventNotStarted: attendance is marked once the event has started.
+	EventNotStarted Code = "event_not_started"
 )
 
 var statusOf = map[Code]int{
@@ -64,6 +68,8 @@ var statusOf = map[Code]int{
 	Internal:         http.StatusInternalServerError,
 
 	VerificationRequired: http.StatusForbidden,
+	EventStarted:         http.StatusConflict,
+	EventNotStarted:      http.StatusConflict,
 }
 
 // Status returns the HTTP status for code; unknown codes are internal errors.
