@@ -23,6 +23,7 @@ import (
 	"github.com/plazahq/plaza/internal/cache"
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/connlimit"
+	"github.com/plazahq/plaza/internal/events"
 	"github.com/plazahq/plaza/internal/jobs"
 	"github.com/plazahq/plaza/internal/media"
 	"github.com/plazahq/plaza/internal/monitor"
@@ -66,6 +67,7 @@ type Deps struct {
 	Jobs      *jobs.Queue
 	AI        *ai.Service
 	Analytics *analytics.Service
+	Events    *events.Service
 	// Probes report on optional parts (Redis, the job queue, WebSockets)
 	// for /api/health; nil means the part is absent.
 	Probes Probes
@@ -87,6 +89,7 @@ type Server struct {
 	jobs      *jobs.Queue
 	ai        *ai.Service
 	analytics *analytics.Service
+	events    *events.Service
 	probes    Probes
 	log       *slog.Logger
 	proxies   proxies
@@ -121,6 +124,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		d.Community == nil || d.Hub == nil || d.Jobs == nil || d.AI == nil || d.Analytics == nil || d.Log == nil {
 		return nil, errors.New("httpapi: accounts, db, cache, limiter, metrics, media, community, hub, jobs, ai, analytics and log are required")
 	}
+	if d.Events == nil {
+		return nil, errors.New("httpapi: events is required")
+	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
@@ -130,6 +136,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, accounts: d.Accounts, db: d.DB, cache: d.Cache, limiter: d.Limiter, metrics: d.Metrics,
 		media: d.Media, urls: d.URLs, community: d.Community, hub: d.Hub, jobs: d.Jobs, ai: d.AI, analytics: d.Analytics, probes: d.Probes, log: d.Log, proxies: ps}
+	s.events = d.Events
 	s.routes = s.routeTable()
 	if s.handler, err = s.build(); err != nil {
 		return nil, err
@@ -187,6 +194,14 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/admin/jobs/{id}/retry", adminOnly, "api", s.retryJob},
 		{"POST", "/api/admin/jobs/{id}/discard", adminOnly, "api", s.discardJob},
 		{"GET", "/api/admin/analytics", adminOnly, "api", s.analyticsReport},
+		{"GET", "/api/events", optional, "api", s.listEvents},
+		{"POST", "/api/events", creatorOnly, "api", s.createEvent},
+		{"GET", "/api/events/{id}", optional, "api", s.getEvent},
+		{"PATCH", "/api/events/{id}", signedIn, "api", s.updateEvent},
+		{"DELETE", "/api/events/{id}", signedIn, "api", s.deleteEvent},
+		{"POST", "/api/events/{id}/rsvp", verified, "api", s.rsvpEvent},
+		{"GET", "/api/events/{id}/attendees", signedIn, "api", s.eventAttendees},
+		{"POST", "/api/events/{id}/attended", signedIn, "api", s.markAttended},
 		{"GET", "/uploads/{kind}/{shard}/{file}", public, "", s.serveUpload},
 		{"GET", "/api/health", public, "", s.health},
 		{"GET", "/api/openapi.json", public, "", s.openAPI},
