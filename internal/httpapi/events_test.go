@@ -488,3 +488,78 @@ func TestEventReminderSurvivesRestart(t *testing.T) {
 		}
 	})
 }
+
+// TestEventParallelRSVPsOverHTTP: members answer "going" at once through
+// the API; the capacity holds and the waitlist is numbered without gaps,
+// then members leaving at once promote exactly as many.
+func TestEventParallelRSVPsOverHTTP(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db, withEnv("PLAZA_RATE_STRICT", "off"))
+		creatorTok, creator := e.signup("host")
+		e.setRole(creator.ID, account.RoleCreator)
+		const members, capacity = 24, 6
+		toks := make([]string, members)
+		for i := range toks {
+			toks[i], _ = e.signup(fmt.Sprintf("fan_%d", i))
+		}
+		var ev eventView
+		e.must(201, e.do("POST", "/api/events", e.newEvent(24*time.Hour, capacity), creatorTok)).json(&ev)
+		path := fmt.Sprintf("/api/events/%d/rsvp", ev.ID)
+		answers := make([]rsvpView, members)
+		errs := make(chan error, members)
+		start := make(chan struct{})
+		for i := range toks {
+			go func() {
+				<-start
+				r := e.do("POST", path, map[string]string{"status": "going"}, toks[i])
+				if r.status != 200 {
+					errs <- fmt.Errorf("fan %d: %d %s", i, r.status, r.body)
+					return
+				}
+				errs <- json.Unmarshal(r.body, &answers[i])
+			}()
+		}
+		close(start)
+		for range toks {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		var going []int
+		seen := map[int]bool{}
+		for i, a := range answers {
+			switch {
+			case a.Status == "going":
+				going = append(going, i)
+			case a.Status == "waitlisted" && a.Position != nil && *a.Position >= 1 && *a.Position <= members-capacity && !seen[*a.Position]:
+				seen[*a.Position] = true
+			default:
+				t.Fatalf("fan %d: %+v", i, a)
+			}
+		}
+		if len(going) != capacity {
+			t.Fatalf("%d going, want %d", len(going), capacity)
+		}
+		// Three going members leave at once: three promoted, still full.
+		for _, i := range going[:3] {
+			go func() {
+				r := e.do("POST", path, map[string]string{"status": "not_going"}, toks[i])
+				if r.status != 200 {
+					errs <- fmt.Errorf("fan %d leaving: %d %s", i, r.status, r.body)
+					return
+				}
+				errs <- nil
+			}()
+		}
+		for range 3 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got eventView
+		e.must(200, e.do("GET", fmt.Sprintf("/api/events/%d", ev.ID), nil, "")).json(&got)
+		if got.Going != capacity || got.Waitlisted != members-capacity-3 {
+			t.Fatalf("after leaving: %d going, %d waitlisted", got.Going, got.Waitlisted)
+		}
+	})
+}
