@@ -192,12 +192,12 @@ func (s *Service) List(ctx context.Context, viewer *account.User, r Range) ([]by
 		// "Now" to the minute, so that the cached page can be shared.
 		r.From = s.Now().UTC().Truncate(time.Minute)
 	}
-	key := "events:" + strconv.FormatInt(r.From.UnixMilli(), 10) + ":" + strconv.FormatInt(r.To.UnixMilli(), 10) + ":" +
-		strconv.FormatInt(r.AfterStart.UnixMilli(), 10) + "." + strconv.FormatInt(r.AfterID, 10) + ":" + strconv.Itoa(r.Limit)
-	if r.To.IsZero() {
-		key = "events:" + strconv.FormatInt(r.From.UnixMilli(), 10) + ":-:" + strconv.FormatInt(r.AfterStart.UnixMilli(), 10) + "." +
-			strconv.FormatInt(r.AfterID, 10) + ":" + strconv.Itoa(r.Limit)
+	to := "-"
+	if !r.To.IsZero() {
+		to = strconv.FormatInt(r.To.UnixMilli(), 10)
 	}
+	key := "events:" + strconv.FormatInt(r.From.UnixMilli(), 10) + ":" + to + ":" + strconv.FormatInt(r.AfterStart.UnixMilli(), 10) + "." +
+		strconv.FormatInt(r.AfterID, 10) + ":" + strconv.Itoa(r.Limit)
 	b, err := s.Cache.Get(ctx, cache.Medium, key, tagEvents, func(ctx context.Context) ([]byte, error) {
 		list, err := s.Store.Events(ctx, r)
 		if err != nil {
