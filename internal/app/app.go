@@ -18,6 +18,7 @@ import (
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/config"
 	"github.com/plazahq/plaza/internal/courses"
+	"github.com/plazahq/plaza/internal/events"
 	"github.com/plazahq/plaza/internal/httpapi"
 	"github.com/plazahq/plaza/internal/jobs"
 	"github.com/plazahq/plaza/internal/media"
@@ -69,6 +70,7 @@ type App struct {
 	Broker    realtime.Broker
 	Hub       *realtime.Hub
 	Community *community.Service
+	Events    *events.Service
 	Jobs      *jobs.Queue
 	AI        *ai.Service
 	Analytics *analytics.Service
@@ -168,6 +170,13 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Community = comm
 	a.Jobs.Register(comm.DigestJobKind())
+	a.Events, err = events.NewService(events.Deps{Store: sqlstore.NewEvents(o.DB, sqlstore.NewXP(o.DB, cfg.Levels)), Users: a.Accounts.UserLoader,
+		Publisher: a.Hub, Jobs: a.Jobs, Cache: a.Cache, AssetURL: a.URLs.URL, BaseURL: cfg.BaseURL,
+		AttendanceXP: int64(cfg.XPAttendance), Now: o.Now, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	a.Jobs.Register(a.Events.ReminderJobKind())
 
 	var client *ai.Client
 	if cfg.AIBaseURL != "" {
@@ -238,7 +247,7 @@ func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
 			BodyTimeout: a.Config.BodyTimeout, UploadTimeout: a.Config.UploadTimeout, MetricsToken: a.Config.MetricsToken},
 		httpapi.Deps{Accounts: a.Accounts, DB: a.DB, Cache: a.Cache, Limiter: a.Limiter, Metrics: a.Metrics,
 			Media: a.Media, URLs: a.URLs, Community: a.Community, Hub: a.Hub, Jobs: a.Jobs, AI: a.AI,
-			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Probes: probes, Log: a.log}
+			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Events: a.Events, Probes: probes, Log: a.log}
 }
 
 // RedisDown reports whether Redis is configured and not answering, and why.

@@ -43,6 +43,10 @@ const (
 	PaymentRequired      Code = "payment_required"
 	LevelRequired        Code = "level_required"
 	Locked               Code = "locked"
+	// EventStarted: RSVPs to an event close when it starts.
+	EventStarted Code = "event_started"
+	// EventNotStarted: attendance is marked once the event has started.
+	EventNotStarted Code = "event_not_started"
 )
 
 var statusOf = map[Code]int{
@@ -70,6 +74,8 @@ var statusOf = map[Code]int{
 	PaymentRequired:      http.StatusPaymentRequired,
 	LevelRequired:        http.StatusForbidden,
 	Locked:               http.StatusForbidden,
+	EventStarted:         http.StatusConflict,
+	EventNotStarted:      http.StatusConflict,
 }
 
 // refusals are the codes whose 5xx status is a documented answer, not a

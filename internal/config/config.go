@@ -84,6 +84,9 @@ type Config struct {
 	// huge image.
 	UploadImageMaxSide   int
 	UploadImageMaxPixels int
+	// XPAttendance (PLAZA_XP_ATTENDANCE) is the XP an event's owner
+	// awards each member marked as having attended, once per event.
+	XPAttendance int
 }
 
 // Getenv is the signature of os.Getenv, so tests can pass a map.
@@ -147,6 +150,7 @@ func FromEnv(getenv Getenv) (Config, error) {
 		UploadTimeout:       r.duration("PLAZA_UPLOAD_TIMEOUT", 10*time.Minute),
 		MaxConns:            r.intRange("PLAZA_MAX_CONNECTIONS", 0, 0, 1<<24),
 		MaxConnsPerAddr:     r.intRange("PLAZA_MAX_CONNS_PER_IP", 256, 0, 1<<24),
+		XPAttendance:        r.intRange("PLAZA_XP_ATTENDANCE", 20, 0, 100000),
 	}
 	c.RateLimits["login_ip"] = r.str("PLAZA_RATE_LOGIN_IP", "50/15m")
 	c.UploadImageMaxSide = r.intRange("PLAZA_UPLOAD_MAX_IMAGE_SIDE", 8192, 16, 65535)

@@ -24,6 +24,7 @@ import (
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/connlimit"
 	"github.com/plazahq/plaza/internal/courses"
+	"github.com/plazahq/plaza/internal/events"
 	"github.com/plazahq/plaza/internal/jobs"
 	"github.com/plazahq/plaza/internal/media"
 	"github.com/plazahq/plaza/internal/monitor"
@@ -71,6 +72,7 @@ type Deps struct {
 	Analytics *analytics.Service
 	Music     *music.Service
 	Courses   *courses.Service
+	Events    *events.Service
 	// Probes report on optional parts (Redis, the job queue, WebSockets)
 	// for /api/health; nil means the part is absent.
 	Probes Probes
@@ -94,6 +96,7 @@ type Server struct {
 	analytics *analytics.Service
 	music     *music.Service
 	courses   *courses.Service
+	events    *events.Service
 	probes    Probes
 	log       *slog.Logger
 	proxies   proxies
@@ -129,8 +132,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		d.Community == nil || d.Hub == nil || d.Jobs == nil || d.AI == nil || d.Analytics == nil || d.Log == nil {
 		return nil, errors.New("httpapi: accounts, db, cache, limiter, metrics, media, community, hub, jobs, ai, analytics and log are required")
 	}
-	if d.Music == nil || d.Courses == nil {
-		return nil, errors.New("httpapi: music and courses are required")
+	if d.Music == nil || d.Courses == nil || d.Events == nil {
+		return nil, errors.New("httpapi: music, courses and events are required")
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
@@ -143,6 +146,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		media: d.Media, urls: d.URLs, community: d.Community, hub: d.Hub, jobs: d.Jobs, ai: d.AI, analytics: d.Analytics, probes: d.Probes, log: d.Log, proxies: ps}
 	s.music = d.Music
 	s.courses = d.Courses
+	s.events = d.Events
 	s.routes = s.routeTable()
 	if s.web, err = newWebApp(web.Dist()); err != nil {
 		return nil, err
@@ -229,6 +233,14 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/admin/modules/{id}/lessons", adminOnly, "api", s.createLesson},
 		{"PATCH", "/api/admin/lessons/{id}", adminOnly, "api", s.updateLesson},
 		{"DELETE", "/api/admin/lessons/{id}", adminOnly, "api", s.deleteLesson},
+		{"GET", "/api/events", optional, "api", s.listEvents},
+		{"POST", "/api/events", creatorOnly, "api", s.createEvent},
+		{"GET", "/api/events/{id}", optional, "api", s.getEvent},
+		{"PATCH", "/api/events/{id}", signedIn, "api", s.updateEvent},
+		{"DELETE", "/api/events/{id}", signedIn, "api", s.deleteEvent},
+		{"POST", "/api/events/{id}/rsvp", verified, "api", s.rsvpEvent},
+		{"GET", "/api/events/{id}/attendees", signedIn, "api", s.eventAttendees},
+		{"POST", "/api/events/{id}/attended", signedIn, "api", s.markAttended},
 		{"GET", "/uploads/{kind}/{shard}/{file}", public, "", s.serveUpload},
 		{"GET", "/api/health", public, "", s.health},
 		{"GET", "/api/openapi.json", public, "", s.openAPI},

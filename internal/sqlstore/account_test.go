@@ -11,6 +11,7 @@ import (
 	"github.com/plazahq/plaza/internal/analytics"
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/community/communitytest"
+	"github.com/plazahq/plaza/internal/events/eventstest"
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
 	"github.com/plazahq/plaza/internal/sqlstore"
@@ -75,5 +76,21 @@ func TestAnalyticsRollup(t *testing.T) {
 		if f.ActiveUsers != 2 || f.Messages != 3 || f.MessagesByChannel[fmt.Sprint(ch1.ID)] != 2 || f.MessagesByChannel[fmt.Sprint(ch2.ID)] != 1 {
 			t.Fatalf("figures %+v", f)
 		}
+	})
+}
+
+func TestEventsConformance(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		accounts := sqlstore.NewAccounts(db)
+		var ids []int64
+		for i := range eventstest.Users {
+			u, err := accounts.CreateUser(context.Background(), account.NewUser{Email: fmt.Sprintf("ev%d@example.com", i),
+				Username: fmt.Sprintf("event_member_%d", i), PasswordHash: "h", Role: account.RoleUser}, nil, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, u.ID)
+		}
+		eventstest.Exercise(t, sqlstore.NewEvents(db, sqlstore.NewXP(db, nil)), ids)
 	})
 }
