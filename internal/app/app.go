@@ -67,6 +67,7 @@ type App struct {
 	Jobs      *jobs.Queue
 	AI        *ai.Service
 	Analytics *analytics.Service
+	XP        *sqlstore.XP // the XP ledger
 	Media     *media.Store
 	URLs      media.URLs
 	Metrics   *monitor.Metrics
@@ -148,7 +149,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Jobs.Register(a.Accounts.PasswordResetJobKind())
-	comm, err = community.NewService(community.Deps{Store: sqlstore.NewCommunity(o.DB), Users: a.Accounts.UserLoader,
+	a.XP = sqlstore.NewXP(o.DB, cfg.Levels)
+	comm, err = community.NewService(community.Deps{Store: sqlstore.NewCommunity(o.DB, a.XP, cfg.XPRules), Users: a.Accounts.UserLoader,
 		Publisher: a.Hub, Access: a.Hub, Presence: a.Hub, Jobs: a.Jobs, Mailer: o.Mailer, Cache: a.Cache, AssetURL: a.URLs.URL,
 		BaseURL: cfg.BaseURL, Now: o.Now, Log: log})
 	if err != nil {
@@ -189,7 +191,7 @@ func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
 			BodyTimeout: a.Config.BodyTimeout, UploadTimeout: a.Config.UploadTimeout, MetricsToken: a.Config.MetricsToken},
 		httpapi.Deps{Accounts: a.Accounts, DB: a.DB, Cache: a.Cache, Limiter: a.Limiter, Metrics: a.Metrics,
 			Media: a.Media, URLs: a.URLs, Community: a.Community, Hub: a.Hub, Jobs: a.Jobs, AI: a.AI,
-			Analytics: a.Analytics, Probes: probes, Log: a.log}
+			Analytics: a.Analytics, XP: a.XP, Probes: probes, Log: a.log}
 }
 
 // RedisDown reports whether Redis is configured and not answering, and why.

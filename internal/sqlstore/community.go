@@ -7,19 +7,28 @@ import (
 
 	"github.com/plazahq/plaza/internal/apperr"
 	"github.com/plazahq/plaza/internal/community"
+	"github.com/plazahq/plaza/internal/gamification"
 	"github.com/plazahq/plaza/internal/jobs"
 	"github.com/plazahq/plaza/internal/sqldb"
 )
 
 // Community implements community.Store.
 type Community struct {
-	db *sqldb.DB
+	db    *sqldb.DB
+	xp    *XP
+	rules gamification.Rules
 }
 
 var _ community.Store = (*Community)(nil)
 
-// NewCommunity returns the community store on db.
-func NewCommunity(db *sqldb.DB) *Community { return &Community{db: db} }
+// NewCommunity returns the community store on db. Messages and reactions
+// award XP through xp (nil: a ledger with the default levels) by rules.
+func NewCommunity(db *sqldb.DB, xp *XP, rules gamification.Rules) *Community {
+	if xp == nil {
+		xp = NewXP(db, nil)
+	}
+	return &Community{db: db, xp: xp, rules: rules}
+}
 
 // before turns a page cursor into an id bound (0 means from the newest).
 func before(p community.Page) int64 {
@@ -127,8 +136,9 @@ func scanMessage(sc interface{ Scan(...any) error }) (community.Message, error) 
 	return m, err
 }
 
-// PostMessage inserts a message, its mentions and its jobs.
-func (s *Community) PostMessage(ctx context.Context, m community.Message, mentioned []int64, outbox ...jobs.Job) (community.Message, error) {
+// PostMessage inserts a message, its mentions, its jobs and its XP.
+func (s *Community) PostMessage(ctx context.Context, m community.Message, mentioned []int64, outbox ...jobs.Job) (community.Message, gamification.Result, error) {
+	var xp gamification.Result
 	err := s.db.Write().Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO messages (channel_id, sender_id, body, created_at) VALUES (?, ?, ?, ?)`,
 			m.ChannelID, m.SenderID, m.Body, ms(m.CreatedAt))
@@ -143,10 +153,15 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 				return err
 			}
 		}
+		if a, ok := s.rules.MessageAward(m.SenderID, m.ID); ok {
+			if xp, err = s.xp.AwardTx(ctx, tx, m.CreatedAt, a); err != nil {
+				return err
+			}
+		}
 		return jobs.InsertTx(ctx, tx, s.db.Dialect, m.CreatedAt, outbox...)
 	})
 	m.CreatedAt = fromMS(ms(m.CreatedAt))
-	return m, err
+	return m, xp, err
 }
 
 func notify(ctx context.Context, tx *sql.Tx, user int64, kind string, actor, contextID, ref int64, at time.Time) error {
@@ -396,6 +411,19 @@ func (s *Community) PostShout(ctx context.Context, sh community.Shout) (communit
 	}
 	sh.ID, err = res.LastInsertId()
 	sh.CreatedAt = fromMS(ms(sh.CreatedAt))
+	return sh, err
+}
+
+// Shout returns one shout.
+func (s *Community) Shout(ctx context.Context, id int64) (community.Shout, error) {
+	var sh community.Shout
+	var created int64
+	err := s.db.Fresh().QueryRow(ctx, []any{&sh.ID, &sh.UserID, &sh.Body, &created},
+		`SELECT id, user_id, body, created_at FROM shouts WHERE id = ?`, id)
+	if sqldb.IsNotFound(err) {
+		return sh, notFound("shout")
+	}
+	sh.CreatedAt = fromMS(created)
 	return sh, err
 }
 
