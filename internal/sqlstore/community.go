@@ -139,7 +139,13 @@ func scanMessage(sc interface{ Scan(...any) error }) (community.Message, error) 
 // PostMessage inserts a message, its mentions, its jobs and its XP.
 func (s *Community) PostMessage(ctx context.Context, m community.Message, mentioned []int64, outbox ...jobs.Job) (community.Message, gamification.Result, error) {
 	var xp gamification.Result
+	award, ok := s.rules.MessageAward(m.SenderID, 0)
 	err := s.db.Write().Tx(ctx, func(tx *sql.Tx) error {
+		if ok {
+			if err := s.xp.LockTx(ctx, tx, m.SenderID); err != nil {
+				return err
+			}
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO messages (channel_id, sender_id, body, created_at) VALUES (?, ?, ?, ?)`,
 			m.ChannelID, m.SenderID, m.Body, ms(m.CreatedAt))
 		if err != nil {
@@ -153,8 +159,9 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 				return err
 			}
 		}
-		if a, ok := s.rules.MessageAward(m.SenderID, m.ID); ok {
-			if xp, err = s.xp.AwardTx(ctx, tx, m.CreatedAt, a); err != nil {
+		if ok {
+			award, _ = s.rules.MessageAward(m.SenderID, m.ID)
+			if xp, err = s.xp.AwardTx(ctx, tx, m.CreatedAt, award); err != nil {
 				return err
 			}
 		}

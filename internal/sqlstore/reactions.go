@@ -14,8 +14,15 @@ import (
 // same reactor races with several emoji or removes and adds again.
 func (s *Community) React(ctx context.Context, r community.Reaction, on bool) (community.ReactionChange, error) {
 	var ch community.ReactionChange
+	award, ok := s.rules.ReactionAward(r.Author, string(r.Kind), r.ItemID, r.UserID)
+	ok = ok && on
 	err := s.db.Write().Tx(ctx, func(tx *sql.Tx) error {
 		ch = community.ReactionChange{}
+		if ok { // before the insert's foreign-key lock on the reactor: see LockTx
+			if err := s.xp.LockTx(ctx, tx, r.Author); err != nil {
+				return err
+			}
+		}
 		if on {
 			_, err := tx.ExecContext(ctx, `INSERT INTO reactions (item_kind, item_id, user_id, emoji, created_at) VALUES (?, ?, ?, ?, ?)`,
 				string(r.Kind), r.ItemID, r.UserID, r.Emoji, ms(r.CreatedAt))
@@ -33,12 +40,10 @@ func (s *Community) React(ctx context.Context, r community.Reaction, on bool) (c
 			}
 			ch.Changed = affected(res) > 0
 		}
-		if ch.Changed && on {
-			if a, ok := s.rules.ReactionAward(r.Author, string(r.Kind), r.ItemID, r.UserID); ok {
-				var err error
-				if ch.XP, err = s.xp.AwardTx(ctx, tx, r.CreatedAt, a); err != nil {
-					return err
-				}
+		if ch.Changed && ok {
+			var err error
+			if ch.XP, err = s.xp.AwardTx(ctx, tx, r.CreatedAt, award); err != nil {
+				return err
 			}
 		}
 		return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM reactions WHERE item_kind = ? AND item_id = ? AND emoji = ?`,

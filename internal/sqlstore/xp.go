@@ -118,3 +118,21 @@ func (x *XP) Ledger(ctx context.Context, userID, before int64, limit int) (gamif
 	}
 	return l, err
 }
+
+// LockTx takes userID's row for the rest of tx before a transaction
+// inserts rows that reference the user and then awards them XP. On MySQL
+// a foreign key check takes a shared lock on the user's row, and two such
+// transactions both holding it and then asking for AwardTx's exclusive
+// lock deadlock; taking the exclusive lock first serialises them instead.
+// SQLite serialises writers anyway, so there it does nothing.
+func (x *XP) LockTx(ctx context.Context, tx *sql.Tx, userID int64) error {
+	if x.db.Dialect != sqldb.MySQL {
+		return nil
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE id = ? FOR UPDATE`, userID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("user")
+	}
+	return err
+}
