@@ -151,13 +151,17 @@ func (s *Service) react(ctx context.Context, r Reaction, on bool, room, tag stri
 		typ = "reaction.added"
 	}
 	s.publish(ctx, room, typ, ev)
-	s.leveledUp(ctx, r.Author, ch.XP)
+	s.awarded(ctx, r.Author, ch.XP)
 	return v, nil
 }
 
-// leveledUp publishes level.up in the user's room when an award moved
-// them up a level (after its commit).
-func (s *Service) leveledUp(ctx context.Context, user int64, res gamification.Result) {
+// awarded follows a committed XP award: what is cached about the user
+// (their profile's xp and level) is dropped, and level.up is published in
+// their room when the award moved them up a level.
+func (s *Service) awarded(ctx context.Context, user int64, res gamification.Result) {
+	if res.Awarded != 0 {
+		s.Cache.InvalidateTag(ctx, account.UserTag(user))
+	}
 	if res.LeveledUp() {
 		s.publish(ctx, account.UserRoom(user), "level.up", map[string]any{"level": res.Level, "xp": res.XP})
 	}

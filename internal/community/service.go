@@ -486,7 +486,7 @@ func (s *Service) Post(ctx context.Context, by account.User, channelID int64, bo
 		s.Jobs.Notify(ctx)
 	}
 	v, err := s.afterMessageWrite(ctx, m, "message.created", true)
-	s.leveledUp(ctx, by.ID, xp)
+	s.awarded(ctx, by.ID, xp)
 	for _, u := range mentioned {
 		s.publish(ctx, account.UserRoom(u), "mention", v)
 	}

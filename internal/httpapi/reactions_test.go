@@ -170,9 +170,22 @@ func TestReactions(t *testing.T) {
 			t.Fatalf("level.up %+v %s", f, f.Data)
 		}
 		e.must(200, e.do("PUT", at("community/messages", m.ID, "🎉"), nil, adminTok))
-		marker() // no second level.up
+		marker() // no second level.up (xp 5 → 6)
+		// Her cached profile follows the awards.
+		profile := fmt.Sprintf("/api/users/%d", una.ID)
+		var p struct{ XP, Level int64 }
+		e.must(200, e.do("GET", profile, nil, "")).json(&p) // cached now
+		if p.XP != 6 {
+			t.Fatalf("profile: %+v", p)
+		}
+		e.must(201, e.do("POST", msgs, map[string]string{"body": "four"}, tok))
+		e.must(200, e.do("GET", profile, nil, "")).json(&p)
+		if p.XP != 7 || p.Level != 2 {
+			t.Fatalf("profile after an award: %+v", p)
+		}
 		e.must(200, e.do("GET", "/api/users/me/xp?limit=2", nil, tok)).json(&xp)
-		if xp.XP != 6 || xp.Level != 2 || *xp.NextLevelAt != 20 || len(xp.Items) != 2 || xp.NextCursor == "" || xp.Items[0].Reason != gamification.ReasonReaction {
+		if xp.XP != 7 || xp.Level != 2 || *xp.NextLevelAt != 20 || len(xp.Items) != 2 || xp.NextCursor == "" ||
+			xp.Items[0].Reason != gamification.ReasonMessage || xp.Items[1].Reason != gamification.ReasonReaction {
 			t.Fatalf("ledger page %+v", xp)
 		}
 		e.must(401, e.do("GET", "/api/users/me/xp", nil, ""))
