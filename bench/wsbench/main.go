@@ -34,6 +34,7 @@ import (
 	"github.com/plazahq/plaza/bench/internal/benchkit"
 	"github.com/plazahq/plaza/internal/account"
 	"github.com/plazahq/plaza/internal/community"
+	"github.com/plazahq/plaza/internal/gamification"
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqlstore"
 )
@@ -82,7 +83,7 @@ func seed(args []string) error {
 	}
 	var rooms []string
 	for i := range *channels {
-		ch, err := sqlstore.NewCommunity(db).CreateChannel(ctx, community.Channel{Slug: fmt.Sprintf("bench-%d", i), Name: fmt.Sprintf("Bench %d", i), CreatedAt: time.Now()}, 1)
+		ch, err := sqlstore.NewCommunity(db, nil, gamification.DefaultRules).CreateChannel(ctx, community.Channel{Slug: fmt.Sprintf("bench-%d", i), Name: fmt.Sprintf("Bench %d", i), CreatedAt: time.Now()}, 1)
 		if err != nil {
 			return err
 		}

@@ -75,6 +75,7 @@ type App struct {
 	AI        *ai.Service
 	Analytics *analytics.Service
 	Courses   *courses.Service
+	XP        *sqlstore.XP // the XP ledger
 	Media     *media.Store
 	URLs      media.URLs
 	Metrics   *monitor.Metrics
@@ -162,7 +163,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Jobs.Register(a.Accounts.PasswordResetJobKind())
-	comm, err = community.NewService(community.Deps{Store: sqlstore.NewCommunity(o.DB), Users: a.Accounts.UserLoader,
+	a.XP = sqlstore.NewXP(o.DB, cfg.Levels)
+	comm, err = community.NewService(community.Deps{Store: sqlstore.NewCommunity(o.DB, a.XP, cfg.XPRules), Users: a.Accounts.UserLoader,
 		Publisher: a.Hub, Access: a.Hub, Presence: a.Hub, Jobs: a.Jobs, Mailer: o.Mailer, Cache: a.Cache, AssetURL: a.URLs.URL,
 		BaseURL: cfg.BaseURL, Now: o.Now, Log: log})
 	if err != nil {
@@ -170,7 +172,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Community = comm
 	a.Jobs.Register(comm.DigestJobKind())
-	a.Events, err = events.NewService(events.Deps{Store: sqlstore.NewEvents(o.DB, sqlstore.NewXP(o.DB, cfg.Levels)), Users: a.Accounts.UserLoader,
+	a.Events, err = events.NewService(events.Deps{Store: sqlstore.NewEvents(o.DB, a.XP), Users: a.Accounts.UserLoader,
 		Publisher: a.Hub, Jobs: a.Jobs, Cache: a.Cache, AssetURL: a.URLs.URL, BaseURL: cfg.BaseURL,
 		AttendanceXP: int64(cfg.XPAttendance), Now: o.Now, Log: log})
 	if err != nil {
@@ -189,7 +191,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err := a.newMusic(o); err != nil {
 		return nil, err
 	}
-	a.Courses, err = courses.NewService(courses.Config{}, courses.Deps{Store: sqlstore.NewCourses(o.DB, sqlstore.NewXP(o.DB, cfg.Levels)),
+	a.Courses, err = courses.NewService(courses.Config{}, courses.Deps{Store: sqlstore.NewCourses(o.DB, a.XP),
 		Cache: a.Cache, Publisher: a.Hub, AssetURL: a.URLs.URL, Now: o.Now, Log: log})
 	if err != nil {
 		return nil, err
@@ -247,7 +249,7 @@ func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
 			BodyTimeout: a.Config.BodyTimeout, UploadTimeout: a.Config.UploadTimeout, MetricsToken: a.Config.MetricsToken},
 		httpapi.Deps{Accounts: a.Accounts, DB: a.DB, Cache: a.Cache, Limiter: a.Limiter, Metrics: a.Metrics,
 			Media: a.Media, URLs: a.URLs, Community: a.Community, Hub: a.Hub, Jobs: a.Jobs, AI: a.AI,
-			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Events: a.Events, Probes: probes, Log: a.log}
+			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Events: a.Events, XP: a.XP, Probes: probes, Log: a.log}
 }
 
 // RedisDown reports whether Redis is configured and not answering, and why.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/plazahq/plaza/internal/gamification"
 	"github.com/plazahq/plaza/internal/jobs"
 )
 
@@ -71,6 +72,40 @@ type Shout struct {
 	CreatedAt time.Time
 }
 
+// ItemKind names what a reaction is on.
+type ItemKind string
+
+// The kinds of items users react to.
+const (
+	KindMessage ItemKind = "message" // channel messages
+	KindShout   ItemKind = "shout"
+)
+
+// Reaction is one user's emoji on one item. Author is the item's author,
+// who may earn XP from it.
+type Reaction struct {
+	Kind      ItemKind
+	ItemID    int64
+	Author    int64
+	UserID    int64
+	Emoji     string
+	CreatedAt time.Time
+}
+
+// ReactionChange is what React did.
+type ReactionChange struct {
+	Changed bool                // a row was added or removed
+	Count   int                 // reactions with this emoji on the item after it
+	XP      gamification.Result // the author's award (zero when none)
+}
+
+// ReactionCount is one emoji's tally on an item, as clients see it.
+type ReactionCount struct {
+	Emoji string `json:"emoji"`
+	Count int    `json:"count"`
+	Mine  bool   `json:"mine"`
+}
+
 // ContactMessage is what the public contact form sends to the admins.
 type ContactMessage struct {
 	ID        int64     `json:"id"`
@@ -113,9 +148,10 @@ type Store interface {
 	AddMember(ctx context.Context, channelID, userID int64, now time.Time) error
 	RemoveMember(ctx context.Context, channelID, userID int64) error
 
-	// PostMessage stores m and notifies the mentioned users, enqueueing the
-	// outbox jobs, in one transaction.
-	PostMessage(ctx context.Context, m Message, mentioned []int64, outbox ...jobs.Job) (Message, error)
+	// PostMessage stores m, notifies the mentioned users, enqueues the
+	// outbox jobs and awards the author the message's XP, in one
+	// transaction; it reports what the award did.
+	PostMessage(ctx context.Context, m Message, mentioned []int64, outbox ...jobs.Job) (Message, gamification.Result, error)
 	Message(ctx context.Context, id int64) (Message, error)
 	// ChannelMessages pages the channel's messages that are not deleted.
 	ChannelMessages(ctx context.Context, channelID int64, p Page) ([]Message, error)
@@ -138,6 +174,19 @@ type Store interface {
 
 	PostShout(ctx context.Context, s Shout) (Shout, error)
 	Shouts(ctx context.Context, p Page) ([]Shout, error)
+	Shout(ctx context.Context, id int64) (Shout, error)
+
+	// React adds (on) or removes one reaction. Adding awards the item's
+	// author the reaction's XP in the same transaction (once per reactor
+	// and item); removing takes nothing back. Adding an existing reaction
+	// or removing a missing one changes nothing (Changed false).
+	React(ctx context.Context, r Reaction, on bool) (ReactionChange, error)
+	// Reactions counts the reactions on the items of kind ids, in one
+	// query; Mine is set for viewer's own (none when viewer is 0).
+	Reactions(ctx context.Context, kind ItemKind, ids []int64, viewer int64) (map[int64][]ReactionCount, error)
+	// MyReactions returns viewer's emoji on the items of kind ids, in one
+	// query.
+	MyReactions(ctx context.Context, kind ItemKind, ids []int64, viewer int64) (map[int64][]string, error)
 
 	// UserIDsByUsername resolves lowercased usernames.
 	UserIDsByUsername(ctx context.Context, names []string) (map[string]int64, error)

@@ -104,12 +104,13 @@ type Author struct {
 
 // MessageView is a channel message as clients see it.
 type MessageView struct {
-	ID        int64      `json:"id"`
-	ChannelID int64      `json:"channelId"`
-	Body      string     `json:"body"`
-	CreatedAt time.Time  `json:"createdAt"`
-	EditedAt  *time.Time `json:"editedAt"`
-	Author    Author     `json:"author"`
+	ID        int64           `json:"id"`
+	ChannelID int64           `json:"channelId"`
+	Body      string          `json:"body"`
+	CreatedAt time.Time       `json:"createdAt"`
+	EditedAt  *time.Time      `json:"editedAt"`
+	Author    Author          `json:"author"`
+	Reactions []ReactionCount `json:"reactions"`
 }
 
 // ThreadView is a thread in the caller's list.
@@ -132,10 +133,11 @@ type ThreadMessageView struct {
 
 // ShoutView is a shout as clients see it.
 type ShoutView struct {
-	ID        int64     `json:"id"`
-	Body      string    `json:"body"`
-	CreatedAt time.Time `json:"createdAt"`
-	Author    Author    `json:"author"`
+	ID        int64           `json:"id"`
+	Body      string          `json:"body"`
+	CreatedAt time.Time       `json:"createdAt"`
+	Author    Author          `json:"author"`
+	Reactions []ReactionCount `json:"reactions"`
 }
 
 // List is a page of items; NextCursor, when set, is the Before of the next.
@@ -207,10 +209,32 @@ func withAuthors[T, V any](ctx context.Context, s *Service, items []T, author fu
 	return out, nil
 }
 
-func (s *Service) messageViews(ctx context.Context, ms []Message) ([]MessageView, error) {
+// messageViews renders messages with their authors and, unless fresh (a
+// message just posted has none), their reactions as viewer sees them
+// (viewer 0: without Mine), in one query each.
+func (s *Service) messageViews(ctx context.Context, ms []Message, viewer int64, fresh bool) ([]MessageView, error) {
+	rs := map[int64][]ReactionCount{}
+	if !fresh && len(ms) > 0 {
+		ids := make([]int64, len(ms))
+		for i, m := range ms {
+			ids[i] = m.ID
+		}
+		var err error
+		if rs, err = s.reactions(ctx, KindMessage, ids, viewer); err != nil {
+			return nil, err
+		}
+	}
 	return withAuthors(ctx, s, ms, func(m Message) int64 { return m.SenderID }, func(m Message, a Author) MessageView {
-		return MessageView{ID: m.ID, ChannelID: m.ChannelID, Body: m.Body, CreatedAt: m.CreatedAt, EditedAt: m.EditedAt, Author: a}
+		return MessageView{ID: m.ID, ChannelID: m.ChannelID, Body: m.Body, CreatedAt: m.CreatedAt, EditedAt: m.EditedAt, Author: a,
+			Reactions: orEmpty(rs[m.ID])}
 	})
+}
+
+func orEmpty(rs []ReactionCount) []ReactionCount {
+	if rs == nil {
+		return []ReactionCount{}
+	}
+	return rs
 }
 
 // checkBody trims and validates a posted text.
@@ -409,28 +433,36 @@ func (s *Service) SetMember(ctx context.Context, by account.User, channelID, use
 
 // ---- channel messages ----
 
-// Messages pages a channel's messages, newest first, authors embedded. The
-// first page is cached briefly and dropped on every write to the channel.
+// Messages pages a channel's messages, newest first, authors and reaction
+// counts embedded. The first page is cached briefly, shared by every
+// reader (so without Mine, which withMine then sets for the caller), and
+// dropped on every write or reaction in the channel.
 func (s *Service) Messages(ctx context.Context, viewer *account.User, channelID int64, p Page) ([]byte, error) {
 	if _, err := s.readable(ctx, viewer, channelID); err != nil {
 		return nil, err
 	}
-	load := func(ctx context.Context) ([]byte, error) {
-		ms, err := s.Store.ChannelMessages(ctx, channelID, p)
-		if err != nil {
-			return nil, err
+	load := func(viewer int64) func(ctx context.Context) ([]byte, error) {
+		return func(ctx context.Context) ([]byte, error) {
+			ms, err := s.Store.ChannelMessages(ctx, channelID, p)
+			if err != nil {
+				return nil, err
+			}
+			views, err := s.messageViews(ctx, ms, viewer, false)
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(page(views, p, func(v MessageView) int64 { return v.ID }))
 		}
-		views, err := s.messageViews(ctx, ms)
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(page(views, p, func(v MessageView) int64 { return v.ID }))
 	}
 	if p.Before != 0 {
-		return load(ctx)
+		return load(viewerID(viewer))(ctx)
 	}
 	key := "chmsgs:" + strconv.FormatInt(channelID, 10) + ":" + strconv.Itoa(p.Limit)
-	return s.Cache.Get(ctx, cache.Short, key, tagChannelMessages(channelID), load)
+	b, err := s.Cache.Get(ctx, cache.Short, key, tagChannelMessages(channelID), load(0))
+	if err != nil {
+		return nil, err
+	}
+	return withMine(ctx, s, b, viewer, KindMessage, func(v *MessageView) (int64, []ReactionCount) { return v.ID, v.Reactions })
 }
 
 // Post adds a message to a channel and publishes message.created.
@@ -451,14 +483,15 @@ func (s *Service) Post(ctx context.Context, by account.User, channelID int64, bo
 	for _, u := range mentioned {
 		outbox = append(outbox, s.digestJob(u))
 	}
-	m, err := s.Store.PostMessage(ctx, Message{ChannelID: channelID, SenderID: by.ID, Body: body, CreatedAt: s.Now()}, mentioned, outbox...)
+	m, xp, err := s.Store.PostMessage(ctx, Message{ChannelID: channelID, SenderID: by.ID, Body: body, CreatedAt: s.Now()}, mentioned, outbox...)
 	if err != nil {
 		return MessageView{}, err
 	}
 	if len(outbox) > 0 {
 		s.Jobs.Notify(ctx)
 	}
-	v, err := s.afterMessageWrite(ctx, m, "message.created")
+	v, err := s.afterMessageWrite(ctx, m, "message.created", true)
+	s.awarded(ctx, by.ID, xp)
 	for _, u := range mentioned {
 		s.publish(ctx, account.UserRoom(u), "mention", v)
 	}
@@ -506,9 +539,9 @@ func (s *Service) mentions(ctx context.Context, ch Channel, by account.User, bod
 	return out, nil
 }
 
-func (s *Service) afterMessageWrite(ctx context.Context, m Message, typ string) (MessageView, error) {
+func (s *Service) afterMessageWrite(ctx context.Context, m Message, typ string, fresh bool) (MessageView, error) {
 	s.Cache.InvalidateTag(ctx, tagChannelMessages(m.ChannelID))
-	views, err := s.messageViews(ctx, []Message{m})
+	views, err := s.messageViews(ctx, []Message{m}, 0, fresh)
 	if err != nil {
 		return MessageView{}, err
 	}
@@ -548,7 +581,7 @@ func (s *Service) Edit(ctx context.Context, by account.User, id int64, body stri
 	if err != nil {
 		return MessageView{}, err
 	}
-	return s.afterMessageWrite(ctx, m, "message.edited")
+	return s.afterMessageWrite(ctx, m, "message.edited", false)
 }
 
 // Delete soft-deletes a message and publishes message.deleted.
@@ -667,23 +700,42 @@ func (s *Service) PostThreadMessage(ctx context.Context, me account.User, id int
 
 // ---- shouts ----
 
-// Shouts pages the public shout feed; the first page is cached briefly.
-func (s *Service) Shouts(ctx context.Context, p Page) ([]byte, error) {
-	load := func(ctx context.Context) ([]byte, error) {
-		list, err := s.Store.Shouts(ctx, p)
-		if err != nil {
-			return nil, err
+// Shouts pages the public shout feed with reaction counts; the first page
+// is cached briefly without Mine (see Messages).
+func (s *Service) Shouts(ctx context.Context, viewer *account.User, p Page) ([]byte, error) {
+	load := func(viewer int64) func(ctx context.Context) ([]byte, error) {
+		return func(ctx context.Context) ([]byte, error) {
+			list, err := s.Store.Shouts(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			ids := make([]int64, len(list))
+			for i, sh := range list {
+				ids[i] = sh.ID
+			}
+			rs, err := s.reactions(ctx, KindShout, ids, viewer)
+			if err != nil {
+				return nil, err
+			}
+			views, err := withAuthors(ctx, s, list, func(sh Shout) int64 { return sh.UserID }, func(sh Shout, a Author) ShoutView {
+				v := shoutView(sh, a)
+				v.Reactions = orEmpty(rs[sh.ID])
+				return v
+			})
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(page(views, p, func(v ShoutView) int64 { return v.ID }))
 		}
-		views, err := withAuthors(ctx, s, list, func(sh Shout) int64 { return sh.UserID }, shoutView)
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(page(views, p, func(v ShoutView) int64 { return v.ID }))
 	}
 	if p.Before != 0 {
-		return load(ctx)
+		return load(viewerID(viewer))(ctx)
 	}
-	return s.Cache.Get(ctx, cache.Short, "shouts:"+strconv.Itoa(p.Limit), tagShouts, load)
+	b, err := s.Cache.Get(ctx, cache.Short, "shouts:"+strconv.Itoa(p.Limit), tagShouts, load(0))
+	if err != nil {
+		return nil, err
+	}
+	return withMine(ctx, s, b, viewer, KindShout, func(v *ShoutView) (int64, []ReactionCount) { return v.ID, v.Reactions })
 }
 
 // Shout posts a shout and publishes shout.created in the chat room.
@@ -706,7 +758,7 @@ func (s *Service) Shout(ctx context.Context, by account.User, body string) (Shou
 }
 
 func shoutView(sh Shout, a Author) ShoutView {
-	return ShoutView{ID: sh.ID, Body: sh.Body, CreatedAt: sh.CreatedAt, Author: a}
+	return ShoutView{ID: sh.ID, Body: sh.Body, CreatedAt: sh.CreatedAt, Author: a, Reactions: []ReactionCount{}}
 }
 
 // ---- contact inbox ----

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Reason names why XP was awarded; with Ref it makes an award unique.
@@ -124,4 +125,24 @@ func (ls Levels) Next(level int) (int64, bool) {
 		return 0, false
 	}
 	return ls[level], true
+}
+
+// Entry is one row of a user's ledger, as they see it.
+type Entry struct {
+	ID        int64     `json:"-"`
+	Amount    int64     `json:"amount"`
+	Reason    Reason    `json:"reason"`
+	Ref       string    `json:"ref"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Ledger is a page of a user's ledger with their standing.
+// NextLevelAt is null at the top level; NextCursor, when set, is the
+// before of the next page.
+type Ledger struct {
+	XP          int64   `json:"xp"`
+	Level       int     `json:"level"`
+	NextLevelAt *int64  `json:"nextLevelAt"`
+	Items       []Entry `json:"items"`
+	NextCursor  string  `json:"nextCursor,omitempty"`
 }

@@ -213,7 +213,7 @@ func (s *Server) listShouts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	b, err := s.community.Shouts(r.Context(), p)
+	b, err := s.community.Shouts(r.Context(), viewer(r), p)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/plazahq/plaza/internal/account"
 	"github.com/plazahq/plaza/internal/community"
+	"github.com/plazahq/plaza/internal/gamification"
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
 	"github.com/plazahq/plaza/internal/sqlstore"
@@ -35,7 +36,7 @@ func TestChannelsArePaged(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		e := newEnv(t, db)
 		adminTok, boss := e.admin("boss")
-		store := sqlstore.NewCommunity(db)
+		store := sqlstore.NewCommunity(db, nil, gamification.DefaultRules)
 		for i := range 105 {
 			if _, err := store.CreateChannel(context.Background(), community.Channel{Slug: fmt.Sprintf("room-%d", i), Name: fmt.Sprintf("Room %d", i), CreatedAt: time.Now()}, boss.ID); err != nil {
 				t.Fatal(err)

@@ -73,6 +73,7 @@ type Deps struct {
 	Music     *music.Service
 	Courses   *courses.Service
 	Events    *events.Service
+	XP        XPLedger // GET /api/users/me/xp
 	// Probes report on optional parts (Redis, the job queue, WebSockets)
 	// for /api/health; nil means the part is absent.
 	Probes Probes
@@ -97,6 +98,7 @@ type Server struct {
 	music     *music.Service
 	courses   *courses.Service
 	events    *events.Service
+	xp        XPLedger
 	probes    Probes
 	log       *slog.Logger
 	proxies   proxies
@@ -143,7 +145,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, accounts: d.Accounts, db: d.DB, cache: d.Cache, limiter: d.Limiter, metrics: d.Metrics,
-		media: d.Media, urls: d.URLs, community: d.Community, hub: d.Hub, jobs: d.Jobs, ai: d.AI, analytics: d.Analytics, probes: d.Probes, log: d.Log, proxies: ps}
+		media: d.Media, urls: d.URLs, community: d.Community, hub: d.Hub, jobs: d.Jobs, ai: d.AI, analytics: d.Analytics, xp: d.XP, probes: d.Probes, log: d.Log, proxies: ps}
 	s.music = d.Music
 	s.courses = d.Courses
 	s.events = d.Events
@@ -190,12 +192,17 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/community/channels/{id}/messages", verified, "api", s.postMessage},
 		{"PATCH", "/api/community/messages/{id}", signedIn, "api", s.editMessage},
 		{"DELETE", "/api/community/messages/{id}", signedIn, "api", s.deleteMessage},
+		{"PUT", "/api/community/messages/{id}/reactions/{emoji}", verified, "api", s.react(s.community.ReactMessage, true)},
+		{"DELETE", "/api/community/messages/{id}/reactions/{emoji}", verified, "api", s.react(s.community.ReactMessage, false)},
 		{"GET", "/api/messages/threads", signedIn, "api", s.listThreads},
 		{"POST", "/api/messages/threads", verified, "api", s.openThread},
 		{"GET", "/api/messages/threads/{id}/messages", signedIn, "api", s.threadMessages},
 		{"POST", "/api/messages/threads/{id}/messages", verified, "api", s.postThreadMessage},
 		{"GET", "/api/shouts", optional, "api", s.listShouts},
 		{"POST", "/api/shouts", verified, "api", s.postShout},
+		{"PUT", "/api/shouts/{id}/reactions/{emoji}", verified, "api", s.react(s.community.ReactShout, true)},
+		{"DELETE", "/api/shouts/{id}/reactions/{emoji}", verified, "api", s.react(s.community.ReactShout, false)},
+		{"GET", "/api/users/me/xp", signedIn, "api", s.myXP},
 		{"POST", "/api/contact", public, "strict", s.contact},
 		{"GET", "/api/admin/contact-messages", adminOnly, "api", s.contactInbox},
 		{"PATCH", "/api/admin/contact-messages/{id}", adminOnly, "api", s.markContact},

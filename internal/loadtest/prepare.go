@@ -17,6 +17,7 @@ import (
 
 	"github.com/plazahq/plaza/internal/account"
 	"github.com/plazahq/plaza/internal/community"
+	"github.com/plazahq/plaza/internal/gamification"
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqlstore"
 )
@@ -75,7 +76,7 @@ func Prepare(ctx context.Context, db *sqldb.DB, users, channels int, progress fu
 	if len(p.Users) == 0 {
 		return p, fmt.Errorf("loadtest: no users to prepare")
 	}
-	comm := sqlstore.NewCommunity(db)
+	comm := sqlstore.NewCommunity(db, nil, gamification.DefaultRules)
 	for i := range channels {
 		ch, err := comm.CreateChannel(ctx, community.Channel{Slug: fmt.Sprintf("load-%s-%d", run, i), Name: fmt.Sprintf("Load %s %d", run, i), CreatedAt: now}, p.Users[0].ID)
 		if err != nil {

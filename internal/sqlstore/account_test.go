@@ -12,6 +12,7 @@ import (
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/community/communitytest"
 	"github.com/plazahq/plaza/internal/events/eventstest"
+	"github.com/plazahq/plaza/internal/gamification"
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
 	"github.com/plazahq/plaza/internal/sqlstore"
@@ -35,14 +36,14 @@ func TestCommunityConformance(t *testing.T) {
 			}
 			ids = append(ids, u.ID)
 		}
-		communitytest.Exercise(t, sqlstore.NewCommunity(db), ids)
+		communitytest.Exercise(t, sqlstore.NewCommunity(db, nil, gamification.DefaultRules), ids)
 	})
 }
 
 func TestAnalyticsRollup(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		accounts, comm, an := sqlstore.NewAccounts(db), sqlstore.NewCommunity(db), sqlstore.NewAnalytics(db)
+		accounts, comm, an := sqlstore.NewAccounts(db), sqlstore.NewCommunity(db, nil, gamification.DefaultRules), sqlstore.NewAnalytics(db)
 		day := time.Date(2026, 5, 4, 0, 0, 0, 0, time.UTC)
 		var ids []int64
 		for i := range 3 {
@@ -52,7 +53,7 @@ func TestAnalyticsRollup(t *testing.T) {
 		ch1, _ := comm.CreateChannel(ctx, community.Channel{Slug: "one", Name: "One", CreatedAt: day}, ids[0])
 		ch2, _ := comm.CreateChannel(ctx, community.Channel{Slug: "two", Name: "Two", CreatedAt: day}, ids[0])
 		post := func(ch, user int64, at time.Time) {
-			if _, err := comm.PostMessage(ctx, community.Message{ChannelID: ch, SenderID: user, Body: "x", CreatedAt: at}, nil); err != nil {
+			if _, _, err := comm.PostMessage(ctx, community.Message{ChannelID: ch, SenderID: user, Body: "x", CreatedAt: at}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

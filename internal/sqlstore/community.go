@@ -7,19 +7,28 @@ import (
 
 	"github.com/plazahq/plaza/internal/apperr"
 	"github.com/plazahq/plaza/internal/community"
+	"github.com/plazahq/plaza/internal/gamification"
 	"github.com/plazahq/plaza/internal/jobs"
 	"github.com/plazahq/plaza/internal/sqldb"
 )
 
 // Community implements community.Store.
 type Community struct {
-	db *sqldb.DB
+	db    *sqldb.DB
+	xp    *XP
+	rules gamification.Rules
 }
 
 var _ community.Store = (*Community)(nil)
 
-// NewCommunity returns the community store on db.
-func NewCommunity(db *sqldb.DB) *Community { return &Community{db: db} }
+// NewCommunity returns the community store on db. Messages and reactions
+// award XP through xp (nil: a ledger with the default levels) by rules.
+func NewCommunity(db *sqldb.DB, xp *XP, rules gamification.Rules) *Community {
+	if xp == nil {
+		xp = NewXP(db, nil)
+	}
+	return &Community{db: db, xp: xp, rules: rules}
+}
 
 // before turns a page cursor into an id bound (0 means from the newest).
 func before(p community.Page) int64 {
@@ -127,9 +136,16 @@ func scanMessage(sc interface{ Scan(...any) error }) (community.Message, error) 
 	return m, err
 }
 
-// PostMessage inserts a message, its mentions and its jobs.
-func (s *Community) PostMessage(ctx context.Context, m community.Message, mentioned []int64, outbox ...jobs.Job) (community.Message, error) {
+// PostMessage inserts a message, its mentions, its jobs and its XP.
+func (s *Community) PostMessage(ctx context.Context, m community.Message, mentioned []int64, outbox ...jobs.Job) (community.Message, gamification.Result, error) {
+	var xp gamification.Result
+	award, ok := s.rules.MessageAward(m.SenderID, 0)
 	err := s.db.Write().Tx(ctx, func(tx *sql.Tx) error {
+		if ok {
+			if err := s.xp.LockTx(ctx, tx, m.SenderID); err != nil {
+				return err
+			}
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO messages (channel_id, sender_id, body, created_at) VALUES (?, ?, ?, ?)`,
 			m.ChannelID, m.SenderID, m.Body, ms(m.CreatedAt))
 		if err != nil {
@@ -143,10 +159,16 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 				return err
 			}
 		}
+		if ok {
+			award, _ = s.rules.MessageAward(m.SenderID, m.ID)
+			if xp, err = s.xp.AwardTx(ctx, tx, m.CreatedAt, award); err != nil {
+				return err
+			}
+		}
 		return jobs.InsertTx(ctx, tx, s.db.Dialect, m.CreatedAt, outbox...)
 	})
 	m.CreatedAt = fromMS(ms(m.CreatedAt))
-	return m, err
+	return m, xp, err
 }
 
 func notify(ctx context.Context, tx *sql.Tx, user int64, kind string, actor, contextID, ref int64, at time.Time) error {
@@ -396,6 +418,19 @@ func (s *Community) PostShout(ctx context.Context, sh community.Shout) (communit
 	}
 	sh.ID, err = res.LastInsertId()
 	sh.CreatedAt = fromMS(ms(sh.CreatedAt))
+	return sh, err
+}
+
+// Shout returns one shout.
+func (s *Community) Shout(ctx context.Context, id int64) (community.Shout, error) {
+	var sh community.Shout
+	var created int64
+	err := s.db.Fresh().QueryRow(ctx, []any{&sh.ID, &sh.UserID, &sh.Body, &created},
+		`SELECT id, user_id, body, created_at FROM shouts WHERE id = ?`, id)
+	if sqldb.IsNotFound(err) {
+		return sh, notFound("shout")
+	}
+	sh.CreatedAt = fromMS(created)
 	return sh, err
 }
 

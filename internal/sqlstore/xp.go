@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/plazahq/plaza/internal/gamification"
@@ -84,4 +85,54 @@ func (x *XP) AwardTx(ctx context.Context, tx *sql.Tx, now time.Time, a gamificat
 		return res, err
 	}
 	return res, nil
+}
+
+// Ledger pages userID's ledger, newest first: rows with an id below before
+// (0: from the newest), at most limit, with the user's total and level.
+func (x *XP) Ledger(ctx context.Context, userID, before int64, limit int) (gamification.Ledger, error) {
+	l := gamification.Ledger{Items: []gamification.Entry{}}
+	err := x.db.Fresh().QueryRow(ctx, []any{&l.XP, &l.Level}, `SELECT xp, level FROM users WHERE id = ?`, userID)
+	if sqldb.IsNotFound(err) {
+		return l, notFound("user")
+	}
+	if err != nil {
+		return l, err
+	}
+	if next, ok := x.levels.Next(l.Level); ok {
+		l.NextLevelAt = &next
+	}
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	err = x.db.Fresh().Query(ctx, func(rows *sql.Rows) error {
+		var e gamification.Entry
+		var reason string
+		var created int64
+		err := rows.Scan(&e.ID, &e.Amount, &reason, &e.Ref, &created)
+		e.Reason, e.CreatedAt = gamification.Reason(reason), fromMS(created)
+		l.Items = append(l.Items, e)
+		return err
+	}, `SELECT id, amount, reason, ref, created_at FROM xp_events WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, userID, before, limit)
+	if len(l.Items) == limit && limit > 0 {
+		l.NextCursor = strconv.FormatInt(l.Items[limit-1].ID, 10)
+	}
+	return l, err
+}
+
+// LockTx takes userID's row for the rest of tx before a transaction
+// inserts rows that reference the user and then awards them XP. On MySQL
+// a foreign key check takes a shared lock on the user's row, and two such
+// transactions both holding it and then asking for AwardTx's exclusive
+// lock deadlock; taking the exclusive lock first serialises them instead.
+// SQLite serialises writers anyway, so there it does nothing.
+func (x *XP) LockTx(ctx context.Context, tx *sql.Tx, userID int64) error {
+	if x.db.Dialect != sqldb.MySQL {
+		return nil
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE id = ? FOR UPDATE`, userID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("user")
+	}
+	return err
 }

@@ -128,7 +128,7 @@ func Exercise(t *testing.T, s community.Store, users []int64) {
 		ch := mkChannel(false)
 		var ids []int64
 		for i := range 7 {
-			m, err := s.PostMessage(ctx, community.Message{ChannelID: ch.ID, SenderID: a, Body: fmt.Sprint("m", i), CreatedAt: now.Add(time.Duration(i) * time.Second)}, nil)
+			m, _, err := s.PostMessage(ctx, community.Message{ChannelID: ch.ID, SenderID: a, Body: fmt.Sprint("m", i), CreatedAt: now.Add(time.Duration(i) * time.Second)}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
