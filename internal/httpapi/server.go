@@ -71,6 +71,9 @@ type Deps struct {
 	// for /api/health; nil means the part is absent.
 	Probes Probes
 	Log    *slog.Logger
+	// Ops is the sampled series behind GET /api/admin/ops/series; nil: the
+	// route answers with no samples.
+	Ops *monitor.Series
 }
 
 // Server holds the routes and what they need.
@@ -94,6 +97,7 @@ type Server struct {
 	routes    []route
 	handler   http.Handler
 	web       *webApp // the web app at /; see webapp.go
+	ops       *monitor.Series
 }
 
 // access says who may call a route.
@@ -132,6 +136,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, accounts: d.Accounts, db: d.DB, cache: d.Cache, limiter: d.Limiter, metrics: d.Metrics,
 		media: d.Media, urls: d.URLs, community: d.Community, hub: d.Hub, jobs: d.Jobs, ai: d.AI, analytics: d.Analytics, probes: d.Probes, log: d.Log, proxies: ps}
+	s.ops = d.Ops
 	s.routes = s.routeTable()
 	if s.web, err = newWebApp(web.Dist()); err != nil {
 		return nil, err
@@ -192,6 +197,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/admin/jobs/{id}/retry", adminOnly, "api", s.retryJob},
 		{"POST", "/api/admin/jobs/{id}/discard", adminOnly, "api", s.discardJob},
 		{"GET", "/api/admin/analytics", adminOnly, "api", s.analyticsReport},
+		{"GET", "/api/admin/ops/series", adminOnly, "api", s.opsSeries},
 		{"GET", "/uploads/{kind}/{shard}/{file}", public, "", s.serveUpload},
 		{"GET", "/api/health", public, "", s.health},
 		{"GET", "/api/openapi.json", public, "", s.openAPI},
