@@ -84,6 +84,8 @@ type App struct {
 
 	playsShared *music.RedisDedupe    // nil without Redis
 	playsDedupe *music.FallbackDedupe // nil without Redis
+	// Ops samples the health figures for the operations dashboard.
+	Ops *monitor.Series
 
 	redis     *redis.Client
 	limitDown func() bool // Redis skipped by the limiters
@@ -196,6 +198,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.Ops = monitor.NewSeries(a.opsSample, opsInterval, opsKeep, o.Now)
 	return a, nil
 }
 
@@ -228,6 +231,31 @@ func (a *App) newMusic(o Options) error {
 	return err
 }
 
+// The operations dashboard's series: a sample every 2 s for 10 minutes.
+const (
+	opsInterval = 2 * time.Second
+	opsKeep     = 300
+)
+
+// opsSample reads what /api/health reports, for the dashboard's charts.
+func (a *App) opsSample() monitor.Sample {
+	p := a.Metrics.Window.Snapshot()
+	v := monitor.Sample{RequestsTotal: p.Total, P50Ms: p.P50Ms, P95Ms: p.P95Ms, ErrorRate: p.ErrorRate, WindowRequests: p.Requests,
+		WSConnections: int(a.Hub.Stats().Connections)}
+	for _, ps := range a.DB.Stats() {
+		v.DBInUse += ps.InUse
+		v.DBWaiting += ps.Waiting
+		v.DBMaxOpen += ps.MaxOpen
+		v.DBExhausted = v.DBExhausted || ps.Exhausted()
+	}
+	cs := a.Cache.Stats()
+	v.CacheHitRate, v.CacheLookups = cs.HitRate, cs.Lookups
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	v.QueueDepth = a.Jobs.Stats(ctx).Pending
+	return v
+}
+
 // HTTP returns the transport's configuration and dependencies (callers may
 // adjust them before httpapi.New).
 func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
@@ -249,7 +277,7 @@ func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
 			BodyTimeout: a.Config.BodyTimeout, UploadTimeout: a.Config.UploadTimeout, MetricsToken: a.Config.MetricsToken},
 		httpapi.Deps{Accounts: a.Accounts, DB: a.DB, Cache: a.Cache, Limiter: a.Limiter, Metrics: a.Metrics,
 			Media: a.Media, URLs: a.URLs, Community: a.Community, Hub: a.Hub, Jobs: a.Jobs, AI: a.AI,
-			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Events: a.Events, XP: a.XP, Probes: probes, Log: a.log}
+			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Events: a.Events, XP: a.XP, Ops: a.Ops, Probes: probes, Log: a.log}
 }
 
 // RedisDown reports whether Redis is configured and not answering, and why.
@@ -285,6 +313,7 @@ func (a *App) Start() error {
 		a.Analytics.Start()
 	}
 	a.Plays.Start(context.Background())
+	a.Ops.Start()
 	a.started = true
 	return nil
 }
@@ -297,6 +326,7 @@ func (a *App) Stop(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
+	a.Ops.Stop()
 	if err := a.Hub.Close(ctx); err != nil {
 		errs = append(errs, err)
 	}

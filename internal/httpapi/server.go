@@ -78,6 +78,9 @@ type Deps struct {
 	// for /api/health; nil means the part is absent.
 	Probes Probes
 	Log    *slog.Logger
+	// Ops is the sampled series behind GET /api/admin/ops/series; nil: the
+	// route answers with no samples.
+	Ops *monitor.Series
 }
 
 // Server holds the routes and what they need.
@@ -105,6 +108,7 @@ type Server struct {
 	routes    []route
 	handler   http.Handler
 	web       *webApp // the web app at /; see webapp.go
+	ops       *monitor.Series
 }
 
 // access says who may call a route.
@@ -149,6 +153,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.music = d.Music
 	s.courses = d.Courses
 	s.events = d.Events
+	s.ops = d.Ops
 	s.routes = s.routeTable()
 	if s.web, err = newWebApp(web.Dist()); err != nil {
 		return nil, err
@@ -248,6 +253,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/events/{id}/rsvp", verified, "api", s.rsvpEvent},
 		{"GET", "/api/events/{id}/attendees", signedIn, "api", s.eventAttendees},
 		{"POST", "/api/events/{id}/attended", signedIn, "api", s.markAttended},
+		{"GET", "/api/admin/ops/series", adminOnly, "api", s.opsSeries},
 		{"GET", "/uploads/{kind}/{shard}/{file}", public, "", s.serveUpload},
 		{"GET", "/api/health", public, "", s.health},
 		{"GET", "/api/openapi.json", public, "", s.openAPI},

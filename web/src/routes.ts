@@ -37,6 +37,7 @@ export const routes: Route[] = [
   { path: '/contact', title: 'Contact', access: 'anyone', load: () => import('./pages/Contact') },
   { path: '/admin/inbox', title: 'Contact inbox', access: 'admin', load: () => import('./pages/AdminInbox') },
   { path: '/admin/jobs', title: 'Jobs', access: 'admin', load: () => import('./pages/AdminJobs') },
+  { path: '/admin/ops', title: 'Operations', access: 'admin', load: () => import('./pages/AdminOps') },
 ];
 
 export const notFound: Route = { path: '', title: 'Not found', access: 'anyone', load: () => import('./pages/NotFound') };
@@ -65,4 +66,5 @@ export const nav: NavItem[] = [
   { href: '/shouts', label: 'Shouts', access: 'anyone' },
   { href: '/admin/inbox', label: 'Inbox', access: 'admin' },
   { href: '/admin/jobs', label: 'Jobs', access: 'admin' },
+  { href: '/admin/ops', label: 'Operations', access: 'admin' },
 ];

@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func chromium(t *testing.T) context.Context {
+func chromium(t testing.TB) context.Context {
 	t.Helper()
 	path := testenv.Program(t, "PLAZA_CHROMIUM", "/usr/bin/chromium", "browser")
 	chromeOnce.Do(func() {
@@ -81,14 +81,14 @@ func chromium(t *testing.T) context.Context {
 
 // browser is one person's browser: its own cookies, one tab.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	site   *site
 	mu     sync.Mutex
 	errors []string // uncaught exceptions, console.error calls, security (CSP) messages
 }
 
-func newBrowser(t *testing.T, s *site) *browser {
+func newBrowser(t testing.TB, s *site) *browser {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(chromium(t), chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)

@@ -28,7 +28,7 @@ import (
 // site is a Plaza server as `plaza serve` builds it, on SQLite, with the
 // dev mailbox, at url.
 type site struct {
-	t       *testing.T
+	t       testing.TB
 	url     string
 	mailDir string
 	app     *app.App
@@ -36,17 +36,24 @@ type site struct {
 	dir     string
 	ln      net.Listener
 	srv     *httptest.Server
+	env     map[string]string // configuration on top of the tests' own
 }
 
 const password = "correct horse battery"
 
-func newSite(t *testing.T) *site {
+func newSite(t testing.TB) *site {
+	t.Helper()
+	return newSiteWith(t, nil)
+}
+
+// newSiteWith starts a site with more configuration (PLAZA_* variables).
+func newSiteWith(t testing.TB, env map[string]string) *site {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &site{t: t, url: "http://" + ln.Addr().String(), db: sqldbtest.OpenSQLite(t, sqldb.Config{}), dir: t.TempDir()}
+	s := &site{t: t, url: "http://" + ln.Addr().String(), db: sqldbtest.OpenSQLite(t, sqldb.Config{}), dir: t.TempDir(), env: env}
 	s.start(ln)
 	return s
 }
@@ -61,6 +68,9 @@ func (s *site) start(ln net.Listener) {
 	}
 	vars := map[string]string{"PLAZA_DATA_DIR": s.dir, "PLAZA_BASE_URL": s.url, "PLAZA_HASH_CONCURRENCY": "4",
 		"PLAZA_JOB_WORKERS": "2", "PLAZA_JOB_POLL": "50ms", "PLAZA_RATE_STRICT": "1000/1m"}
+	for k, v := range s.env {
+		vars[k] = v
+	}
 	cfg, err := config.FromEnv(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,132 @@
+package webtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// axe-core comes from web's lock file (a devDependency): `npm ci` in web/
+// puts it in node_modules. Without it the test skips, except under CI=true.
+const axePath = "../node_modules/axe-core/axe.min.js"
+
+func axeSource(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(axePath)
+	if errors.Is(err, fs.ErrNotExist) {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing under CI=true: run npm ci in web/", axePath)
+		}
+		t.Skipf("%s is missing: run npm ci in web/ for the accessibility test", axePath)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+type axeNode struct {
+	Target  []any  `json:"target"`
+	Summary string `json:"failureSummary"`
+}
+
+type axeViolation struct {
+	ID     string    `json:"id"`
+	Impact string    `json:"impact"`
+	Help   string    `json:"help"`
+	Nodes  []axeNode `json:"nodes"`
+}
+
+// axeCheck runs axe-core on the page as it is and fails the test on each
+// serious or critical violation.
+func (b *browser) axeCheck(src, page string) {
+	b.t.Helper()
+	for _, v := range b.axeRun(src, page) {
+		if v.Impact != "serious" && v.Impact != "critical" {
+			continue
+		}
+		var where []string
+		for _, n := range v.Nodes {
+			where = append(where, fmt.Sprint(n.Target)+": "+strings.ReplaceAll(n.Summary, "\n", " "))
+		}
+		b.t.Errorf("%s: %s (%s): %s\n\t%s", page, v.ID, v.Impact, v.Help, strings.Join(where, "\n\t"))
+	}
+}
+
+func (b *browser) axeRun(src, page string) []axeViolation {
+	b.t.Helper()
+	if !eval[bool](b, `typeof axe === 'object'`) {
+		eval[bool](b, src+"\n;true")
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](
+		`axe.run(document, {resultTypes: ['violations']}).then(r => r.violations)`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("%s: running axe: %v", page, err)
+	}
+	return vs
+}
+
+// TestAccessibility: no serious or critical axe-core violations on the
+// main pages, signed out and signed in, in the light and the dark theme.
+func TestAccessibility(t *testing.T) {
+	src := axeSource(t)
+	s := newSite(t)
+	admin := s.admin("root")
+	ch := s.channel(admin, "general")
+	bob := s.member("bob")
+	s.post(bob, ch, "hello from bob")
+	s.post(admin, ch, "welcome, bob")
+
+	for _, theme := range []string{"light", "dark"} {
+		t.Run(theme, func(t *testing.T) {
+			anon := newBrowser(t, s)
+			anon.open("/sign-in")
+			eval[bool](anon, fmt.Sprintf(`localStorage.setItem('plaza.theme', %q), true`, theme))
+			for _, p := range []struct{ path, ready string }{
+				{"/sign-in", "form"},
+				{"/sign-up", "form"},
+			} {
+				anon.open(p.path)
+				anon.run(chromedp.WaitVisible(chromedp.CSS(p.ready)))
+				anon.axeCheck(src, theme+" "+p.path)
+			}
+			// The check can fail: a button without a name is a critical violation.
+			eval[bool](anon, `document.querySelector('main').appendChild(document.createElement('button')).id = 'nameless', true`)
+			found := false
+			for _, v := range anon.axeRun(src, "a nameless button") {
+				found = found || (v.ID == "button-name" && v.Impact == "critical")
+			}
+			if !found {
+				t.Fatal("axe did not report a button without a name")
+			}
+
+			b := newBrowser(t, s)
+			b.signInAs(admin)
+			b.open("/channels")
+			eval[bool](b, fmt.Sprintf(`localStorage.setItem('plaza.theme', %q), true`, theme))
+			for _, p := range []struct{ path, ready string }{
+				{"/channels", "main a[href^='/channels/']"},
+				{"/channels/" + itoa(ch), ".message-list .msg"},
+				{"/messages", "main h1"},
+				{"/settings", "main form"},
+				{"/admin/ops", "svg[data-chart] path.series"},
+			} {
+				b.open(p.path)
+				b.run(chromedp.WaitVisible(chromedp.CSS(p.ready)))
+				if got := eval[string](b, `document.documentElement.dataset.theme ?? ''`); got != theme {
+					t.Fatalf("%s: theme %q, want %q", p.path, got, theme)
+				}
+				b.axeCheck(src, theme+" "+p.path)
+			}
+		})
+	}
+}
