@@ -29,7 +29,11 @@ func TestLoadtest(t *testing.T) {
 	jsonOut := filepath.Join(t.TempDir(), "report.json")
 	out.Reset()
 	args := []string{"loadtest", "--target", in.base, "--prepared", prep, "--users", "30", "--ramp", "100", "--settle", "300ms", "--duration", "3s",
-		"--mix", "read=1s,post=1s,dm=2s,profile=2s,shouts=2s,me=2s", "--json", jsonOut}
+		"--mix", "read=1s,post=1s,dm=2s,profile=2s,shouts=2s,me=2s",
+		// This test checks what loadtest does, not how fast a loaded (or
+		// race-detecting) machine serves: the latency threshold is loose
+		// here, and the impossible one below shows that it is enforced.
+		"--p95", "1m", "--json", jsonOut}
 	if err := run(context.Background(), args, envMap(map[string]string{"PLAZA_METRICS_TOKEN": metricsToken}), nil, &out, &out); err != nil {
 		t.Fatalf("loadtest: %v\n%s", err, out.String())
 	}

@@ -23,11 +23,14 @@ type Loader[K comparable, V any] struct {
 	memo    map[K]V
 	known   map[K]bool // fetched, with or without a value
 	pending *round[K, V]
+	// inflight names the round that fetches each key not yet known, so a
+	// caller that comes while that fetch runs waits for it instead of
+	// fetching the key again.
+	inflight map[K]*round[K, V]
 }
 
 type round[K comparable, V any] struct {
 	keys    []K
-	seen    map[K]bool
 	started bool
 	done    chan struct{}
 	err     error
@@ -42,7 +45,7 @@ func New[K comparable, V any](fetch Fetch[K, V], maxBatch int, wait time.Duratio
 	if wait <= 0 {
 		wait = time.Millisecond
 	}
-	return &Loader[K, V]{fetch: fetch, maxBatch: maxBatch, wait: wait, memo: map[K]V{}, known: map[K]bool{}}
+	return &Loader[K, V]{fetch: fetch, maxBatch: maxBatch, wait: wait, memo: map[K]V{}, known: map[K]bool{}, inflight: map[K]*round[K, V]{}}
 }
 
 // LoadMany returns the values of keys, fetching the unknown ones in as few
@@ -64,7 +67,9 @@ func (l *Loader[K, V]) LoadMany(ctx context.Context, keys []K) (map[K]V, error) 
 		if err != nil {
 			return nil, err
 		}
+		l.mu.Lock()
 		l.store(chunk, got)
+		l.mu.Unlock()
 	}
 	out := make(map[K]V, len(keys))
 	l.mu.Lock()
@@ -77,9 +82,8 @@ func (l *Loader[K, V]) LoadMany(ctx context.Context, keys []K) (map[K]V, error) 
 	return out, nil
 }
 
+// store records a fetch's results; l.mu is held.
 func (l *Loader[K, V]) store(keys []K, got map[K]V) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	for _, k := range keys {
 		l.known[k] = true
 		if v, ok := got[k]; ok {
@@ -97,19 +101,18 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, bool, error) {
 		l.mu.Unlock()
 		return v, ok, nil
 	}
-	r := l.pending
+	r, full := l.inflight[key], false
 	if r == nil {
-		r = &round[K, V]{seen: map[K]bool{}, done: make(chan struct{})}
-		l.pending = r
-		time.AfterFunc(l.wait, func() { l.run(ctx, r) })
-	}
-	if !r.seen[key] {
-		r.seen[key] = true
+		if r = l.pending; r == nil {
+			r = &round[K, V]{done: make(chan struct{})}
+			l.pending = r
+			time.AfterFunc(l.wait, func() { l.run(ctx, r) })
+		}
 		r.keys = append(r.keys, key)
-	}
-	full := len(r.keys) >= l.maxBatch
-	if full {
-		l.pending = nil
+		l.inflight[key] = r
+		if full = len(r.keys) >= l.maxBatch; full {
+			l.pending = nil
+		}
 	}
 	l.mu.Unlock()
 	if full {
@@ -145,9 +148,16 @@ func (l *Loader[K, V]) run(ctx context.Context, r *round[K, V]) {
 	keys := r.keys
 	l.mu.Unlock()
 	got, err := l.fetch(ctx, keys)
+	l.mu.Lock()
 	if err == nil {
 		l.store(keys, got)
 	}
+	for _, k := range keys {
+		if l.inflight[k] == r {
+			delete(l.inflight, k)
+		}
+	}
 	r.err = err
+	l.mu.Unlock()
 	close(r.done)
 }
