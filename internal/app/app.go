@@ -75,7 +75,8 @@ type App struct {
 	AI        *ai.Service
 	Analytics *analytics.Service
 	Courses   *courses.Service
-	XP        *sqlstore.XP // the XP ledger
+	XP        *sqlstore.XP    // the XP ledger
+	Audit     *sqlstore.Audit // the hash-chained audit log of admin and moderator actions
 	Media     *media.Store
 	URLs      media.URLs
 	Metrics   *monitor.Metrics
@@ -166,6 +167,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Jobs.Register(a.Accounts.PasswordResetJobKind())
 	a.XP = sqlstore.NewXP(o.DB, cfg.Levels)
+	a.Audit = sqlstore.NewAudit(o.DB, o.Now)
 	comm, err = community.NewService(community.Deps{Store: sqlstore.NewCommunity(o.DB, a.XP, cfg.XPRules), Users: a.Accounts.UserLoader,
 		Publisher: a.Hub, Access: a.Hub, Presence: a.Hub, Jobs: a.Jobs, Mailer: o.Mailer, Cache: a.Cache, AssetURL: a.URLs.URL,
 		BaseURL: cfg.BaseURL, Now: o.Now, Log: log})
