@@ -15,6 +15,8 @@ import (
 type Audit struct {
 	db  *sqldb.DB
 	now func() time.Time
+	// VerifyBatch is how many rows Verify reads per query; 0 means 2000.
+	VerifyBatch int
 }
 
 // NewAudit returns the audit log store; now nil means time.Now.
