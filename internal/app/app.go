@@ -278,6 +278,7 @@ func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
 			MaxBodyBytes: a.Config.MaxBodyBytes, Version: version, Tiers: tiers, RequireVerified: a.Config.RequireVerified,
 			BodyTimeout: a.Config.BodyTimeout, UploadTimeout: a.Config.UploadTimeout, MetricsToken: a.Config.MetricsToken},
 		httpapi.Deps{Accounts: a.Accounts, DB: a.DB, Cache: a.Cache, Limiter: a.Limiter, Metrics: a.Metrics,
+			Audit: a.Audit,
 			Media: a.Media, URLs: a.URLs, Community: a.Community, Hub: a.Hub, Jobs: a.Jobs, AI: a.AI,
 			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Events: a.Events, XP: a.XP, Ops: a.Ops, Probes: probes, Log: a.log}
 }

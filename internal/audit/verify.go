@@ -81,3 +81,20 @@ func (c *Checker) Head(lastID int64, hash string) *Problem {
 	}
 	return nil
 }
+
+// Spec describes an action to record in the transaction that performs it
+// (sqlstore.Audit.Hook).
+type Spec struct {
+	// Entry is the record; its Before and After are read from the target's
+	// row in the action's transaction (null where there is none).
+	Entry Entry
+	// Create: the action inserts the target; its id is the one row the
+	// transaction added to the target's table, found after the action.
+	Create bool
+	// NotOwner: record only when the actor does not own the target (a
+	// moderator acting on someone else's content).
+	NotOwner bool
+	// Member is the user of a "channel_member" target (TargetID is the
+	// channel): the state recorded is whether they belong to it.
+	Member int64
+}

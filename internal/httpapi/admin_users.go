@@ -5,6 +5,7 @@ import (
 
 	"github.com/plazahq/plaza/internal/account"
 	"github.com/plazahq/plaza/internal/apperr"
+	"github.com/plazahq/plaza/internal/audit"
 )
 
 // setUserRole serves PATCH /api/admin/users/{id} {role}: the user's account
@@ -24,7 +25,9 @@ func (s *Server) setUserRole(w http.ResponseWriter, r *http.Request) error {
 	if in.Role == nil {
 		return apperr.Invalid(map[string]string{"role": "is required"})
 	}
-	u, err := s.accounts.SetRole(r.Context(), id, account.Role(*in.Role))
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "user.role", TargetKind: "user", TargetID: id}})
+	u, err := s.accounts.SetRole(ctx, id, account.Role(*in.Role))
+	done(err)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/plazahq/plaza/internal/account"
 	"github.com/plazahq/plaza/internal/apperr"
+	"github.com/plazahq/plaza/internal/audit"
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/realtime"
 )
@@ -44,7 +45,9 @@ func (s *Server) createChannel(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	ch, err := s.community.CreateChannel(r.Context(), authFrom(r).user, in)
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "channel.create", TargetKind: "channel"}, Create: true})
+	ch, err := s.community.CreateChannel(ctx, authFrom(r).user, in)
+	done(err)
 	if err != nil {
 		return err
 	}
@@ -66,7 +69,10 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
 	if in.UserID <= 0 {
 		return apperr.Invalid(map[string]string{"userId": "is required"})
 	}
-	if err := s.community.SetMember(r.Context(), authFrom(r).user, id, in.UserID, true); err != nil {
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "channel.member.add", TargetKind: "channel_member", TargetID: id}, Member: in.UserID})
+	err = s.community.SetMember(ctx, authFrom(r).user, id, in.UserID, true)
+	done(err)
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -82,7 +88,10 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.community.SetMember(r.Context(), authFrom(r).user, id, uid, false); err != nil {
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "channel.member.remove", TargetKind: "channel_member", TargetID: id}, Member: uid})
+	err = s.community.SetMember(ctx, authFrom(r).user, id, uid, false)
+	done(err)
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -115,7 +124,7 @@ type bodyInput struct {
 // named by the {id} path segment: it decodes the body, hands it to act with
 // the signed-in user and writes what act returns with status.
 func sendBody[T any](s *Server, w http.ResponseWriter, r *http.Request, status int,
-	act func(ctx context.Context, by account.User, id int64, body string) (T, error)) error {
+	act func(ctx context.Context, by account.User, id int64, body string) (T, error), audited *auditedAs) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -124,7 +133,12 @@ func sendBody[T any](s *Server, w http.ResponseWriter, r *http.Request, status i
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	v, err := act(r.Context(), authFrom(r).user, id, in.Body)
+	ctx, done := r.Context(), func(error) {}
+	if audited != nil {
+		ctx, done = s.audited(r, audit.Spec{Entry: audit.Entry{Action: audited.action, TargetKind: audited.kind, TargetID: id}, NotOwner: true})
+	}
+	v, err := act(ctx, authFrom(r).user, id, in.Body)
+	done(err)
 	if err != nil {
 		return err
 	}
@@ -133,11 +147,11 @@ func sendBody[T any](s *Server, w http.ResponseWriter, r *http.Request, status i
 }
 
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
-	return sendBody(s, w, r, http.StatusCreated, s.community.Post)
+	return sendBody(s, w, r, http.StatusCreated, s.community.Post, nil)
 }
 
 func (s *Server) editMessage(w http.ResponseWriter, r *http.Request) error {
-	return sendBody(s, w, r, http.StatusOK, s.community.Edit)
+	return sendBody(s, w, r, http.StatusOK, s.community.Edit, &auditedAs{"message.edit", "message"})
 }
 
 func (s *Server) deleteMessage(w http.ResponseWriter, r *http.Request) error {
@@ -145,7 +159,10 @@ func (s *Server) deleteMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.community.Delete(r.Context(), authFrom(r).user, id); err != nil {
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "message.delete", TargetKind: "message", TargetID: id}, NotOwner: true})
+	err = s.community.Delete(ctx, authFrom(r).user, id)
+	done(err)
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -205,7 +222,7 @@ func (s *Server) threadMessages(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) postThreadMessage(w http.ResponseWriter, r *http.Request) error {
-	return sendBody(s, w, r, http.StatusCreated, s.community.PostThreadMessage)
+	return sendBody(s, w, r, http.StatusCreated, s.community.PostThreadMessage, nil)
 }
 
 func (s *Server) listShouts(w http.ResponseWriter, r *http.Request) error {
@@ -278,7 +295,9 @@ func (s *Server) markContact(w http.ResponseWriter, r *http.Request) error {
 	if in.Read == nil {
 		return apperr.Invalid(map[string]string{"read": "is required"})
 	}
-	m, err := s.community.MarkContact(r.Context(), id, *in.Read)
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "contact.mark", TargetKind: "contact_message", TargetID: id}})
+	m, err := s.community.MarkContact(ctx, id, *in.Read)
+	done(err)
 	if err != nil {
 		return err
 	}

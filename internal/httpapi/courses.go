@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/plazahq/plaza/internal/audit"
 	"github.com/plazahq/plaza/internal/courses"
 )
 
@@ -115,7 +116,9 @@ func (s *Server) createCourse(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	c, err := s.courses.CreateCourse(r.Context(), in)
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "course.create", TargetKind: "course"}, Create: true})
+	c, err := s.courses.CreateCourse(ctx, in)
+	done(err)
 	if err != nil {
 		return err
 	}
@@ -132,7 +135,9 @@ func (s *Server) updateCourse(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	c, err := s.courses.UpdateCourse(r.Context(), id, in)
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "course.update", TargetKind: "course", TargetID: id}})
+	c, err := s.courses.UpdateCourse(ctx, id, in)
+	done(err)
 	if err != nil {
 		return err
 	}
@@ -149,7 +154,9 @@ func (s *Server) createModule(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	m, err := s.courses.CreateModule(r.Context(), id, in)
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "module.create", TargetKind: "module"}, Create: true})
+	m, err := s.courses.CreateModule(ctx, id, in)
+	done(err)
 	if err != nil {
 		return err
 	}
@@ -166,7 +173,9 @@ func (s *Server) createLesson(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	l, err := s.courses.CreateLesson(r.Context(), id, in)
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "lesson.create", TargetKind: "lesson"}, Create: true})
+	l, err := s.courses.CreateLesson(ctx, id, in)
+	done(err)
 	if err != nil {
 		return err
 	}
@@ -183,7 +192,9 @@ func (s *Server) updateLesson(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	l, err := s.courses.UpdateLesson(r.Context(), id, in)
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "lesson.update", TargetKind: "lesson", TargetID: id}})
+	l, err := s.courses.UpdateLesson(ctx, id, in)
+	done(err)
 	if err != nil {
 		return err
 	}
@@ -196,7 +207,10 @@ func (s *Server) deleteLesson(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.courses.DeleteLesson(r.Context(), id); err != nil {
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "lesson.delete", TargetKind: "lesson", TargetID: id}})
+	err = s.courses.DeleteLesson(ctx, id)
+	done(err)
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/plazahq/plaza/internal/audit"
 	"github.com/plazahq/plaza/internal/events"
 )
 
@@ -55,7 +56,9 @@ func (s *Server) updateEvent(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	v, err := s.events.Update(r.Context(), authFrom(r).user, id, in)
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "event.update", TargetKind: "event", TargetID: id}, NotOwner: true})
+	v, err := s.events.Update(ctx, authFrom(r).user, id, in)
+	done(err)
 	if err != nil {
 		return err
 	}
@@ -68,7 +71,10 @@ func (s *Server) deleteEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.events.Delete(r.Context(), authFrom(r).user, id); err != nil {
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "event.delete", TargetKind: "event", TargetID: id}, NotOwner: true})
+	err = s.events.Delete(ctx, authFrom(r).user, id)
+	done(err)
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

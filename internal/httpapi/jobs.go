@@ -6,6 +6,7 @@ import (
 
 	"github.com/plazahq/plaza/internal/analytics"
 	"github.com/plazahq/plaza/internal/apperr"
+	"github.com/plazahq/plaza/internal/audit"
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/jobs"
 )
@@ -58,7 +59,10 @@ func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.jobs.Retry(r.Context(), id); err != nil {
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "job.retry", TargetKind: "job", TargetID: id}})
+	err = s.jobs.Retry(ctx, id)
+	done(err)
+	if err != nil {
 		return err
 	}
 	return s.getJob(w, r)
@@ -69,7 +73,10 @@ func (s *Server) discardJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.jobs.Discard(r.Context(), id); err != nil {
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "job.discard", TargetKind: "job", TargetID: id}})
+	err = s.jobs.Discard(ctx, id)
+	done(err)
+	if err != nil {
 		return err
 	}
 	return s.getJob(w, r)

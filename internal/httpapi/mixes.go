@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/plazahq/plaza/internal/audit"
 	"github.com/plazahq/plaza/internal/music"
 )
 
@@ -56,7 +57,9 @@ func (s *Server) updateMix(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	v, err := s.music.Update(r.Context(), authFrom(r).user, id, in)
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "mix.update", TargetKind: "mix", TargetID: id}, NotOwner: true})
+	v, err := s.music.Update(ctx, authFrom(r).user, id, in)
+	done(err)
 	if err != nil {
 		return err
 	}
@@ -69,7 +72,10 @@ func (s *Server) deleteMix(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.music.Delete(r.Context(), authFrom(r).user, id); err != nil {
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "mix.delete", TargetKind: "mix", TargetID: id}, NotOwner: true})
+	err = s.music.Delete(ctx, authFrom(r).user, id)
+	done(err)
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -81,6 +81,9 @@ type Deps struct {
 	// Ops is the sampled series behind GET /api/admin/ops/series; nil: the
 	// route answers with no samples.
 	Ops *monitor.Series
+	// Audit is the audit log: GET /api/admin/audit and every admin and
+	// moderator action records itself in it (audit.go).
+	Audit AuditLog
 }
 
 // Server holds the routes and what they need.
@@ -109,6 +112,7 @@ type Server struct {
 	handler   http.Handler
 	web       *webApp // the web app at /; see webapp.go
 	ops       *monitor.Series
+	audit     AuditLog
 }
 
 // access says who may call a route.
@@ -154,6 +158,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.courses = d.Courses
 	s.events = d.Events
 	s.ops = d.Ops
+	if s.audit = d.Audit; s.audit == nil {
+		return nil, errors.New("httpapi: the audit log is required")
+	}
 	s.routes = s.routeTable()
 	if s.web, err = newWebApp(web.Dist()); err != nil {
 		return nil, err
@@ -258,6 +265,8 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/health", public, "", s.health},
 		{"GET", "/api/openapi.json", public, "", s.openAPI},
 		{"GET", "/metrics", public, "", s.prometheus},
+		{"GET", "/api/admin/audit", adminOnly, "api", s.listAudit},
+		{"GET", "/api/admin/audit/verify", adminOnly, "api", s.verifyAudit},
 	}
 }
 

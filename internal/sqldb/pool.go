@@ -30,6 +30,7 @@ type Pool struct {
 	gate       chan struct{}
 	queueLimit int64
 	timeout    time.Duration // bound on every call, waiting included; 0: none
+	hooks      bool          // the writer: runs a context's TxHook (txhook.go)
 
 	waiting   atomic.Int64
 	queries   atomic.Int64 // statements and transactions run
@@ -87,8 +88,30 @@ func (p *Pool) acquire(ctx context.Context) error {
 
 func (p *Pool) release() { <-p.gate }
 
+var errNothingChanged = errors.New("sqldb: the statement changed no rows")
+
 // Exec runs a statement that returns no rows.
 func (p *Pool) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if p.hookFor(ctx) != nil {
+		// The statement is the action a TxHook records: run it in a
+		// transaction with the hook. A statement that changed nothing did
+		// nothing to record: roll it back, and the hook waits for the next.
+		var res sql.Result
+		err := p.Tx(ctx, func(tx *sql.Tx) error {
+			var err error
+			if res, err = tx.ExecContext(ctx, query, args...); err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err == nil && n == 0 {
+				return errNothingChanged
+			}
+			return nil
+		})
+		if errors.Is(err, errNothingChanged) {
+			err = nil
+		}
+		return res, err
+	}
 	ctx, cancel := p.bound(ctx)
 	defer cancel()
 	if err := p.acquire(ctx); err != nil {
@@ -151,10 +174,27 @@ func (p *Pool) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return classify(err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	hook := p.hookFor(ctx)
+	if hook != nil && hook.Before != nil {
+		if err := hook.Before(ctx, tx); err != nil {
+			return txErr(ctx, err)
+		}
+	}
 	if err := fn(tx); err != nil {
 		return txErr(ctx, err)
 	}
-	return txErr(ctx, tx.Commit())
+	if hook != nil && hook.After != nil {
+		if err := hook.After(ctx, tx); err != nil {
+			return txErr(ctx, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return txErr(ctx, err)
+	}
+	if hook != nil {
+		hook.ran.Store(true)
+	}
+	return nil
 }
 
 // txErr reports why a transaction failed. When its context ended (the

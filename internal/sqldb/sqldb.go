@@ -86,6 +86,7 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 	// One writer: SQLite serialises writers anyway, and queueing them here
 	// rather than in its busy handler means writes never fail with "locked".
 	writer := newPool("sqlite-writer", w, 1, cfg.QueueLimit, cfg.QueryTimeout)
+	writer.hooks = true
 	w.SetConnMaxLifetime(0)
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
@@ -123,6 +124,7 @@ func openMySQL(ctx context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	writer.hooks = true
 	d := &DB{Dialect: MySQL, writer: writer}
 	for i, u := range cfg.ReplicaURLs {
 		p, err := open(fmt.Sprintf("replica-%d", i+1), u)
