@@ -37,25 +37,30 @@ const (
 	// ownerOrModerator: the resource's owner, or a moderator or admin;
 	// anyone else gets 403.
 	ownerOrModerator ownership = "ownerOrModerator"
-	// ownerOnly: the owner (or participant) only; anyone else, admins
-	// included, gets 404, as if it did not exist.
+	// ownerOnly: the owner only; anyone else, admins included, gets 403.
 	ownerOnly ownership = "ownerOnly"
+	// ownerHidden: the owner (or participant) only; anyone else, admins
+	// included, gets 404, as if it did not exist.
+	ownerHidden ownership = "ownerHidden"
+	// ownerOrAdminHidden: the owner or an admin; anyone else gets 404.
+	ownerOrAdminHidden ownership = "ownerOrAdminHidden"
 )
 
 // owned declares the ownership of every signed-in route that acts on one
 // resource ("METHOD pattern"). A new such route must be added here: the
 // matrix test fails until it is.
 var owned = map[string]ownership{
-	"DELETE /api/auth/sessions/{id}":                        ownerOnly,
+	"DELETE /api/auth/sessions/{id}":                        ownerHidden,
+	"POST /api/community/channels/{id}/messages":            anyone,
 	"PATCH /api/community/messages/{id}":                    ownerOrModerator,
 	"DELETE /api/community/messages/{id}":                   ownerOrModerator,
 	"PUT /api/community/messages/{id}/reactions/{emoji}":    anyone,
 	"DELETE /api/community/messages/{id}/reactions/{emoji}": anyone,
-	"GET /api/messages/threads/{id}/messages":               ownerOnly,
-	"POST /api/messages/threads/{id}/messages":              ownerOnly,
+	"GET /api/messages/threads/{id}/messages":               ownerHidden,
+	"POST /api/messages/threads/{id}/messages":              ownerHidden,
 	"PUT /api/shouts/{id}/reactions/{emoji}":                anyone,
 	"DELETE /api/shouts/{id}/reactions/{emoji}":             anyone,
-	"GET /api/ai/requests/{id}":                             ownerOnly,
+	"GET /api/ai/requests/{id}":                             ownerOrAdminHidden,
 	"PATCH /api/mixes/{id}":                                 ownerOrModerator,
 	"DELETE /api/mixes/{id}":                                ownerOrModerator,
 	"PUT /api/mixes/{id}/like":                              anyone,
@@ -66,5 +71,5 @@ var owned = map[string]ownership{
 	"DELETE /api/events/{id}":                               ownerOrModerator,
 	"POST /api/events/{id}/rsvp":                            anyone,
 	"GET /api/events/{id}/attendees":                        ownerOrModerator,
-	"POST /api/events/{id}/attended":                        ownerOrModerator,
+	"POST /api/events/{id}/attended":                        ownerOnly,
 }
