@@ -81,6 +81,8 @@ type Deps struct {
 	// Ops is the sampled series behind GET /api/admin/ops/series; nil: the
 	// route answers with no samples.
 	Ops *monitor.Series
+	// Wallet serves the wallet, its admin routes and Stripe payments.
+	Wallet WalletDeps
 }
 
 // Server holds the routes and what they need.
@@ -109,6 +111,7 @@ type Server struct {
 	handler   http.Handler
 	web       *webApp // the web app at /; see webapp.go
 	ops       *monitor.Series
+	wallet    WalletDeps
 }
 
 // access says who may call a route.
@@ -154,6 +157,13 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.courses = d.Courses
 	s.events = d.Events
 	s.ops = d.Ops
+	s.wallet = d.Wallet
+	if s.wallet.Store == nil || s.wallet.Courses == nil {
+		return nil, errors.New("httpapi: the wallet store and course grants are required")
+	}
+	if s.wallet.Now == nil {
+		s.wallet.Now = time.Now
+	}
 	s.routes = s.routeTable()
 	if s.web, err = newWebApp(web.Dist()); err != nil {
 		return nil, err
@@ -254,6 +264,14 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/events/{id}/attendees", signedIn, "api", s.eventAttendees},
 		{"POST", "/api/events/{id}/attended", signedIn, "api", s.markAttended},
 		{"GET", "/api/admin/ops/series", adminOnly, "api", s.opsSeries},
+		{"GET", "/api/wallet", signedIn, "api", s.myWallet},
+		{"GET", "/api/wallet/transactions", signedIn, "api", s.walletTransactions},
+		{"GET", "/api/wallet/packs", public, "api", s.walletPacks},
+		{"POST", "/api/wallet/tips", verified, "payment", s.sendTip},
+		{"POST", "/api/admin/wallets/{userId}/adjust", adminOnly, "payment", s.adjustWallet},
+		{"GET", "/api/admin/ledger/check", adminOnly, "api", s.ledgerCheck},
+		{"POST", "/api/stripe/checkout", verified, "payment", s.checkout},
+		{"POST", "/api/stripe/webhook", public, "", s.stripeWebhook},
 		{"GET", "/uploads/{kind}/{shard}/{file}", public, "", s.serveUpload},
 		{"GET", "/api/health", public, "", s.health},
 		{"GET", "/api/openapi.json", public, "", s.openAPI},

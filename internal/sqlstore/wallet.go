@@ -481,8 +481,9 @@ func (s *Wallet) CompletePayment(ctx context.Context, eventID, eventType string,
 }
 
 func (s *Wallet) RefundPayment(ctx context.Context, eventID, eventType, paymentIntent string, refundedCents int64,
-	revoke func(ctx context.Context, tx *sql.Tx, userID, courseID int64) error) (bool, error) {
+	revoke func(ctx context.Context, tx *sql.Tx, userID, courseID int64) error) (bool, int64, error) {
 	applied := false
+	var buyer int64
 	_, err := s.Do(ctx, nil, func(ctx context.Context, wl wallet.Ledger) (wallet.Reply, error) {
 		l := wl.(*ledger)
 		applied = false
@@ -503,6 +504,7 @@ func (s *Wallet) RefundPayment(ctx context.Context, eventID, eventType, paymentI
 		if err != nil {
 			return wallet.Reply{}, err
 		}
+		buyer = userID
 		if refundedCents > amount {
 			refundedCents = amount
 		}
@@ -539,9 +541,9 @@ func (s *Wallet) RefundPayment(ctx context.Context, eventID, eventType, paymentI
 		return wallet.Reply{}, nil
 	})
 	if errors.Is(err, errAlreadyApplied) {
-		return false, nil
+		return false, buyer, nil
 	}
-	return applied, err
+	return applied, buyer, err
 }
 
 // reverse takes amount back from userID's wallet into Stripe clearing. What
@@ -686,4 +688,14 @@ func (s *Wallet) Check(ctx context.Context) (wallet.Check, error) {
 	})
 	c.OK = err == nil && c.Sum == 0 && len(c.Negative) == 0 && len(c.Mismatched) == 0 && len(c.Unbalanced) == 0
 	return c, err
+}
+
+// RevokeGrantTx takes a course grant back inside the caller's transaction
+// (a refunded payment); false when there was none.
+func (s *Courses) RevokeGrantTx(ctx context.Context, tx *sql.Tx, userID, courseID int64) (bool, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM course_grants WHERE user_id = ? AND course_id = ?`, userID, courseID)
+	if err != nil {
+		return false, err
+	}
+	return affected(res) > 0, nil
 }

@@ -45,12 +45,12 @@ const (
 	Adjustment  Kind = "adjustment"
 )
 
-// Codes this package returns besides apperr's own.
+// The codes of wallet refusals (statuses in apperr's table).
 const (
-	InsufficientFunds      apperr.Code = "insufficient_funds"
-	IdempotencyKeyRequired apperr.Code = "idempotency_key_required"
-	IdempotencyKeyReused   apperr.Code = "idempotency_key_reused"
-	PaymentsDisabled       apperr.Code = "payments_disabled"
+	InsufficientFunds      = apperr.InsufficientFunds
+	IdempotencyKeyRequired = apperr.IdempotencyKeyRequired
+	IdempotencyKeyReused   = apperr.IdempotencyKeyReused
+	PaymentsDisabled       = apperr.PaymentsDisabled
 )
 
 // ErrInsufficientFunds is returned when a debit finds too few credits.
@@ -221,8 +221,9 @@ type Store interface {
 	// refundedCents (the charge's cumulative refund): credits from the
 	// wallet, the remainder recorded as the user's debt when they were
 	// spent, or revoke(tx) for a course refunded in full. false: the event
-	// was applied before. An unknown payment intent is not_found.
-	RefundPayment(ctx context.Context, eventID, eventType, paymentIntent string, refundedCents int64, revoke func(ctx context.Context, tx *sql.Tx, userID, courseID int64) error) (bool, error)
+	// was applied before. An unknown payment intent is not_found. userID
+	// is the payment's buyer.
+	RefundPayment(ctx context.Context, eventID, eventType, paymentIntent string, refundedCents int64, revoke func(ctx context.Context, tx *sql.Tx, userID, courseID int64) error) (applied bool, userID int64, err error)
 }
 
 // UserRef returns a posting's ref for a user.

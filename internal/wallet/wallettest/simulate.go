@@ -209,7 +209,7 @@ func Simulate(t *testing.T, env Env, seed uint64, cfg SimConfig) {
 					cents := 1 + r.Int64N(target.p.AmountCents)
 					ev := fmt.Sprint(run, "-rf", n)
 					for range 1 + r.IntN(2) {
-						if _, err := s.RefundPayment(ctx, ev, "charge.refunded", target.p.PaymentIntent, cents, nil); err != nil {
+						if _, _, err := s.RefundPayment(ctx, ev, "charge.refunded", target.p.PaymentIntent, cents, nil); err != nil {
 							fail("refund %s: %v", ev, err)
 							break
 						}

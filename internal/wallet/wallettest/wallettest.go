@@ -285,10 +285,10 @@ func Exercise(t *testing.T, env Env) {
 			t.Fatalf("balance %d, want 800", b)
 		}
 		// Half refunded: half the credits back.
-		if applied, err := s.RefundPayment(ctx, fmt.Sprint("evt_r1", n), "charge.refunded", p.PaymentIntent, 500, nil); err != nil || !applied {
+		if applied, user, err := s.RefundPayment(ctx, fmt.Sprint("evt_r1", n), "charge.refunded", p.PaymentIntent, 500, nil); err != nil || !applied || user != buyer {
 			t.Fatalf("refund: %v %v", applied, err)
 		}
-		if applied, _ := s.RefundPayment(ctx, fmt.Sprint("evt_r1", n), "charge.refunded", p.PaymentIntent, 500, nil); applied {
+		if applied, _, _ := s.RefundPayment(ctx, fmt.Sprint("evt_r1", n), "charge.refunded", p.PaymentIntent, 500, nil); applied {
 			t.Fatal("a replayed refund applied twice")
 		}
 		if b := balance(t, s, buyer).Balance; b != 550 {
@@ -298,13 +298,13 @@ func Exercise(t *testing.T, env Env) {
 		if _, err := tip(s, nil, buyer, u[0], 500); err != nil {
 			t.Fatal(err)
 		}
-		if applied, err := s.RefundPayment(ctx, fmt.Sprint("evt_r2", n), "charge.refunded", p.PaymentIntent, 1000, nil); err != nil || !applied {
+		if applied, _, err := s.RefundPayment(ctx, fmt.Sprint("evt_r2", n), "charge.refunded", p.PaymentIntent, 1000, nil); err != nil || !applied {
 			t.Fatalf("full refund: %v %v", applied, err)
 		}
 		if b := balance(t, s, buyer); b.Balance != 0 || b.Debt != 200 {
 			t.Fatalf("after full refund: %+v, want balance 0 debt 200", b)
 		}
-		_, err = s.RefundPayment(ctx, fmt.Sprint("evt_r3", n), "charge.refunded", "pi_unknown", 100, nil)
+		_, _, err = s.RefundPayment(ctx, fmt.Sprint("evt_r3", n), "charge.refunded", "pi_unknown", 100, nil)
 		wantCode(t, err, apperr.NotFound)
 		_, err = s.CompletePayment(ctx, fmt.Sprint("evt_u", n), "checkout.session.completed",
 			wallet.Payment{PaymentIntent: fmt.Sprint("pi_u", n), SessionID: fmt.Sprint("cs_u", n), UserID: 1 << 40, Item: "credits", Credits: 5, AmountCents: 100}, nil)
@@ -346,7 +346,7 @@ func Exercise(t *testing.T, env Env) {
 			return nil
 		}
 		for range 2 {
-			if _, err := s.RefundPayment(ctx, fmt.Sprint("evt_cr", n), "charge.refunded", p.PaymentIntent, 4900, revoke); err != nil {
+			if _, _, err := s.RefundPayment(ctx, fmt.Sprint("evt_cr", n), "charge.refunded", p.PaymentIntent, 4900, revoke); err != nil {
 				t.Fatal(err)
 			}
 		}
