@@ -29,6 +29,7 @@ import (
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqlstore"
 	"github.com/redis/go-redis/v9"
+	"github.com/stripe/stripe-go/v82"
 )
 
 // redisTimeout is how long a rate-limit decision waits for Redis before the
@@ -82,6 +83,12 @@ type App struct {
 	Metrics   *monitor.Metrics
 	Music     *music.Service
 	Plays     *music.Counter
+
+	// Wallet is the ledger of credits; Stripe is nil without
+	// STRIPE_SECRET_KEY (payments are off).
+	Wallet    *sqlstore.Wallet
+	Stripe    *stripe.Client
+	walletNow func() time.Time
 
 	playsShared *music.RedisDedupe    // nil without Redis
 	playsDedupe *music.FallbackDedupe // nil without Redis
@@ -200,6 +207,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.Wallet, a.walletNow = sqlstore.NewWallet(o.DB, o.Now), o.Now
+	a.Stripe = newStripe(cfg, log)
 	a.Ops = monitor.NewSeries(a.opsSample, opsInterval, opsKeep, o.Now)
 	return a, nil
 }
@@ -280,7 +289,8 @@ func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
 		httpapi.Deps{Accounts: a.Accounts, DB: a.DB, Cache: a.Cache, Limiter: a.Limiter, Metrics: a.Metrics,
 			Audit: a.Audit,
 			Media: a.Media, URLs: a.URLs, Community: a.Community, Hub: a.Hub, Jobs: a.Jobs, AI: a.AI,
-			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Events: a.Events, XP: a.XP, Ops: a.Ops, Probes: probes, Log: a.log}
+			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Events: a.Events, XP: a.XP, Ops: a.Ops, Probes: probes, Log: a.log,
+			Wallet: a.walletDeps()}
 }
 
 // RedisDown reports whether Redis is configured and not answering, and why.

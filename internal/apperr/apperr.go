@@ -47,6 +47,12 @@ const (
 	EventStarted Code = "event_started"
 	// EventNotStarted: attendance is marked once the event has started.
 	EventNotStarted Code = "event_not_started"
+
+	// Wallets and payments (internal/wallet).
+	InsufficientFunds      Code = "insufficient_funds"
+	IdempotencyKeyRequired Code = "idempotency_key_required"
+	IdempotencyKeyReused   Code = "idempotency_key_reused"
+	PaymentsDisabled       Code = "payments_disabled"
 )
 
 var statusOf = map[Code]int{
@@ -76,6 +82,11 @@ var statusOf = map[Code]int{
 	Locked:               http.StatusForbidden,
 	EventStarted:         http.StatusConflict,
 	EventNotStarted:      http.StatusConflict,
+
+	InsufficientFunds:      http.StatusConflict,
+	IdempotencyKeyRequired: http.StatusBadRequest,
+	IdempotencyKeyReused:   http.StatusConflict,
+	PaymentsDisabled:       http.StatusServiceUnavailable,
 }
 
 // refusals are the codes whose 5xx status is a documented answer, not a
@@ -85,6 +96,8 @@ var statusOf = map[Code]int{
 // another feature that can be off (payments_disabled) belongs here too.
 var refusals = map[Code]bool{
 	AIDisabled: true,
+	// Payments without STRIPE_SECRET_KEY.
+	PaymentsDisabled: true,
 }
 
 // Fault reports whether code means the server failed to do what it should

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/plazahq/plaza/internal/gamification"
+	"github.com/plazahq/plaza/internal/wallet"
 )
 
 // Config is everything `plaza serve` and the other commands read at start.
@@ -56,6 +57,8 @@ type Config struct {
 
 	StripeSecretKey     string
 	StripeWebhookSecret string
+	StripeAPIBase       string        // STRIPE_API_BASE: another Stripe API (stripe-mock in tests)
+	WalletPacks         []wallet.Pack // PLAZA_WALLET_PACKS in PLAZA_WALLET_CURRENCY
 	AIBaseURL           string
 	AIAPIKey            string
 	AIModel             string
@@ -137,6 +140,7 @@ func FromEnv(getenv Getenv) (Config, error) {
 		MailFrom:            r.str("PLAZA_MAIL_FROM", "Plaza <no-reply@plaza.localhost>"),
 		StripeSecretKey:     r.str("STRIPE_SECRET_KEY", ""),
 		StripeWebhookSecret: r.str("STRIPE_WEBHOOK_SECRET", ""),
+		StripeAPIBase:       r.str("STRIPE_API_BASE", ""),
 		AIBaseURL:           r.str("AI_BASE_URL", ""),
 		AIAPIKey:            r.str("AI_API_KEY", ""),
 		AIModel:             r.str("AI_MODEL", ""),
@@ -203,6 +207,12 @@ func FromEnv(getenv Getenv) (Config, error) {
 	}
 	if (c.StripeSecretKey == "") != (c.StripeWebhookSecret == "") {
 		r.fail("STRIPE_WEBHOOK_SECRET", "only one of STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET is set", "set both to enable payments, or neither")
+	}
+	r.check("STRIPE_API_BASE", c.StripeAPIBase, optional(schemeURL("http", "https")), "use the base URL of a Stripe API, e.g. http://127.0.0.1:12111 for stripe-mock, or unset it")
+	if packs, err := wallet.ParsePacks(r.str("PLAZA_WALLET_PACKS", wallet.DefaultPacks), r.str("PLAZA_WALLET_CURRENCY", "usd")); err != nil {
+		r.fail("PLAZA_WALLET_PACKS", err.Error(), "use name:credits:priceCents,... e.g. "+wallet.DefaultPacks+", and a currency such as usd")
+	} else {
+		c.WalletPacks = packs
 	}
 	c.Levels = gamification.DefaultLevels
 	if v := r.str("PLAZA_LEVELS", ""); v != "" {

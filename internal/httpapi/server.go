@@ -84,6 +84,8 @@ type Deps struct {
 	// Audit is the audit log: GET /api/admin/audit and every admin and
 	// moderator action records itself in it (audit.go).
 	Audit AuditLog
+	// Wallet serves the wallet, its admin routes and Stripe payments.
+	Wallet WalletDeps
 }
 
 // Server holds the routes and what they need.
@@ -113,6 +115,7 @@ type Server struct {
 	web       *webApp // the web app at /; see webapp.go
 	ops       *monitor.Series
 	audit     AuditLog
+	wallet    WalletDeps
 }
 
 // access says who may call a route.
@@ -160,6 +163,13 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.ops = d.Ops
 	if s.audit = d.Audit; s.audit == nil {
 		return nil, errors.New("httpapi: the audit log is required")
+	}
+	s.wallet = d.Wallet
+	if s.wallet.Store == nil || s.wallet.Courses == nil {
+		return nil, errors.New("httpapi: the wallet store and course grants are required")
+	}
+	if s.wallet.Now == nil {
+		s.wallet.Now = time.Now
 	}
 	s.routes = s.routeTable()
 	if s.web, err = newWebApp(web.Dist()); err != nil {
@@ -261,6 +271,14 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/events/{id}/attendees", signedIn, "api", s.eventAttendees},
 		{"POST", "/api/events/{id}/attended", signedIn, "api", s.markAttended},
 		{"GET", "/api/admin/ops/series", adminOnly, "api", s.opsSeries},
+		{"GET", "/api/wallet", signedIn, "api", s.myWallet},
+		{"GET", "/api/wallet/transactions", signedIn, "api", s.walletTransactions},
+		{"GET", "/api/wallet/packs", public, "api", s.walletPacks},
+		{"POST", "/api/wallet/tips", verified, "payment", s.sendTip},
+		{"POST", "/api/admin/wallets/{userId}/adjust", adminOnly, "payment", s.adjustWallet},
+		{"GET", "/api/admin/ledger/check", adminOnly, "api", s.ledgerCheck},
+		{"POST", "/api/stripe/checkout", verified, "payment", s.checkout},
+		{"POST", "/api/stripe/webhook", public, "", s.stripeWebhook},
 		{"GET", "/uploads/{kind}/{shard}/{file}", public, "", s.serveUpload},
 		{"GET", "/api/health", public, "", s.health},
 		{"GET", "/api/openapi.json", public, "", s.openAPI},
