@@ -21,6 +21,7 @@ import (
 	"github.com/plazahq/plaza/internal/events"
 	"github.com/plazahq/plaza/internal/httpapi"
 	"github.com/plazahq/plaza/internal/jobs"
+	"github.com/plazahq/plaza/internal/leaderboard"
 	"github.com/plazahq/plaza/internal/media"
 	"github.com/plazahq/plaza/internal/monitor"
 	"github.com/plazahq/plaza/internal/music"
@@ -76,6 +77,7 @@ type App struct {
 	Analytics *analytics.Service
 	Courses   *courses.Service
 	XP        *sqlstore.XP // the XP ledger
+	Board     *leaderboard.Board
 	Media     *media.Store
 	URLs      media.URLs
 	Metrics   *monitor.Metrics
@@ -198,6 +200,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.newBoard(o); err != nil {
+		return nil, err
+	}
 	a.Ops = monitor.NewSeries(a.opsSample, opsInterval, opsKeep, o.Now)
 	return a, nil
 }
@@ -277,7 +282,8 @@ func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
 			BodyTimeout: a.Config.BodyTimeout, UploadTimeout: a.Config.UploadTimeout, MetricsToken: a.Config.MetricsToken},
 		httpapi.Deps{Accounts: a.Accounts, DB: a.DB, Cache: a.Cache, Limiter: a.Limiter, Metrics: a.Metrics,
 			Media: a.Media, URLs: a.URLs, Community: a.Community, Hub: a.Hub, Jobs: a.Jobs, AI: a.AI,
-			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Events: a.Events, XP: a.XP, Ops: a.Ops, Probes: probes, Log: a.log}
+			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Events: a.Events, XP: a.XP, Ops: a.Ops, Probes: probes, Log: a.log,
+			Board: a.Board, XPTotals: a.XP}
 }
 
 // RedisDown reports whether Redis is configured and not answering, and why.
@@ -290,6 +296,9 @@ func (a *App) RedisDown() (bool, string) {
 	}
 	if a.playsDedupe != nil && a.playsDedupe.Down() {
 		return true, "plays are deduplicated per instance: Redis did not answer"
+	}
+	if down, why := a.Board.Down(); down {
+		return true, why
 	}
 	if rb, ok := a.Broker.(*realtime.RedisBroker); ok {
 		if down, why := rb.Down(); down {
@@ -313,6 +322,9 @@ func (a *App) Start() error {
 		a.Analytics.Start()
 	}
 	a.Plays.Start(context.Background())
+	if err := a.Board.Start(context.Background()); err != nil {
+		return err
+	}
 	a.Ops.Start()
 	a.started = true
 	return nil
@@ -327,6 +339,7 @@ func (a *App) Stop(ctx context.Context) error {
 	}
 	var errs []error
 	a.Ops.Stop()
+	a.Board.Stop()
 	if err := a.Hub.Close(ctx); err != nil {
 		errs = append(errs, err)
 	}
