@@ -1,10 +1,10 @@
 package httpapi
 
 import (
-	"net/url"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
