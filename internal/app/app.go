@@ -21,6 +21,7 @@ import (
 	"github.com/plazahq/plaza/internal/events"
 	"github.com/plazahq/plaza/internal/httpapi"
 	"github.com/plazahq/plaza/internal/jobs"
+	"github.com/plazahq/plaza/internal/leaderboard"
 	"github.com/plazahq/plaza/internal/media"
 	"github.com/plazahq/plaza/internal/monitor"
 	"github.com/plazahq/plaza/internal/music"
@@ -78,6 +79,7 @@ type App struct {
 	Courses   *courses.Service
 	XP        *sqlstore.XP    // the XP ledger
 	Audit     *sqlstore.Audit // the hash-chained audit log of admin and moderator actions
+	Board     *leaderboard.Board
 	Media     *media.Store
 	URLs      media.URLs
 	Metrics   *monitor.Metrics
@@ -209,6 +211,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Wallet, a.walletNow = sqlstore.NewWallet(o.DB, o.Now), o.Now
 	a.Stripe = newStripe(cfg, log)
+	if err := a.newBoard(o); err != nil {
+		return nil, err
+	}
 	a.Ops = monitor.NewSeries(a.opsSample, opsInterval, opsKeep, o.Now)
 	return a, nil
 }
@@ -290,7 +295,7 @@ func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
 			Audit: a.Audit,
 			Media: a.Media, URLs: a.URLs, Community: a.Community, Hub: a.Hub, Jobs: a.Jobs, AI: a.AI,
 			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Events: a.Events, XP: a.XP, Ops: a.Ops, Probes: probes, Log: a.log,
-			Wallet: a.walletDeps()}
+			Wallet: a.walletDeps(), Board: a.Board, XPTotals: a.XP}
 }
 
 // RedisDown reports whether Redis is configured and not answering, and why.
@@ -303,6 +308,9 @@ func (a *App) RedisDown() (bool, string) {
 	}
 	if a.playsDedupe != nil && a.playsDedupe.Down() {
 		return true, "plays are deduplicated per instance: Redis did not answer"
+	}
+	if down, why := a.Board.Down(); down {
+		return true, why
 	}
 	if rb, ok := a.Broker.(*realtime.RedisBroker); ok {
 		if down, why := rb.Down(); down {
@@ -326,6 +334,9 @@ func (a *App) Start() error {
 		a.Analytics.Start()
 	}
 	a.Plays.Start(context.Background())
+	if err := a.Board.Start(context.Background()); err != nil {
+		return err
+	}
 	a.Ops.Start()
 	a.started = true
 	return nil
@@ -340,6 +351,7 @@ func (a *App) Stop(ctx context.Context) error {
 	}
 	var errs []error
 	a.Ops.Stop()
+	a.Board.Stop()
 	if err := a.Hub.Close(ctx); err != nil {
 		errs = append(errs, err)
 	}

@@ -66,6 +66,17 @@ type Result struct {
 	PrevLevel int
 }
 
+// Posted is one ledger row as committed, what indexes of the ledger (the
+// leaderboard) apply. A user's rows are written in id order under the
+// lock AwardTx takes on the user, so for one user a larger ID committed
+// later.
+type Posted struct {
+	ID     int64 // the row's id in xp_events
+	UserID int64
+	Amount int64 // may be negative (a compensating row)
+	At     time.Time
+}
+
 // LeveledUp reports whether the award moved the user up a level.
 func (r Result) LeveledUp() bool { return r.Level > r.PrevLevel }
 
@@ -145,4 +156,21 @@ type Ledger struct {
 	NextLevelAt *int64  `json:"nextLevelAt"`
 	Items       []Entry `json:"items"`
 	NextCursor  string  `json:"nextCursor,omitempty"`
+}
+
+// Drift is a user whose stored total or level disagreed with the ledger.
+type Drift struct {
+	UserID      int64 `json:"userId"`
+	StoredXP    int64 `json:"storedXp"`
+	LedgerXP    int64 `json:"ledgerXp"`
+	StoredLevel int   `json:"storedLevel"`
+	Level       int   `json:"level"`
+}
+
+// TotalsReport is what a rebuild of the users' totals from the ledger
+// found (Drifted) and whether it stored the ledger's figures (Fixed).
+type TotalsReport struct {
+	Checked int     `json:"checked"`
+	Drifted []Drift `json:"drifted"`
+	Fixed   bool    `json:"fixed"`
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -201,4 +202,25 @@ func TestParseID(t *testing.T) {
 			t.Errorf("parseID(%q) = %d %v, want %d", in, got, ok, want)
 		}
 	}
+}
+
+// FuzzBoardQuery: any query string gives a bounded query or a 422, never
+// a panic.
+func FuzzBoardQuery(f *testing.F) {
+	for _, s := range []string{"", "period=7d&limit=20&around=me", "period=all&limit=0", "limit=9999999999999999999", "period=%zz", "around=me&around=you"} {
+		f.Add(s, int64(1))
+	}
+	f.Fuzz(func(t *testing.T, raw string, user int64) {
+		vals, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		q, err := parseBoardQuery(vals, user)
+		if err != nil {
+			return
+		}
+		if q.Limit < 1 || q.Limit > 100 || (q.Period != "7d" && q.Period != "30d" && q.Period != "all") || (q.Around && q.User == 0) {
+			t.Fatalf("%q accepted as %+v", raw, q)
+		}
+	})
 }

@@ -74,6 +74,9 @@ type Deps struct {
 	Courses   *courses.Service
 	Events    *events.Service
 	XP        XPLedger // GET /api/users/me/xp
+	// Board serves GET /api/leaderboard; XPTotals the admin XP rebuild.
+	Board    Leaderboard
+	XPTotals XPTotals
 	// Probes report on optional parts (Redis, the job queue, WebSockets)
 	// for /api/health; nil means the part is absent.
 	Probes Probes
@@ -107,6 +110,8 @@ type Server struct {
 	courses   *courses.Service
 	events    *events.Service
 	xp        XPLedger
+	board     Leaderboard
+	xpTotals  XPTotals
 	probes    Probes
 	log       *slog.Logger
 	proxies   proxies
@@ -171,6 +176,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if s.wallet.Now == nil {
 		s.wallet.Now = time.Now
 	}
+	s.board, s.xpTotals = d.Board, d.XPTotals
 	s.routes = s.routeTable()
 	if s.web, err = newWebApp(web.Dist()); err != nil {
 		return nil, err
@@ -225,6 +231,8 @@ func (s *Server) routeTable() []route {
 		{"PUT", "/api/shouts/{id}/reactions/{emoji}", verified, "api", s.react(s.community.ReactShout, true)},
 		{"DELETE", "/api/shouts/{id}/reactions/{emoji}", verified, "api", s.react(s.community.ReactShout, false)},
 		{"GET", "/api/users/me/xp", signedIn, "api", s.myXP},
+		{"GET", "/api/leaderboard", optional, "api", s.leaderboard},
+		{"POST", "/api/admin/xp/rebuild", adminOnly, "strict", s.rebuildXP},
 		{"POST", "/api/contact", public, "strict", s.contact},
 		{"GET", "/api/admin/contact-messages", adminOnly, "api", s.contactInbox},
 		{"PATCH", "/api/admin/contact-messages/{id}", adminOnly, "api", s.markContact},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,8 @@ type Pool struct {
 	queueLimit int64
 	timeout    time.Duration // bound on every call, waiting included; 0: none
 	hooks      bool          // the writer: runs a context's TxHook (txhook.go)
+
+	afterCommit sync.Map // *sql.Tx of a running Tx -> *commitHooks
 
 	waiting   atomic.Int64
 	queries   atomic.Int64 // statements and transactions run
@@ -174,6 +177,9 @@ func (p *Pool) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return classify(err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	commits := &commitHooks{}
+	p.afterCommit.Store(tx, commits)
+	defer p.afterCommit.Delete(tx)
 	hook := p.hookFor(ctx)
 	if hook != nil && hook.Before != nil {
 		if err := hook.Before(ctx, tx); err != nil {
@@ -194,6 +200,48 @@ func (p *Pool) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if hook != nil {
 		hook.ran.Store(true)
 	}
+	commits.run()
+	return nil
+}
+
+// commitHooks are what a transaction asked to run once it commits.
+type commitHooks struct {
+	mu  sync.Mutex
+	fns []func()
+}
+
+func (h *commitHooks) add(fn func()) {
+	h.mu.Lock()
+	h.fns = append(h.fns, fn)
+	h.mu.Unlock()
+}
+
+func (h *commitHooks) run() {
+	h.mu.Lock()
+	fns := h.fns
+	h.fns = nil
+	h.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
+}
+
+// ErrNotPoolTx is returned by AfterCommit for a transaction that Tx did
+// not start: nothing would run its hooks.
+var ErrNotPoolTx = errors.New("sqldb: after-commit hook on a transaction not run by Pool.Tx")
+
+// AfterCommit registers fn to run once tx, a transaction running in
+// Tx, has committed: in the goroutine that called Tx, after the commit
+// and before Tx returns, in the order registered. A transaction that
+// rolls back (an error, a deadlock retry, a cancelled context) never
+// runs its hooks, so what a hook announces has been committed. Hooks
+// must not block for long: the caller of Tx waits for them.
+func (p *Pool) AfterCommit(tx *sql.Tx, fn func()) error {
+	h, ok := p.afterCommit.Load(tx)
+	if !ok {
+		return ErrNotPoolTx
+	}
+	h.(*commitHooks).add(fn)
 	return nil
 }
 

@@ -222,6 +222,17 @@ func redactURL(raw string) string {
 // Write returns the pool for writes and reads that must see them.
 func (d *DB) Write() *Pool { return d.writer }
 
+// AfterCommit registers fn to run once tx commits (see Pool.AfterCommit),
+// whichever of the pools runs it.
+func (d *DB) AfterCommit(tx *sql.Tx, fn func()) error {
+	for _, p := range append([]*Pool{d.writer}, d.readers...) {
+		if err := p.AfterCommit(tx, fn); err == nil {
+			return nil
+		}
+	}
+	return ErrNotPoolTx
+}
+
 // Fresh returns a pool for reads that must see every committed write (a
 // session just created, a row just changed): SQLite's read pool, which sees
 // WAL commits at once, or the MySQL primary, never a lagging replica.

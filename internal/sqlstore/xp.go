@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/plazahq/plaza/internal/gamification"
@@ -16,6 +17,9 @@ import (
 type XP struct {
 	db     *sqldb.DB
 	levels gamification.Levels
+	// committed are told of every ledger row after its transaction
+	// commits (see OnCommit).
+	committed atomic.Pointer[[]func(gamification.Posted)]
 }
 
 // NewXP returns the ledger writer; levels nil means the default thresholds.
@@ -70,12 +74,15 @@ func (x *XP) AwardTx(ctx context.Context, tx *sql.Tx, now time.Time, a gamificat
 	// A plain insert whose duplicate is recognised: MySQL's upsert forms
 	// report a match as a change under ClientFoundRows. A duplicate-key
 	// error undoes only its own statement on both engines.
-	_, err = tx.ExecContext(ctx, `INSERT INTO xp_events (user_id, amount, reason, ref, created_at) VALUES (?, ?, ?, ?, ?)`,
+	ins, err := tx.ExecContext(ctx, `INSERT INTO xp_events (user_id, amount, reason, ref, created_at) VALUES (?, ?, ?, ?, ?)`,
 		a.UserID, amount, string(a.Reason), a.Ref, ms(now))
 	if _, dup := sqldb.IsDuplicate(err); dup {
 		return res, nil
 	}
 	if err != nil {
+		return res, err
+	}
+	if err := x.afterCommit(tx, ins, gamification.Posted{UserID: a.UserID, Amount: amount, At: fromMS(ms(now))}); err != nil {
 		return res, err
 	}
 	res.Awarded = amount
@@ -85,6 +92,46 @@ func (x *XP) AwardTx(ctx context.Context, tx *sql.Tx, now time.Time, a gamificat
 		return res, err
 	}
 	return res, nil
+}
+
+// OnCommit adds fn to those told of every ledger row once the transaction
+// that wrote it has committed, whoever the caller of AwardTx is: a row
+// rolled back is never told. fn runs in the committing goroutine before
+// its Tx returns, so it must be quick (the leaderboard index applies the
+// row). Register listeners while wiring, before awards are made.
+func (x *XP) OnCommit(fn func(gamification.Posted)) {
+	for {
+		old := x.committed.Load()
+		var fns []func(gamification.Posted)
+		if old != nil {
+			fns = append(fns, *old...)
+		}
+		fns = append(fns, fn)
+		if x.committed.CompareAndSwap(old, &fns) {
+			return
+		}
+	}
+}
+
+// afterCommit hands row, just inserted by ins, to the OnCommit listeners
+// once tx commits. A transaction not run by the database's Tx has no
+// commit to wait for: the award is refused rather than left out of the
+// leaderboard.
+func (x *XP) afterCommit(tx *sql.Tx, ins sql.Result, row gamification.Posted) error {
+	fns := x.committed.Load()
+	if fns == nil {
+		return nil
+	}
+	id, err := ins.LastInsertId()
+	if err != nil {
+		return err
+	}
+	row.ID = id
+	return x.db.AfterCommit(tx, func() {
+		for _, fn := range *fns {
+			fn(row)
+		}
+	})
 }
 
 // Ledger pages userID's ledger, newest first: rows with an id below before
