@@ -47,6 +47,10 @@ const (
 	EventStarted Code = "event_started"
 	// EventNotStarted: attendance is marked once the event has started.
 	EventNotStarted Code = "event_not_started"
+	// SoldOut: a limited collectible has no serial left.
+	SoldOut Code = "sold_out"
+	// AlreadyOwned: the user holds this collectible already.
+	AlreadyOwned Code = "already_owned"
 )
 
 var statusOf = map[Code]int{
@@ -76,6 +80,8 @@ var statusOf = map[Code]int{
 	Locked:               http.StatusForbidden,
 	EventStarted:         http.StatusConflict,
 	EventNotStarted:      http.StatusConflict,
+	SoldOut:              http.StatusConflict,
+	AlreadyOwned:         http.StatusConflict,
 }
 
 // refusals are the codes whose 5xx status is a documented answer, not a
