@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/plazahq/plaza/internal/account"
+	"github.com/plazahq/plaza/internal/achievements"
 	"github.com/plazahq/plaza/internal/ai"
 	"github.com/plazahq/plaza/internal/analytics"
 	"github.com/plazahq/plaza/internal/cache"
@@ -82,6 +83,10 @@ type App struct {
 	Metrics   *monitor.Metrics
 	Music     *music.Service
 	Plays     *music.Counter
+	// Achievements are achievements and collectibles; AchievementStore is
+	// its store (ClaimTx lets a purchase claim in the wallet's transaction).
+	Achievements     *achievements.Service
+	AchievementStore *sqlstore.Achievements
 
 	playsShared *music.RedisDedupe    // nil without Redis
 	playsDedupe *music.FallbackDedupe // nil without Redis
@@ -200,6 +205,12 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.AchievementStore = sqlstore.NewAchievements(o.DB, a.XP, a.Audit)
+	if a.Achievements, err = achievements.NewService(achievements.Deps{Store: a.AchievementStore, Cache: a.Cache, Publisher: a.Hub,
+		AssetURL: a.URLs.URL, Now: o.Now, Log: log}); err != nil {
+		return nil, err
+	}
+	a.Jobs.Register(a.Achievements.CheckJobKind())
 	a.Ops = monitor.NewSeries(a.opsSample, opsInterval, opsKeep, o.Now)
 	return a, nil
 }
@@ -279,7 +290,8 @@ func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
 			BodyTimeout: a.Config.BodyTimeout, UploadTimeout: a.Config.UploadTimeout, MetricsToken: a.Config.MetricsToken},
 		httpapi.Deps{Accounts: a.Accounts, DB: a.DB, Cache: a.Cache, Limiter: a.Limiter, Metrics: a.Metrics,
 			Media: a.Media, URLs: a.URLs, Community: a.Community, Hub: a.Hub, Jobs: a.Jobs, AI: a.AI,
-			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Events: a.Events, XP: a.XP, Ops: a.Ops, Probes: probes, Log: a.log}
+			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Events: a.Events, XP: a.XP, Ops: a.Ops, Probes: probes, Log: a.log,
+			Achievements: a.Achievements}
 }
 
 // RedisDown reports whether Redis is configured and not answering, and why.

@@ -19,6 +19,7 @@ import (
 	"github.com/plazahq/plaza/internal/ai"
 
 	"github.com/plazahq/plaza/internal/account"
+	"github.com/plazahq/plaza/internal/achievements"
 	"github.com/plazahq/plaza/internal/apperr"
 	"github.com/plazahq/plaza/internal/cache"
 	"github.com/plazahq/plaza/internal/community"
@@ -81,6 +82,8 @@ type Deps struct {
 	// Ops is the sampled series behind GET /api/admin/ops/series; nil: the
 	// route answers with no samples.
 	Ops *monitor.Series
+	// Achievements serves achievements and collectibles (required).
+	Achievements *achievements.Service
 }
 
 // Server holds the routes and what they need.
@@ -109,6 +112,8 @@ type Server struct {
 	handler   http.Handler
 	web       *webApp // the web app at /; see webapp.go
 	ops       *monitor.Series
+
+	achievements *achievements.Service
 }
 
 // access says who may call a route.
@@ -138,6 +143,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		d.Community == nil || d.Hub == nil || d.Jobs == nil || d.AI == nil || d.Analytics == nil || d.Log == nil {
 		return nil, errors.New("httpapi: accounts, db, cache, limiter, metrics, media, community, hub, jobs, ai, analytics and log are required")
 	}
+	if d.Achievements == nil {
+		return nil, errors.New("httpapi: achievements is required")
+	}
 	if d.Music == nil || d.Courses == nil || d.Events == nil {
 		return nil, errors.New("httpapi: music, courses and events are required")
 	}
@@ -154,6 +162,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	s.courses = d.Courses
 	s.events = d.Events
 	s.ops = d.Ops
+	s.achievements = d.Achievements
 	s.routes = s.routeTable()
 	if s.web, err = newWebApp(web.Dist()); err != nil {
 		return nil, err
@@ -254,6 +263,14 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/events/{id}/attendees", signedIn, "api", s.eventAttendees},
 		{"POST", "/api/events/{id}/attended", signedIn, "api", s.markAttended},
 		{"GET", "/api/admin/ops/series", adminOnly, "api", s.opsSeries},
+		{"GET", "/api/achievements", optional, "api", s.listAchievements},
+		{"GET", "/api/users/{id}/achievements", optional, "api", s.userAchievements},
+		{"POST", "/api/admin/achievements", adminOnly, "api", s.defineAchievement},
+		{"POST", "/api/admin/achievements/{id}/grant", adminOnly, "api", s.grantAchievement},
+		{"GET", "/api/collectibles", optional, "api", s.listCollectibles},
+		{"GET", "/api/users/{id}/collectibles", optional, "api", s.userCollectibles},
+		{"POST", "/api/admin/collectibles", adminOnly, "api", s.createCollectible},
+		{"PATCH", "/api/admin/collectibles/{id}", adminOnly, "api", s.updateCollectible},
 		{"GET", "/uploads/{kind}/{shard}/{file}", public, "", s.serveUpload},
 		{"GET", "/api/health", public, "", s.health},
 		{"GET", "/api/openapi.json", public, "", s.openAPI},

@@ -84,7 +84,7 @@ func TestAchievementsConformance(t *testing.T) {
 			return u.XP, err
 		}
 		achievementstest.Exercise(t, sqlstore.NewAchievements(db, sqlstore.NewXP(db, nil), sqlstore.NewAudit(db, nil)),
-			achievementstest.Fixture{Users: mkUsers(t, db, "ach", 6), XPOf: xpOf, Act: act(db)})
+			achievementstest.Fixture{Users: mkUsers(t, db, "ach", 50), XPOf: xpOf, Act: act(db)})
 	})
 }
 
