@@ -58,6 +58,7 @@ Usage:
   plaza admin create --email E --username U --password P|-             create an admin account
   plaza loadtest --target URL --users N [--duration 60s]              simulate community users
   plaza loadtest prepare --users N --out FILE                          prepare accounts for a later --prepared run
+  plaza achievements backfill [--batch 500]                           evaluate every achievement rule for every user
   plaza version                                                        print the version
 
 Configuration is read from the environment (PLAZA_ADDR, PLAZA_DATA_DIR,
@@ -80,6 +81,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return admin(ctx, rest, getenv, stdin, stdout, stderr)
 	case "loadtest":
 		return loadtestCmd(ctx, rest, getenv, stdout, stderr)
+	case "achievements":
+		return achievementsCmd(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "plaza", version())
 		return nil
