@@ -35,6 +35,10 @@ type Deps struct {
 	AssetURL  func(path string) string // media.URLs.URL
 	Now       func() time.Time
 	Log       *slog.Logger
+	// RulesOff leaves queued checks undone (tests of other features whose
+	// XP figures a first-message award would change); grants by hand and
+	// the backfill still work.
+	RulesOff bool
 }
 
 // Service is the achievements and collectibles business logic.
@@ -89,6 +93,9 @@ func (s *Service) CheckJobKind() jobs.Kind {
 		}
 		if err := json.Unmarshal(j.Payload, &p); err != nil || p.UserID <= 0 {
 			return fmt.Errorf("%s payload %s: %w", CheckKind, j.Payload, jobs.ErrPermanent)
+		}
+		if s.RulesOff {
+			return nil
 		}
 		_, err := s.Check(ctx, p.UserID, s.Now().Add(-CheckWindow))
 		if apperr.Is(err, apperr.NotFound) {

@@ -29,7 +29,7 @@ func findAchievement(t *testing.T, items []achievements.Achievement, slug string
 // and edit (audited); bad input is a 4xx that changes nothing.
 func TestAchievementsAndCollectibles(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
-		e := newEnv(t, db)
+		e := newEnv(t, db, withEnv("PLAZA_TEST_ACHIEVEMENT_RULES", "on"))
 		adminTok, _ := e.admin("chief")
 		tok, u := e.signup("achiever")
 		otherTok, _ := e.signup("bystander")
