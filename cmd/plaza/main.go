@@ -59,6 +59,7 @@ Usage:
   plaza loadtest --target URL --users N [--duration 60s]              simulate community users
   plaza loadtest prepare --users N --out FILE                          prepare accounts for a later --prepared run
   plaza xp rebuild [--dry-run]                                         rebuild users' xp/level from the ledger, report drift
+  plaza achievements backfill [--batch 500]                           evaluate every achievement rule for every user
   plaza version                                                        print the version
 
 Configuration is read from the environment (PLAZA_ADDR, PLAZA_DATA_DIR,
@@ -83,6 +84,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return loadtestCmd(ctx, rest, getenv, stdout, stderr)
 	case "xp":
 		return xpCmd(ctx, rest, getenv, stdout, stderr)
+	case "achievements":
+		return achievementsCmd(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "plaza", version())
 		return nil

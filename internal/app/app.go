@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/plazahq/plaza/internal/account"
+	"github.com/plazahq/plaza/internal/achievements"
 	"github.com/plazahq/plaza/internal/ai"
 	"github.com/plazahq/plaza/internal/analytics"
 	"github.com/plazahq/plaza/internal/cache"
@@ -60,6 +61,8 @@ type Options struct {
 
 	// PlaysFlushInterval is how often counted plays are written (default 5 s).
 	PlaysFlushInterval time.Duration
+	// AchievementRulesOff leaves queued achievement checks undone (tests).
+	AchievementRulesOff bool
 }
 
 // App is every service of one instance.
@@ -85,6 +88,10 @@ type App struct {
 	Metrics   *monitor.Metrics
 	Music     *music.Service
 	Plays     *music.Counter
+	// Achievements are achievements and collectibles; AchievementStore is
+	// its store (ClaimTx lets a purchase claim in the wallet's transaction).
+	Achievements     *achievements.Service
+	AchievementStore *sqlstore.Achievements
 
 	// Wallet is the ledger of credits; Stripe is nil without
 	// STRIPE_SECRET_KEY (payments are off).
@@ -214,6 +221,12 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err := a.newBoard(o); err != nil {
 		return nil, err
 	}
+	a.AchievementStore = sqlstore.NewAchievements(o.DB, a.XP, a.Audit)
+	if a.Achievements, err = achievements.NewService(achievements.Deps{Store: a.AchievementStore, Cache: a.Cache, Publisher: a.Hub,
+		AssetURL: a.URLs.URL, Now: o.Now, Log: log, RulesOff: o.AchievementRulesOff}); err != nil {
+		return nil, err
+	}
+	a.Jobs.Register(a.Achievements.CheckJobKind())
 	a.Ops = monitor.NewSeries(a.opsSample, opsInterval, opsKeep, o.Now)
 	return a, nil
 }
@@ -295,7 +308,7 @@ func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
 			Audit: a.Audit,
 			Media: a.Media, URLs: a.URLs, Community: a.Community, Hub: a.Hub, Jobs: a.Jobs, AI: a.AI,
 			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Events: a.Events, XP: a.XP, Ops: a.Ops, Probes: probes, Log: a.log,
-			Wallet: a.walletDeps(), Board: a.Board, XPTotals: a.XP}
+			Wallet: a.walletDeps(), Board: a.Board, XPTotals: a.XP, Achievements: a.Achievements}
 }
 
 // RedisDown reports whether Redis is configured and not answering, and why.

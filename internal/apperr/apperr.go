@@ -53,6 +53,10 @@ const (
 	IdempotencyKeyRequired Code = "idempotency_key_required"
 	IdempotencyKeyReused   Code = "idempotency_key_reused"
 	PaymentsDisabled       Code = "payments_disabled"
+	// SoldOut: a limited collectible has no serial left.
+	SoldOut Code = "sold_out"
+	// AlreadyOwned: the user holds this collectible already.
+	AlreadyOwned Code = "already_owned"
 )
 
 var statusOf = map[Code]int{
@@ -87,6 +91,8 @@ var statusOf = map[Code]int{
 	IdempotencyKeyRequired: http.StatusBadRequest,
 	IdempotencyKeyReused:   http.StatusConflict,
 	PaymentsDisabled:       http.StatusServiceUnavailable,
+	SoldOut:                http.StatusConflict,
+	AlreadyOwned:           http.StatusConflict,
 }
 
 // refusals are the codes whose 5xx status is a documented answer, not a

@@ -106,7 +106,9 @@ func newEnv(t *testing.T, db *sqldb.DB, opts ...option) *env {
 	a, err := app.New(context.Background(), app.Options{Config: cfg, DB: db, Mailer: box, Log: log,
 		HashParams: fastHash, MediaLimits: media.Limits{media.Image: 64 << 10, media.Audio: 256 << 10}, HistorySize: 100,
 		JobBackoff: func(int) time.Duration { return 20 * time.Millisecond }, Now: clk.Now, ManualRollups: true,
-		PlaysFlushInterval: 100 * time.Millisecond})
+		PlaysFlushInterval: 100 * time.Millisecond,
+		// Rules would award first-message XP behind other tests' figures.
+		AchievementRulesOff: vars["PLAZA_TEST_ACHIEVEMENT_RULES"] != "on"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/plazahq/plaza/internal/ai"
 
 	"github.com/plazahq/plaza/internal/account"
+	"github.com/plazahq/plaza/internal/achievements"
 	"github.com/plazahq/plaza/internal/apperr"
 	"github.com/plazahq/plaza/internal/cache"
 	"github.com/plazahq/plaza/internal/community"
@@ -89,6 +90,8 @@ type Deps struct {
 	Audit AuditLog
 	// Wallet serves the wallet, its admin routes and Stripe payments.
 	Wallet WalletDeps
+	// Achievements serves achievements and collectibles (required).
+	Achievements *achievements.Service
 }
 
 // Server holds the routes and what they need.
@@ -121,6 +124,8 @@ type Server struct {
 	ops       *monitor.Series
 	audit     AuditLog
 	wallet    WalletDeps
+
+	achievements *achievements.Service
 }
 
 // access says who may call a route.
@@ -150,6 +155,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		d.Community == nil || d.Hub == nil || d.Jobs == nil || d.AI == nil || d.Analytics == nil || d.Log == nil {
 		return nil, errors.New("httpapi: accounts, db, cache, limiter, metrics, media, community, hub, jobs, ai, analytics and log are required")
 	}
+	if d.Achievements == nil {
+		return nil, errors.New("httpapi: achievements is required")
+	}
 	if d.Music == nil || d.Courses == nil || d.Events == nil {
 		return nil, errors.New("httpapi: music, courses and events are required")
 	}
@@ -177,6 +185,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		s.wallet.Now = time.Now
 	}
 	s.board, s.xpTotals = d.Board, d.XPTotals
+	s.achievements = d.Achievements
 	s.routes = s.routeTable()
 	if s.web, err = newWebApp(web.Dist()); err != nil {
 		return nil, err
@@ -287,6 +296,14 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/admin/ledger/check", adminOnly, "api", s.ledgerCheck},
 		{"POST", "/api/stripe/checkout", verified, "payment", s.checkout},
 		{"POST", "/api/stripe/webhook", public, "", s.stripeWebhook},
+		{"GET", "/api/achievements", optional, "api", s.listAchievements},
+		{"GET", "/api/users/{id}/achievements", optional, "api", s.userAchievements},
+		{"POST", "/api/admin/achievements", adminOnly, "api", s.defineAchievement},
+		{"POST", "/api/admin/achievements/{id}/grant", adminOnly, "api", s.grantAchievement},
+		{"GET", "/api/collectibles", optional, "api", s.listCollectibles},
+		{"GET", "/api/users/{id}/collectibles", optional, "api", s.userCollectibles},
+		{"POST", "/api/admin/collectibles", adminOnly, "api", s.createCollectible},
+		{"PATCH", "/api/admin/collectibles/{id}", adminOnly, "api", s.updateCollectible},
 		{"GET", "/uploads/{kind}/{shard}/{file}", public, "", s.serveUpload},
 		{"GET", "/api/health", public, "", s.health},
 		{"GET", "/api/openapi.json", public, "", s.openAPI},

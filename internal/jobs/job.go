@@ -77,6 +77,11 @@ type Kind struct {
 	Handle      Handler
 	MaxAttempts int           // default 10
 	Timeout     time.Duration // per attempt; default 1 minute
+	// Coalesce makes a job's UniqueKey gather only jobs that have not
+	// started: the key is released when a worker takes the job, before its
+	// handler runs, so a write committed while it runs enqueues another
+	// (a handler that re-reads state then misses nothing).
+	Coalesce bool
 }
 
 // ErrPermanent wrapped in a handler's error sends the job straight to dead:

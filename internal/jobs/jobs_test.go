@@ -393,3 +393,63 @@ func TestDatabaseOutageBackoffAndResume(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestCoalesceReleasesKeyWhileRunning: a Coalesce kind's unique key gathers
+// jobs while they wait, but a job enqueued while one runs is kept, so a
+// write committed during the run is looked at again.
+func TestCoalesceReleasesKeyWhileRunning(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		started, release := make(chan struct{}, 4), make(chan struct{})
+		var runs atomic.Int64
+		q := jobs.NewQueue(db, jobs.Config{Workers: 1, PollInterval: 20 * time.Millisecond, Backoff: fast}, nil, quiet())
+		q.Register(jobs.Kind{Name: "check", Coalesce: true, Handle: func(context.Context, jobs.Job) error {
+			runs.Add(1)
+			started <- struct{}{}
+			<-release
+			return nil
+		}})
+		job := func() jobs.Job { j := jobs.Must("check", nil); j.UniqueKey = "check:1"; return j }
+		for range 3 { // waiting: one job
+			if err := q.Enqueue(ctx, job()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if js, _ := q.List(ctx, "", "check", 0, 10); len(js) != 1 {
+			t.Fatalf("%d waiting jobs for one key, want 1", len(js))
+		}
+		q.Start()
+		defer func() {
+			stop, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			q.Stop(stop)
+		}()
+		<-started
+		for range 3 { // one runs: exactly one more waits
+			if err := q.Enqueue(ctx, job()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if js, _ := q.List(ctx, jobs.Available, "check", 0, 10); len(js) != 1 {
+			t.Fatalf("%d jobs waiting behind a running one, want 1", len(js))
+		}
+		close(release)
+		<-started
+		deadline := time.Now().Add(5 * time.Second)
+		for runs.Load() != 2 || len(mustList(t, q, jobs.Completed)) != 2 {
+			if time.Now().After(deadline) {
+				t.Fatalf("runs %d, want 2", runs.Load())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+func mustList(t *testing.T, q *jobs.Queue, state string) []jobs.Job {
+	t.Helper()
+	js, err := q.List(context.Background(), state, "", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}

@@ -280,6 +280,12 @@ func (q *Queue) run(j Job) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), k.Timeout)
 	defer cancel()
+	if k.Coalesce && j.UniqueKey != "" {
+		if err := q.store.releaseKey(ctx, j.ID, q.id); err != nil {
+			q.record(j, fmt.Errorf("releasing its unique key: %w", err))
+			return
+		}
+	}
 	q.running.Store(j.ID, &running{job: j, cancel: cancel})
 	defer q.running.Delete(j.ID)
 	result := make(chan error, 1)

@@ -159,6 +159,12 @@ func (s store) fail(ctx context.Context, j Job, worker string, cause error, perm
 	return Available, err
 }
 
+// releaseKey frees a running job's unique key (Kind.Coalesce).
+func (s store) releaseKey(ctx context.Context, id int64, worker string) error {
+	_, err := s.db.Write().Exec(ctx, `UPDATE jobs SET unique_key = NULL WHERE id = ? AND locked_by = ? AND state = 'running'`, id, worker)
+	return err
+}
+
 // release hands claimed jobs back without counting the attempt (shutdown).
 func (s store) release(ctx context.Context, j Job, worker string, now time.Time) error {
 	_, err := s.db.Write().Exec(ctx, `UPDATE jobs SET state = 'available', attempts = attempts - 1, lease_until = NULL, locked_by = '', updated_at = ?

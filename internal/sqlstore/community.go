@@ -139,6 +139,7 @@ func scanMessage(sc interface{ Scan(...any) error }) (community.Message, error) 
 // PostMessage inserts a message, its mentions, its jobs and its XP.
 func (s *Community) PostMessage(ctx context.Context, m community.Message, mentioned []int64, outbox ...jobs.Job) (community.Message, gamification.Result, error) {
 	var xp gamification.Result
+	outbox = append(outbox, achievementCheck(m.SenderID)) // message achievements, streak
 	award, ok := s.rules.MessageAward(m.SenderID, 0)
 	err := s.db.Write().Tx(ctx, func(tx *sql.Tx) error {
 		if ok {
@@ -412,11 +413,8 @@ func (s *Community) MarkRead(ctx context.Context, threadID, userID, messageID in
 
 // PostShout inserts a shout.
 func (s *Community) PostShout(ctx context.Context, sh community.Shout) (community.Shout, error) {
-	res, err := s.db.Write().Exec(ctx, `INSERT INTO shouts (user_id, body, created_at) VALUES (?, ?, ?)`, sh.UserID, sh.Body, ms(sh.CreatedAt))
-	if err != nil {
-		return sh, err
-	}
-	sh.ID, err = res.LastInsertId()
+	var err error // inserted with a check of the shout achievements and streak
+	sh.ID, err = insertChecked(ctx, s.db, sh.UserID, sh.CreatedAt, `INSERT INTO shouts (user_id, body, created_at) VALUES (?, ?, ?)`, sh.UserID, sh.Body, ms(sh.CreatedAt))
 	sh.CreatedAt = fromMS(ms(sh.CreatedAt))
 	return sh, err
 }

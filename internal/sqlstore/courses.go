@@ -529,6 +529,9 @@ func (s *Courses) Complete(ctx context.Context, c courses.Completion, open func(
 		if !res.CourseCompleted {
 			return nil
 		}
+		if err := achievementCheckTx(ctx, tx, s.db, c.At, c.UserID); err != nil { // course achievements
+			return err
+		}
 		return s.award(ctx, tx, c, &res, gamification.ReasonCourse, "course:"+strconv.FormatInt(c.CourseID, 10), c.CourseXP)
 	})
 	return res, err

@@ -390,6 +390,8 @@ func (s *Events) MarkAttended(ctx context.Context, eventID int64, userIDs []int6
 			_, err := tx.ExecContext(ctx, `INSERT INTO event_attendance (event_id, user_id, marked_at) VALUES (?, ?, ?)`, eventID, id, ms(now))
 			if _, dup := sqldb.IsDuplicate(err); dup {
 				err = nil // marked before; the ledger keeps the award single
+			} else if err == nil {
+				err = achievementCheckTx(ctx, tx, s.db, now, id) // attendance achievements
 			}
 			if err != nil {
 				return err

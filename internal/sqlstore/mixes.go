@@ -62,6 +62,9 @@ func (s *Music) CreateMix(ctx context.Context, m music.Mix) (music.Mix, error) {
 		if m.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
+		if err := achievementCheckTx(ctx, tx, s.db, m.CreatedAt, m.CreatorID); err != nil { // mix achievements
+			return err
+		}
 		return insertGenres(ctx, tx, m.ID, m.Genres)
 	})
 	m.CreatedAt, m.UpdatedAt = fromMS(ms(m.CreatedAt)), fromMS(ms(m.UpdatedAt))

@@ -91,6 +91,9 @@ func (x *XP) AwardTx(ctx context.Context, tx *sql.Tx, now time.Time, a gamificat
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET xp = ?, level = ? WHERE id = ?`, res.XP, res.Level, a.UserID); err != nil {
 		return res, err
 	}
+	if res.LeveledUp() { // level achievements
+		return res, achievementCheckTx(ctx, tx, x.db, now, a.UserID)
+	}
 	return res, nil
 }
 
