@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -56,29 +57,8 @@ type auditItem struct {
 // listAudit pages the audit log newest first (admin):
 // ?actor=id&action=name&target=kind:id&before=id&limit=n.
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	p, err := pageOf(r)
+	f, err := auditFilterOf(r.URL.Query())
 	if err != nil {
-		return err
-	}
-	f := audit.Filter{Before: p.Before, Limit: p.Limit, Action: q.Get("action")}
-	fe := apperr.FieldErrors{}
-	if v := q.Get("actor"); v != "" {
-		if f.ActorID, err = strconv.ParseInt(v, 10, 64); err != nil || f.ActorID <= 0 {
-			fe.Add("actor", "must be a user id")
-		}
-	}
-	if len(f.Action) > 64 {
-		fe.Add("action", "must be at most 64 characters")
-	}
-	if v := q.Get("target"); v != "" {
-		kind, id, ok := strings.Cut(v, ":")
-		f.TargetKind = kind
-		if f.TargetID, err = strconv.ParseInt(id, 10, 64); !ok || err != nil || kind == "" || len(kind) > 32 || f.TargetID <= 0 {
-			fe.Add("target", "must be kind:id, e.g. user:42")
-		}
-	}
-	if err := fe.Err(); err != nil {
 		return err
 	}
 	list, err := s.audit.List(r.Context(), f)
@@ -90,7 +70,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 		out.Items = append(out.Items, auditItem{ID: rec.ID, At: rec.At, Actor: rec.Actor, Action: rec.Action,
 			Target: auditTarget{rec.TargetKind, rec.TargetID}, Before: rec.Before, After: rec.After, Reason: rec.Reason})
 	}
-	if len(list) == p.Limit {
+	if len(list) == f.Limit {
 		out.NextCursor = strconv.FormatInt(list[len(list)-1].ID, 10)
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -111,3 +91,29 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
 // auditedAs names the record of a content action when a moderator takes it
 // on someone else's content.
 type auditedAs struct{ action, kind string }
+
+// auditFilterOf reads GET /api/admin/audit's query.
+func auditFilterOf(q url.Values) (audit.Filter, error) {
+	p, err := community.ParsePage(q.Get("before"), q.Get("limit"))
+	if err != nil {
+		return audit.Filter{}, err
+	}
+	f := audit.Filter{Before: p.Before, Limit: p.Limit, Action: q.Get("action")}
+	fe := apperr.FieldErrors{}
+	if v := q.Get("actor"); v != "" {
+		if f.ActorID, err = strconv.ParseInt(v, 10, 64); err != nil || f.ActorID <= 0 {
+			fe.Add("actor", "must be a user id")
+		}
+	}
+	if len(f.Action) > 64 {
+		fe.Add("action", "must be at most 64 characters")
+	}
+	if v := q.Get("target"); v != "" {
+		kind, id, ok := strings.Cut(v, ":")
+		f.TargetKind = kind
+		if f.TargetID, err = strconv.ParseInt(id, 10, 64); !ok || err != nil || kind == "" || len(kind) > 32 || f.TargetID <= 0 {
+			fe.Add("target", "must be kind:id, e.g. user:42")
+		}
+	}
+	return f, fe.Err()
+}
