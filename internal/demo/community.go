@@ -35,7 +35,7 @@ var emoji = []string{"👍", "❤️", "🔥", "😂", "🎉", "👀"}
 func seedCommunity(ctx context.Context, e *Env) error {
 	c := e.App.Community
 	for _, ch := range channels {
-		made, err := c.CreateChannel(ctx, e.Admin, community.ChannelInput{Name: ch.name, Slug: ch.slug + e.Suffix, Description: ch.about})
+		made, err := c.CreateChannel(ctx, e.Admin, community.ChannelInput{Name: ch.name, Slug: e.slug(ch.slug), Description: ch.about})
 		if err != nil {
 			return err
 		}

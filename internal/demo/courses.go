@@ -30,7 +30,7 @@ func seedCourses(ctx context.Context, e *Env) error {
 	var made []courses.AdminCourse
 	lessons := 0
 	for _, c := range courseList {
-		ac, err := s.CreateCourse(ctx, courses.CourseInput{Slug: ptr(c.slug + e.Suffix), Title: ptr(c.title), Summary: ptr(c.summary), Unlock: ptr(c.unlock)})
+		ac, err := s.CreateCourse(ctx, courses.CourseInput{Slug: ptr(e.slug(c.slug)), Title: ptr(c.title), Summary: ptr(c.summary), Unlock: ptr(c.unlock)})
 		if err != nil {
 			return err
 		}

@@ -17,6 +17,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/plazahq/plaza/internal/account"
@@ -114,3 +115,6 @@ func Run(ctx context.Context, e *Env, force bool) error {
 	}
 	return nil
 }
+
+// slug is s with the run's suffix, in slug form.
+func (e *Env) slug(s string) string { return s + strings.ReplaceAll(e.Suffix, "_", "-") }
