@@ -272,3 +272,53 @@ func TestCounterPlayXPParallel(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkCounterPlay is the play hot path (the mix's creator cached,
+// in-process dedupe, every play a new listener so every play counts), with
+// play XP off (what a play cost before plays earned XP), on with the
+// creator at the day's cap (the steady state of a popular creator), and on
+// while refs are still being kept.
+func BenchmarkCounterPlay(b *testing.B) {
+	db := sqldbtest.OpenSQLite(b, sqldb.Config{})
+	ms := sqlstore.NewMusic(db, nil)
+	ctx := context.Background()
+	u, err := sqlstore.NewAccounts(db).CreateUser(ctx, account.NewUser{Email: "dj@example.com", Username: "dj", PasswordHash: "h", Role: account.RoleCreator}, nil, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := ms.CreateMix(ctx, music.Mix{CreatorID: u.ID, Title: "m", Genres: []string{"house"}, DurationSec: 60, AudioPath: "/uploads/audio/ab/x.mp3", CreatedAt: time.Now(), UpdatedAt: time.Now()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		xp, cap   int64
+		preCapped bool
+	}{{"xp-off", 0, 0, false}, {"xp-on-capped", 1, 50, true}, {"xp-on-keeping-refs", 1, 1 << 40, false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			d, _ := music.NewMemoryDedupe(b.N+10, 0, nil)
+			c, err := music.NewCounter(ms, d, music.CounterConfig{FlushInterval: time.Hour, XP: tc.xp, XPDailyCap: tc.cap})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if tc.preCapped { // reach the cap and flush, as a popular creator would
+				for i := range 60 {
+					c.Play(ctx, m.ID, fmt.Sprint("ip:pre", i))
+				}
+				if err := c.Flush(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			listeners := make([]string, b.N)
+			for i := range listeners {
+				listeners[i] = fmt.Sprint("ip:10.", i)
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				if err := c.Play(ctx, m.ID, listeners[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
