@@ -29,7 +29,7 @@ func TestLoadtest(t *testing.T) {
 	jsonOut := filepath.Join(t.TempDir(), "report.json")
 	out.Reset()
 	args := []string{"loadtest", "--target", in.base, "--prepared", prep, "--users", "30", "--ramp", "100", "--settle", "300ms", "--duration", "3s",
-		"--mix", "read=1s,post=1s,dm=2s,profile=2s,shouts=2s,me=2s",
+		"--mix", "read=1s,post=1s,dm=2s,profile=2s,shouts=2s,me=2s,courses=2s,course=2s,mixes=2s,play=2s,events=2s,nowplaying=2s",
 		// This test checks what loadtest does, not how fast a loaded (or
 		// race-detecting) machine serves: the latency threshold is loose
 		// here, and the impossible one below shows that it is enforced.
@@ -44,7 +44,7 @@ func TestLoadtest(t *testing.T) {
 	var rep loadtest.Report
 	json.Unmarshal(b, &rep)
 	if rep.Users != 30 || rep.All.Requests < 50 || rep.Deliveries == 0 || rep.Missed != 0 || rep.OutOfOrder != 0 ||
-		rep.Connected != 30 || len(rep.Routes) < 5 || rep.All.Errors != 0 || rep.Targets[0].WSConnections != 30 {
+		rep.Connected != 30 || len(rep.Routes) < 11 || rep.All.Errors != 0 || rep.Targets[0].WSConnections != 30 {
 		t.Fatalf("report %+v\n%s", rep, out.String())
 	}
 	// The steady state starts when every user is connected (0.3 s at
@@ -74,7 +74,7 @@ func TestLoadtestOneCommand(t *testing.T) {
 	jsonOut := filepath.Join(t.TempDir(), "report.json")
 	// Latency is TestLoadtest's business: a loaded machine must not fail this one.
 	args := []string{"loadtest", "--target", in.base, "--users", "12", "--ramp", "100", "--settle", "200ms", "--duration", "2s",
-		"--mix", "read=1s,post=1s,dm=2s,profile=2s,shouts=2s,me=2s", "--p95", "1m", "--json", jsonOut}
+		"--mix", "read=1s,post=1s,dm=2s,profile=2s,shouts=2s,me=2s,courses=2s,course=2s,mixes=2s,play=2s,events=2s,nowplaying=2s", "--p95", "1m", "--json", jsonOut}
 	var out bytes.Buffer
 	env := map[string]string{"PLAZA_DATA_DIR": dir, "PLAZA_METRICS_TOKEN": metricsToken}
 	if err := run(context.Background(), args, envMap(env), nil, &out, &out); err != nil {

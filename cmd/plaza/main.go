@@ -56,6 +56,7 @@ Usage:
   plaza serve     [--addr :8080] [--data-dir ./data] [--no-migrate]   run the server
   plaza migrate   [--data-dir ./data]                                  apply schema migrations
   plaza admin create --email E --username U --password P|-             create an admin account
+  plaza seed-demo [--force]                                            fill an empty database with a demo community
   plaza loadtest --target URL --users N [--duration 60s]              simulate community users
   plaza loadtest prepare --users N --out FILE                          prepare accounts for a later --prepared run
   plaza xp rebuild [--dry-run]                                         rebuild users' xp/level from the ledger, report drift
@@ -86,6 +87,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return xpCmd(ctx, rest, getenv, stdout, stderr)
 	case "achievements":
 		return achievementsCmd(ctx, rest, getenv, stdout, stderr)
+	case "seed-demo":
+		return seedDemo(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "plaza", version())
 		return nil

@@ -116,6 +116,7 @@ type Service struct {
 	now        func() time.Time
 	log        *slog.Logger
 	dummyHash  string // verified against on unknown logins so timing does not tell
+	sessions   sessionMemo
 }
 
 // NewService validates deps and returns the service.
@@ -491,8 +492,8 @@ func (s *Service) cachedSession(ctx context.Context, token string, now time.Time
 	if err != nil {
 		return Session{}, User{}, err
 	}
-	var cs cachedSession
-	if err := json.Unmarshal(b, &cs); err != nil {
+	cs, err := s.sessions.decode(hash, b)
+	if err != nil {
 		return Session{}, User{}, err
 	}
 	sess, u := cs.Session, cs.User

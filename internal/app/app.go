@@ -239,7 +239,7 @@ const playsRedisTimeout = 50 * time.Millisecond
 // deduplicated in Redis when there is one (falling back to this
 // instance's memory), and counted per instance.
 func (a *App) newMusic(o Options) error {
-	store := sqlstore.NewMusic(o.DB)
+	store := sqlstore.NewMusic(o.DB, a.XP)
 	var dedupe music.Dedupe
 	local, err := music.NewMemoryDedupe(0, 0, o.Now)
 	if err != nil {
@@ -251,7 +251,8 @@ func (a *App) newMusic(o Options) error {
 		a.playsDedupe = &music.FallbackDedupe{Shared: a.playsShared, Local: local, Timeout: playsRedisTimeout, Log: a.log}
 		dedupe = a.playsDedupe
 	}
-	if a.Plays, err = music.NewCounter(store, dedupe, music.CounterConfig{FlushInterval: o.PlaysFlushInterval, Now: o.Now, Log: a.log}); err != nil {
+	if a.Plays, err = music.NewCounter(store, dedupe, music.CounterConfig{FlushInterval: o.PlaysFlushInterval, Now: o.Now, Log: a.log,
+		XP: a.Config.XPRules.MixPlayed, XPDailyCap: a.Config.XPRules.MixPlayDailyCap}); err != nil {
 		return err
 	}
 	a.Music, err = music.NewService(music.Deps{Store: store, Users: a.Accounts.UserLoader, Cache: a.Cache, Publisher: a.Hub,

@@ -70,7 +70,7 @@ type Config struct {
 	HashConcurrency int // argon2id hashes allowed at once
 
 	Levels          gamification.Levels // PLAZA_LEVELS: XP thresholds of levels 1..n
-	XPRules         gamification.Rules  // PLAZA_XP_MESSAGE, PLAZA_XP_MESSAGE_DAILY_CAP, PLAZA_XP_REACTION
+	XPRules         gamification.Rules  // PLAZA_XP_MESSAGE, PLAZA_XP_MESSAGE_DAILY_CAP, PLAZA_XP_REACTION, PLAZA_XP_PLAY, PLAZA_XP_PLAY_DAILY_CAP
 	BodyTimeout     time.Duration       // time to send a request body; 0: none
 	UploadTimeout   time.Duration       // the same for POST /api/uploads
 	MaxConns        int                 // open client connections; 0: from the open-file limit
@@ -225,7 +225,9 @@ func FromEnv(getenv Getenv) (Config, error) {
 	d := gamification.DefaultRules
 	c.XPRules = gamification.Rules{MessagePosted: int64(r.intRange("PLAZA_XP_MESSAGE", int(d.MessagePosted), 0, 1000)),
 		MessageDailyCap:  int64(r.intRange("PLAZA_XP_MESSAGE_DAILY_CAP", int(d.MessageDailyCap), 0, 1000000)),
-		ReactionReceived: int64(r.intRange("PLAZA_XP_REACTION", int(d.ReactionReceived), 0, 1000))}
+		ReactionReceived: int64(r.intRange("PLAZA_XP_REACTION", int(d.ReactionReceived), 0, 1000)),
+		MixPlayed:        int64(r.intRange("PLAZA_XP_PLAY", int(d.MixPlayed), 0, 1000)),
+		MixPlayDailyCap:  int64(r.intRange("PLAZA_XP_PLAY_DAILY_CAP", int(d.MixPlayDailyCap), 0, 1000000))}
 	if c.DataDir == "" {
 		r.fail("PLAZA_DATA_DIR", "empty", "set a writable directory, e.g. ./data")
 	}

@@ -8,10 +8,12 @@ type Rules struct {
 	MessagePosted    int64 // per channel message posted
 	MessageDailyCap  int64 // at most this much XP a UTC day from messages
 	ReactionReceived int64 // per distinct reactor per item, never your own
+	MixPlayed        int64 // to a mix's creator per play by another listener (counted plays only)
+	MixPlayDailyCap  int64 // at most this much XP a UTC day from plays
 }
 
 // DefaultRules are the contract's defaults.
-var DefaultRules = Rules{MessagePosted: 1, MessageDailyCap: 20, ReactionReceived: 1}
+var DefaultRules = Rules{MessagePosted: 1, MessageDailyCap: 20, ReactionReceived: 1, MixPlayed: 1, MixPlayDailyCap: 50}
 
 // MessageAward is the award for posting message id; ok is false when the
 // rule is off.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/plazahq/plaza/internal/account"
+	"github.com/plazahq/plaza/internal/gamification"
 	"github.com/plazahq/plaza/internal/music"
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
@@ -238,7 +239,7 @@ func TestMixPlays(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		e := newEnv(t, db, withEnv("PLAZA_TRUSTED_PROXIES", "127.0.0.1"))
 		userTok, _ := e.signup("fan")
-		djTok, _ := e.withRole("dj_dee", account.RoleCreator)
+		djTok, dj := e.withRole("dj_dee", account.RoleCreator)
 		audio := e.uploadURL(djTok, "set.mp3", mp3Bytes)
 		var mix music.MixView
 		e.must(201, e.do("POST", "/api/mixes", map[string]any{"title": "Plays", "genres": []string{"house"}, "durationSec": 60, "audioUrl": audio}, djTok)).json(&mix)
@@ -251,6 +252,7 @@ func TestMixPlays(t *testing.T) {
 		if l := e.mixes("", ""); l.Items[0].Plays != 0 {
 			t.Fatal("plays before any play")
 		}
+		e.must(200, e.do("GET", fmt.Sprintf("/api/users/%d", dj.ID), nil, "")) // and the DJ's profile
 		for range 3 {
 			play("", "203.0.113.1") // one anonymous listener
 			play("", "203.0.113.2") // another
@@ -278,16 +280,27 @@ func TestMixPlays(t *testing.T) {
 		play("", "203.0.113.1")
 		play("", "203.0.113.1")
 		waitPlays(4)
+		play(djTok, "203.0.113.9") // the DJ's own play: a play, no XP
+		waitPlays(5)
 		var got music.MixView
 		e.must(200, e.do("GET", fmt.Sprintf("/api/mixes/%d", mix.ID), nil, "")).json(&got)
-		if got.Plays != 4 {
+		if got.Plays != 5 {
 			t.Fatalf("GET mix plays %d", got.Plays)
+		}
+		// The DJ earned 1 XP per play by another listener, and the flush
+		// dropped their cached profile.
+		var ledger gamification.Ledger
+		e.must(200, e.do("GET", "/api/users/me/xp", nil, djTok)).json(&ledger)
+		var profile account.Profile
+		e.must(200, e.do("GET", fmt.Sprintf("/api/users/%d", dj.ID), nil, "")).json(&profile)
+		if ledger.XP != 4 || len(ledger.Items) != 4 || ledger.Items[0].Reason != gamification.ReasonPlay || profile.XP != 4 {
+			t.Fatalf("the DJ's ledger %+v, profile xp %d; want 4 plays of 1 XP", ledger, profile.XP)
 		}
 		e.must(404, e.do("POST", "/api/mixes/999999/plays", nil, ""))
 		e.must(404, e.do("POST", "/api/mixes/abc/plays", nil, ""))
 		e.must(401, e.do("POST", path, nil, "plz_bogus"))
 		e.must(405, e.do("GET", path, nil, ""))
-		if st := e.plays.Stats(); st.Accepted != 11 || st.Counted != 4 {
+		if st := e.plays.Stats(); st.Accepted != 12 || st.Counted != 5 || st.XPAwarded != 4 {
 			t.Fatalf("stats %+v", st)
 		}
 	})

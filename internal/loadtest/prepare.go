@@ -27,6 +27,8 @@ import (
 type Prepared struct {
 	Channels []int64 `json:"channels"`
 	Users    []User  `json:"users"`
+	Courses  []int64 `json:"courses,omitempty"` // published courses the mix reads
+	Mixes    []int64 `json:"mixes,omitempty"`   // mixes the mix lists and plays
 }
 
 // User is one prepared account.
@@ -83,6 +85,9 @@ func Prepare(ctx context.Context, db *sqldb.DB, users, channels int, progress fu
 			return p, err
 		}
 		p.Channels = append(p.Channels, ch.ID)
+	}
+	if err := prepareContent(ctx, db, &p, run, now); err != nil {
+		return p, err
 	}
 	return p, nil
 }

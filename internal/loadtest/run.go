@@ -31,11 +31,21 @@ type Mix struct {
 	Profile     time.Duration `json:"profile"`     // GET another user's profile
 	Shouts      time.Duration `json:"shouts"`      // GET the shout feed
 	Me          time.Duration `json:"me"`          // GET /api/users/me
+	// The content reads (they need prepared courses and mixes).
+	Courses    time.Duration `json:"courses"`    // GET /api/courses
+	Course     time.Duration `json:"course"`     // GET /api/courses/{id}
+	Mixes      time.Duration `json:"mixes"`      // GET /api/mixes
+	Play       time.Duration `json:"play"`       // POST /api/mixes/{id}/plays
+	Events     time.Duration `json:"events"`     // GET /api/events
+	NowPlaying time.Duration `json:"nowPlaying"` // GET /api/live/now-playing
 }
 
-// DefaultMix is a member reading along and chatting now and then.
+// DefaultMix is a member reading along and chatting now and then, and
+// looking at courses, mixes, events and what is on air now and then.
 var DefaultMix = Mix{ReadHistory: 30 * time.Second, Post: 60 * time.Second, DM: 5 * time.Minute,
-	Profile: 2 * time.Minute, Shouts: 2 * time.Minute, Me: 5 * time.Minute}
+	Profile: 2 * time.Minute, Shouts: 2 * time.Minute, Me: 5 * time.Minute,
+	Courses: 5 * time.Minute, Course: 5 * time.Minute, Mixes: 3 * time.Minute, Play: 3 * time.Minute,
+	Events: 5 * time.Minute, NowPlaying: 2 * time.Minute}
 
 // ParseMix reads "post=60s,dm=5m,..." over DefaultMix.
 func ParseMix(s string) (Mix, error) {
@@ -65,8 +75,20 @@ func ParseMix(s string) (Mix, error) {
 			m.Shouts = d
 		case "me":
 			m.Me = d
+		case "courses":
+			m.Courses = d
+		case "course":
+			m.Course = d
+		case "mixes":
+			m.Mixes = d
+		case "play":
+			m.Play = d
+		case "events":
+			m.Events = d
+		case "nowplaying":
+			m.NowPlaying = d
 		default:
-			return m, fmt.Errorf("mix: unknown action %q (read, post, dm, profile, shouts, me)", k)
+			return m, fmt.Errorf("mix: unknown action %q (read, post, dm, profile, shouts, me, courses, course, mixes, play, events, nowplaying)", k)
 		}
 	}
 	return m, nil
@@ -306,6 +328,28 @@ func (r *run) user(ctx context.Context, i int) {
 		{r.cfg.Mix.Me, time.Time{}, func(s time.Time) {
 			r.call(ctx, "GET /api/users/me", "GET", base+"/users/me", u.Token, nil, s, nil)
 		}},
+		{r.cfg.Mix.Events, time.Time{}, func(s time.Time) {
+			r.call(ctx, "GET /api/events", "GET", base+"/events", u.Token, nil, s, nil)
+		}},
+		{r.cfg.Mix.NowPlaying, time.Time{}, func(s time.Time) {
+			r.call(ctx, "GET /api/live/now-playing", "GET", base+"/live/now-playing", u.Token, nil, s, nil)
+		}},
+	}
+	if len(r.prep.Courses) > 0 {
+		acts = append(acts, &action{r.cfg.Mix.Courses, time.Time{}, func(s time.Time) {
+			r.call(ctx, "GET /api/courses", "GET", base+"/courses", u.Token, nil, s, nil)
+		}}, &action{r.cfg.Mix.Course, time.Time{}, func(s time.Time) {
+			id := r.prep.Courses[rand.IntN(len(r.prep.Courses))]
+			r.call(ctx, "GET /api/courses/{id}", "GET", fmt.Sprintf("%s/courses/%d", base, id), u.Token, nil, s, nil)
+		}})
+	}
+	if len(r.prep.Mixes) > 0 {
+		acts = append(acts, &action{r.cfg.Mix.Mixes, time.Time{}, func(s time.Time) {
+			r.call(ctx, "GET /api/mixes", "GET", base+"/mixes?sort=popular&limit=20", u.Token, nil, s, nil)
+		}}, &action{r.cfg.Mix.Play, time.Time{}, func(s time.Time) {
+			id := r.prep.Mixes[rand.IntN(len(r.prep.Mixes))]
+			r.call(ctx, "POST /api/mixes/{id}/plays", "POST", fmt.Sprintf("%s/mixes/%d/plays", base, id), u.Token, nil, s, nil)
+		}})
 	}
 	now := time.Now()
 	for _, a := range acts {

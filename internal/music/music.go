@@ -9,6 +9,8 @@ package music
 import (
 	"context"
 	"time"
+
+	"github.com/plazahq/plaza/internal/gamification"
 )
 
 // Mix is a published mix. Paths are stored upload paths (/uploads/...);
@@ -92,8 +94,9 @@ type PlayedTrack struct {
 type Store interface {
 	CreateMix(ctx context.Context, m Mix) (Mix, error)
 	Mix(ctx context.Context, id int64) (Mix, error)
-	// MixExists reports whether id names a mix (the play counter's check).
-	MixExists(ctx context.Context, id int64) (bool, error)
+	// MixCreator returns the creator of mix id, and false when there is no
+	// such mix (the play counter's check).
+	MixCreator(ctx context.Context, id int64) (creator int64, ok bool, err error)
 	// Mixes pages mixes in q's order.
 	Mixes(ctx context.Context, q Query) ([]Mix, error)
 	UpdateMix(ctx context.Context, id int64, p MixPatch, now time.Time) (Mix, error)
@@ -107,9 +110,11 @@ type Store interface {
 	// LikedAmong returns which of mixIDs user likes, in one query.
 	LikedAmong(ctx context.Context, userID int64, mixIDs []int64) (map[int64]bool, error)
 
-	// AddPlays adds each delta to its mix's play count, in one transaction
-	// (mixes that no longer exist are skipped). It returns the rows written.
-	AddPlays(ctx context.Context, deltas map[int64]int64) (int, error)
+	// AddPlays adds each delta of f to its mix's play count (mixes that no
+	// longer exist are skipped) and makes f's XP awards, in one
+	// transaction. An award whose ref is already in the ledger is skipped,
+	// so a flush that is tried again awards nothing twice.
+	AddPlays(ctx context.Context, f PlayFlush) (PlayFlushResult, error)
 
 	// NowPlaying returns the live state (not live when never set).
 	NowPlaying(ctx context.Context) (NowPlaying, error)
@@ -120,4 +125,36 @@ type Store interface {
 	// History pages the on-air history, newest first: entries with an id
 	// below before (0: from the newest), at most limit.
 	History(ctx context.Context, before int64, limit int) ([]PlayedTrack, error)
+}
+
+// PlayFlush is one flush of the play counter: the plays counted per mix
+// since the last one, and the XP they earned their creators.
+type PlayFlush struct {
+	Deltas map[int64]int64 // mix id -> plays to add
+	XP     []PlayXP        // in creator id order
+	// Amount is the XP of one counted play, DailyCap the most a creator
+	// may earn from plays in one UTC day (0: no cap).
+	Amount, DailyCap int64
+	At               time.Time // the awards' time (the cap's day)
+}
+
+// PlayXP asks for XP for a creator: one award of PlayFlush.Amount per ref,
+// each ref naming one counted play ("play:{mixId}:{counter}.{seq}").
+type PlayXP struct {
+	Creator int64
+	Refs    []string
+}
+
+// PlayFlushResult is what a flush wrote.
+type PlayFlushResult struct {
+	Rows int                    // mix rows updated
+	XP   map[int64]PlayXPResult // per creator who was asked for
+}
+
+// PlayXPResult is what a flush awarded one creator. Capped says the daily
+// cap is reached: the counter stops collecting their plays' XP until the
+// next UTC day.
+type PlayXPResult struct {
+	gamification.Result
+	Capped bool
 }

@@ -2,9 +2,12 @@ package music
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"errors"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,8 +25,8 @@ type Dedupe interface {
 
 // PlayStore is what the counter needs of Store.
 type PlayStore interface {
-	MixExists(ctx context.Context, id int64) (bool, error)
-	AddPlays(ctx context.Context, deltas map[int64]int64) (int, error)
+	MixCreator(ctx context.Context, id int64) (int64, bool, error)
+	AddPlays(ctx context.Context, f PlayFlush) (PlayFlushResult, error)
 }
 
 // CounterConfig tunes a Counter; zero values take the defaults.
@@ -32,6 +35,11 @@ type CounterConfig struct {
 	FlushInterval time.Duration // how often counts go to the database (5 s)
 	Now           func() time.Time
 	Log           *slog.Logger
+	// XP is what one counted play by another listener earns the mix's
+	// creator (0: nothing), XPDailyCap the most a creator earns from plays
+	// in one UTC day (0: no cap). Awards are made by the flush, in its
+	// transaction.
+	XP, XPDailyCap int64
 	// OnFlush runs after counts were written, with the mixes that moved
 	// (the service drops cached lists so plays show).
 	OnFlush func(ctx context.Context, ids []int64)
@@ -44,19 +52,33 @@ type CounterConfig struct {
 // costs no database write, and a process killed without Stop loses the
 // plays of at most the last FlushInterval. Deltas that fail to flush are
 // kept and retried with the next flush.
+//
+// A counted play by anyone but the mix's creator also earns the creator
+// XP: the play is given a ref of its own ("play:{mix}:{counter}.{seq}")
+// kept with the deltas, and the flush awards the refs in its transaction,
+// through the ledger (unique per user, reason and ref: a flush retried
+// after a failure, or one whose commit was lost, never awards a ref
+// twice). Refs are kept for at most XPDailyCap awards per creator per
+// flush, and not at all for a creator the last flush found at the cap,
+// until the next UTC day, so a popular creator's plays cost nothing more
+// than a map lookup once they have their day's XP.
 type Counter struct {
 	cfg    CounterConfig
 	store  PlayStore
 	dedupe Dedupe
+	id     string // this counter's part of play refs: random, per process
 
-	mu      sync.Mutex
-	pending map[int64]int64
+	mu        sync.Mutex
+	pending   map[int64]int64
+	pendingXP map[int64][]string // creator -> refs of plays that earned them XP
+	capped    map[int64]int64    // creator -> the UTC day (Unix days) they reached the cap
+	seq       int64
 
-	exists *otter.Cache[int64, struct{}] // mixes known to exist, for a minute
+	creators *otter.Cache[int64, int64] // mix -> creator, for mixes known to exist, for a minute
 
-	accepted, counted, flushes, rows, failures atomic.Int64
+	accepted, counted, flushes, rows, failures, xpAwarded atomic.Int64
 
-	flushed func(ctx context.Context) // set by NewService: drop cached lists
+	flushed func(ctx context.Context, awards map[int64]PlayXPResult) // set by NewService: drop cached lists, announce levels
 
 	flushMu sync.Mutex // one flush at a time
 	stop    chan struct{}
@@ -80,26 +102,39 @@ func NewCounter(store PlayStore, dedupe Dedupe, cfg CounterConfig) (*Counter, er
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	exists, err := otter.New(&otter.Options[int64, struct{}]{MaximumSize: 100_000, ExpiryCalculator: otter.ExpiryWriting[int64, struct{}](time.Minute)})
+	if cfg.XP < 0 || cfg.XPDailyCap < 0 {
+		return nil, errors.New("music: play XP and its cap must not be negative")
+	}
+	creators, err := otter.New(&otter.Options[int64, int64]{MaximumSize: 100_000, ExpiryCalculator: otter.ExpiryWriting[int64, int64](time.Minute)})
 	if err != nil {
 		return nil, err
 	}
-	return &Counter{cfg: cfg, store: store, dedupe: dedupe, pending: map[int64]int64{}, exists: exists}, nil
+	var b [5]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	return &Counter{cfg: cfg, store: store, dedupe: dedupe, id: base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]),
+		pending: map[int64]int64{}, pendingXP: map[int64][]string{}, capped: map[int64]int64{}, creators: creators}, nil
 }
+
+// unixDay is t's UTC day, counted from 1970-01-01.
+func unixDay(t time.Time) int64 { return t.Unix() / 86400 }
 
 // Play records a play of mix by listener ("u:42" or "ip:203.0.113.9"). It
 // answers NotFound for a mix that does not exist; a repeat within the
 // window is accepted and not counted.
 func (c *Counter) Play(ctx context.Context, mix int64, listener string) error {
-	if _, ok := c.exists.GetIfPresent(mix); !ok {
-		ok, err := c.store.MixExists(ctx, mix)
+	creator, ok := c.creators.GetIfPresent(mix)
+	if !ok {
+		var err error
+		creator, ok, err = c.store.MixCreator(ctx, mix)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return apperr.New(apperr.NotFound, "mix not found")
 		}
-		c.exists.Set(mix, struct{}{})
+		c.creators.Set(mix, creator)
 	}
 	first, err := c.dedupe.First(ctx, []string{strconv.FormatInt(mix, 10) + "|" + listener}, c.cfg.Window)
 	if err != nil {
@@ -110,16 +145,30 @@ func (c *Counter) Play(ctx context.Context, mix int64, listener string) error {
 		return nil
 	}
 	c.counted.Add(1)
+	earns := c.cfg.XP > 0 && !isUser(listener, creator)
 	c.mu.Lock()
 	c.pending[mix]++
+	if earns && c.capped[creator] != unixDay(c.cfg.Now()) {
+		refs := c.pendingXP[creator]
+		if c.cfg.XPDailyCap <= 0 || int64(len(refs))*c.cfg.XP < c.cfg.XPDailyCap {
+			c.seq++
+			c.pendingXP[creator] = append(refs, "play:"+strconv.FormatInt(mix, 10)+":"+c.id+"."+strconv.FormatInt(c.seq, 36))
+		}
+	}
 	c.mu.Unlock()
 	return nil
 }
 
-func (c *Counter) known(mix int64) { c.exists.Set(mix, struct{}{}) }
+// isUser reports whether listener is the signed-in user id ("u:42").
+func isUser(listener string, id int64) bool {
+	n, ok := strings.CutPrefix(listener, "u:")
+	return ok && n == strconv.FormatInt(id, 10)
+}
+
+func (c *Counter) known(mix, creator int64) { c.creators.Set(mix, creator) }
 
 func (c *Counter) forget(mix int64) {
-	c.exists.Invalidate(mix)
+	c.creators.Invalidate(mix)
 	c.mu.Lock()
 	delete(c.pending, mix)
 	c.mu.Unlock()
@@ -136,34 +185,58 @@ func (c *Counter) Pending() map[int64]int64 {
 	return out
 }
 
-// Flush writes the pending counts now. On failure they are kept for the
-// next flush.
+// Flush writes the pending counts, and makes the XP awards they earned,
+// now. On failure both are kept for the next flush.
 func (c *Counter) Flush(ctx context.Context) error {
 	c.flushMu.Lock()
 	defer c.flushMu.Unlock()
 	c.mu.Lock()
-	deltas := c.pending
-	if len(deltas) == 0 {
+	deltas, xp := c.pending, c.pendingXP
+	if len(deltas) == 0 && len(xp) == 0 {
 		c.mu.Unlock()
 		return nil
 	}
 	c.pending = make(map[int64]int64, len(deltas))
+	c.pendingXP = make(map[int64][]string, len(xp))
 	c.mu.Unlock()
 
-	n, err := c.store.AddPlays(ctx, deltas)
+	f := PlayFlush{Deltas: deltas, XP: make([]PlayXP, 0, len(xp)), Amount: c.cfg.XP, DailyCap: c.cfg.XPDailyCap, At: c.cfg.Now()}
+	for creator, refs := range xp {
+		f.XP = append(f.XP, PlayXP{Creator: creator, Refs: refs})
+	}
+	res, err := c.store.AddPlays(ctx, f)
 	if err != nil {
 		c.failures.Add(1)
 		c.mu.Lock()
 		for k, v := range deltas {
 			c.pending[k] += v
 		}
+		for creator, refs := range xp {
+			// The refs that failed go first: they are the older plays.
+			c.pendingXP[creator] = append(refs, c.pendingXP[creator]...)
+		}
 		c.mu.Unlock()
 		return err
 	}
 	c.flushes.Add(1)
-	c.rows.Add(int64(n))
+	c.rows.Add(int64(res.Rows))
+	day := unixDay(f.At)
+	c.mu.Lock()
+	for creator, r := range res.XP {
+		c.xpAwarded.Add(r.Awarded)
+		if r.Capped {
+			c.capped[creator] = day
+			delete(c.pendingXP, creator) // counted since: past the cap too
+		}
+	}
+	for creator, d := range c.capped {
+		if d != day {
+			delete(c.capped, creator)
+		}
+	}
+	c.mu.Unlock()
 	if c.flushed != nil {
-		c.flushed(ctx)
+		c.flushed(ctx, res.XP)
 	}
 	if c.cfg.OnFlush != nil {
 		ids := make([]int64, 0, len(deltas))
@@ -217,6 +290,7 @@ type CounterStats struct {
 	Flushes       int64 `json:"flushes"`       // flush transactions committed
 	RowsWritten   int64 `json:"rowsWritten"`   // mix rows updated by them
 	FlushFailures int64 `json:"flushFailures"` // flushes that failed (and were retried)
+	XPAwarded     int64 `json:"xpAwarded"`     // XP the flushes awarded creators for plays
 }
 
 // Stats returns the counter's figures.
@@ -228,7 +302,7 @@ func (c *Counter) Stats() CounterStats {
 	}
 	c.mu.Unlock()
 	return CounterStats{Accepted: c.accepted.Load(), Counted: c.counted.Load(), Pending: pending,
-		Flushes: c.flushes.Load(), RowsWritten: c.rows.Load(), FlushFailures: c.failures.Load()}
+		Flushes: c.flushes.Load(), RowsWritten: c.rows.Load(), FlushFailures: c.failures.Load(), XPAwarded: c.xpAwarded.Load()}
 }
 
 // ---- in-process dedupe ----

@@ -86,7 +86,7 @@ func mixes(t *testing.T, db *sqldb.DB, n int) (*sqlstore.Music, []int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := sqlstore.NewMusic(db)
+	s := sqlstore.NewMusic(db, nil)
 	var ids []int64
 	for i := range n {
 		m, err := s.CreateMix(ctx, music.Mix{CreatorID: u.ID, Title: fmt.Sprint("mix ", i), Genres: []string{"house"}, DurationSec: 60,

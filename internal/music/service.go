@@ -76,8 +76,22 @@ func NewService(d Deps) (*Service, error) {
 	}
 	s := &Service{Deps: d}
 	s.listeners.presence, s.listeners.now = d.Presence, d.Now
-	// Plays show in lists once flushed: every flush makes them stale.
-	d.Plays.flushed = func(ctx context.Context) { d.Cache.InvalidateTag(ctx, tagMixes) }
+	// Plays show in lists once flushed: every flush makes them stale. The
+	// XP it awarded is followed like any award: the creator's cached
+	// profile dropped, level.up published when they reached a level.
+	d.Plays.flushed = func(ctx context.Context, awards map[int64]PlayXPResult) {
+		d.Cache.InvalidateTag(ctx, tagMixes)
+		for creator, r := range awards {
+			if r.Awarded != 0 {
+				d.Cache.InvalidateTag(ctx, account.UserTag(creator))
+			}
+			if r.LeveledUp() {
+				if err := d.Publisher.Publish(ctx, account.UserRoom(creator), "level.up", map[string]any{"level": r.Level, "xp": r.XP}); err != nil {
+					d.Log.Warn("level.up not published", "user", creator, "err", err)
+				}
+			}
+		}
+	}
 	return s, nil
 }
 
@@ -398,7 +412,7 @@ func (s *Service) Create(ctx context.Context, by account.User, in MixInput) (Mix
 		return MixView{}, err
 	}
 	s.Cache.InvalidateTag(ctx, tagMixes)
-	s.Plays.known(m.ID)
+	s.Plays.known(m.ID, m.CreatorID)
 	v, err := s.views(ctx, []Mix{m})
 	if err != nil {
 		return MixView{}, err

@@ -35,6 +35,8 @@ type Pool struct {
 
 	afterCommit sync.Map // *sql.Tx of a running Tx -> *commitHooks
 
+	stmts sync.Map // query -> *sql.Stmt, for QueryPrepared
+
 	waiting   atomic.Int64
 	queries   atomic.Int64 // statements and transactions run
 	waitCount atomic.Int64
@@ -146,6 +148,58 @@ func (p *Pool) Query(ctx context.Context, each func(*sql.Rows) error, query stri
 	}
 	defer p.release()
 	return classify(queryRows(ctx, p.db, each, query, args...))
+}
+
+// QueryPrepared is Query for a hot query with a fixed text: the statement
+// is prepared once per pool, and database/sql keeps it prepared on each
+// connection that runs it, so a call does not parse and plan the SQL
+// again (on SQLite a third of a small read's time). Only for a few
+// constant queries: every distinct text stays prepared until Close.
+func (p *Pool) QueryPrepared(ctx context.Context, each func(*sql.Rows) error, query string, args ...any) error {
+	ctx, cancel := p.bound(ctx)
+	defer cancel()
+	if err := p.acquire(ctx); err != nil {
+		return err
+	}
+	defer p.release()
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return classify(err)
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return classify(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return classify(err)
+		}
+	}
+	return classify(rows.Err())
+}
+
+func (p *Pool) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := p.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := p.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if old, loaded := p.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return old.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+func (p *Pool) closeStmts() {
+	p.stmts.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		p.stmts.Delete(k)
+		return true
+	})
 }
 
 // Tx runs fn in a transaction, committing if fn returns nil. The gate slot is

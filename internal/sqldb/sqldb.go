@@ -288,6 +288,7 @@ func (d *DB) Close() error {
 	var errs []error
 	for _, p := range append([]*Pool{d.writer}, d.readers...) {
 		if p != nil {
+			p.closeStmts()
 			errs = append(errs, p.db.Close())
 		}
 	}

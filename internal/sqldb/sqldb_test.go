@@ -292,3 +292,44 @@ func TestDeadlockVictimIsRetried(t *testing.T) {
 		t.Fatalf("updates applied: %d, want 4 (each transaction once)", sum)
 	}
 }
+
+// TestQueryPrepared runs one prepared query from many goroutines on both
+// engines: the statement is shared, results are each call's own.
+func TestQueryPrepared(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		if _, err := db.Write().Exec(ctx, `CREATE TABLE qp (k INTEGER NOT NULL, v INTEGER NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 20 {
+			if _, err := db.Write().Exec(ctx, `INSERT INTO qp (k, v) VALUES (?, ?)`, i%5, i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		for g := range 16 {
+			wg.Go(func() {
+				k := g % 6 // 5 matches nothing
+				var sum, n int
+				err := db.Fresh().QueryPrepared(ctx, func(rows *sql.Rows) error {
+					var v int
+					n++
+					err := rows.Scan(&v)
+					sum += v
+					return err
+				}, `SELECT v FROM qp WHERE k = ?`, k)
+				want, wantN := 0, 0
+				if k < 5 {
+					want, wantN = 4*k+30, 4 // k, k+5, k+10, k+15
+				}
+				if err != nil || sum != want || n != wantN {
+					t.Errorf("k=%d: sum %d of %d rows, %v; want %d of %d", k, sum, n, err, want, wantN)
+				}
+			})
+		}
+		wg.Wait()
+		if err := db.Fresh().QueryPrepared(ctx, func(*sql.Rows) error { return nil }, `SELECT nope FROM qp`); err == nil {
+			t.Fatal("a bad query prepared")
+		}
+	})
+}

@@ -448,7 +448,8 @@ func (s *Courses) Standing(ctx context.Context, userID, courseID int64) (courses
 // Complete and DeleteLesson).
 func (s *Courses) Progress(ctx context.Context, userID int64) (map[int64]int, error) {
 	out := map[int64]int{}
-	err := s.db.Fresh().Query(ctx, func(rows *sql.Rows) error {
+	// Run on every signed-in catalog read: prepared once, not per call.
+	err := s.db.Fresh().QueryPrepared(ctx, func(rows *sql.Rows) error {
 		var course int64
 		var n int
 		err := rows.Scan(&course, &n)

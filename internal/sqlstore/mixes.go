@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plazahq/plaza/internal/gamification"
 	"github.com/plazahq/plaza/internal/music"
 	"github.com/plazahq/plaza/internal/sqldb"
 )
@@ -15,12 +17,19 @@ import (
 // Music implements music.Store.
 type Music struct {
 	db *sqldb.DB
+	xp *XP
 }
 
 var _ music.Store = (*Music)(nil)
 
-// NewMusic returns the music store on db.
-func NewMusic(db *sqldb.DB) *Music { return &Music{db: db} }
+// NewMusic returns the music store on db; xp is the ledger that plays'
+// XP is written to (nil: the default levels).
+func NewMusic(db *sqldb.DB, xp *XP) *Music {
+	if xp == nil {
+		xp = NewXP(db, nil)
+	}
+	return &Music{db: db, xp: xp}
+}
 
 const mixCols = `m.id, m.creator_id, m.title, m.genres, m.duration_sec, m.audio_path, m.cover_path, m.plays, m.likes, m.created_at, m.updated_at`
 
@@ -86,11 +95,14 @@ func (s *Music) Mix(ctx context.Context, id int64) (music.Mix, error) {
 	return m, err
 }
 
-// MixExists reports whether the mix exists.
-func (s *Music) MixExists(ctx context.Context, id int64) (bool, error) {
-	var n int
-	err := s.db.Read().QueryRow(ctx, []any{&n}, `SELECT COUNT(*) FROM mixes WHERE id = ?`, id)
-	return n > 0, err
+// MixCreator returns the mix's creator, and false when it does not exist.
+func (s *Music) MixCreator(ctx context.Context, id int64) (int64, bool, error) {
+	var creator int64
+	err := s.db.Read().QueryRow(ctx, []any{&creator}, `SELECT creator_id FROM mixes WHERE id = ?`, id)
+	if sqldb.IsNotFound(err) {
+		return 0, false, nil
+	}
+	return creator, err == nil, err
 }
 
 // Mixes pages mixes. Recent walks the primary key (or, by genre,
@@ -267,30 +279,33 @@ func (s *Music) LikedAmong(ctx context.Context, userID int64, mixIDs []int64) (m
 // playsChunk is how many mixes one flush statement updates.
 const playsChunk = 500
 
-// AddPlays adds the deltas in one transaction: one UPDATE per 500 mixes,
-// in id order (so two instances flushing at once lock rows in the same
-// order and never deadlock).
-func (s *Music) AddPlays(ctx context.Context, deltas map[int64]int64) (int, error) {
-	ids := make([]int64, 0, len(deltas))
-	for id, d := range deltas {
+// AddPlays adds the deltas and makes the XP awards in one transaction:
+// one UPDATE per 500 mixes, in id order, then each creator's awards in
+// creator id order (so two instances flushing at once lock rows in the
+// same order and never deadlock).
+func (s *Music) AddPlays(ctx context.Context, f music.PlayFlush) (music.PlayFlushResult, error) {
+	ids := make([]int64, 0, len(f.Deltas))
+	for id, d := range f.Deltas {
 		if d != 0 {
 			ids = append(ids, id)
 		}
 	}
-	if len(ids) == 0 {
-		return 0, nil
+	xp := slices.Clone(f.XP)
+	slices.SortFunc(xp, func(a, b music.PlayXP) int { return cmp.Compare(a.Creator, b.Creator) })
+	var out music.PlayFlushResult
+	if len(ids) == 0 && len(xp) == 0 {
+		return out, nil
 	}
 	slices.Sort(ids)
-	var rows int
 	err := s.db.Write().Tx(ctx, func(tx *sql.Tx) error {
-		rows = 0
+		out = music.PlayFlushResult{}
 		for chunk := range slices.Chunk(ids, playsChunk) {
 			var b strings.Builder
 			args := make([]any, 0, 3*len(chunk))
 			b.WriteString(`UPDATE mixes SET plays = plays + CASE id`)
 			for _, id := range chunk {
 				b.WriteString(` WHEN ? THEN ?`)
-				args = append(args, id, deltas[id])
+				args = append(args, id, f.Deltas[id])
 			}
 			b.WriteString(` ELSE 0 END WHERE id IN (` + placeholders(len(chunk)) + `)`)
 			for _, id := range chunk {
@@ -300,11 +315,21 @@ func (s *Music) AddPlays(ctx context.Context, deltas map[int64]int64) (int, erro
 			if err != nil {
 				return err
 			}
-			rows += int(affected(res))
+			out.Rows += int(affected(res))
+		}
+		for _, x := range xp {
+			r, capped, err := s.xp.AwardManyTx(ctx, tx, f.At, x.Creator, gamification.ReasonPlay, f.Amount, f.DailyCap, x.Refs)
+			if err != nil {
+				return err
+			}
+			if out.XP == nil {
+				out.XP = make(map[int64]music.PlayXPResult, len(xp))
+			}
+			out.XP[x.Creator] = music.PlayXPResult{Result: r, Capped: capped}
 		}
 		return nil
 	})
-	return rows, err
+	return out, err
 }
 
 // ---- now playing ----

@@ -25,6 +25,6 @@ func TestMusicConformance(t *testing.T) {
 			}
 			ids = append(ids, u.ID)
 		}
-		musictest.Exercise(t, sqlstore.NewMusic(db), ids)
+		musictest.Exercise(t, sqlstore.NewMusic(db, nil), ids)
 	})
 }

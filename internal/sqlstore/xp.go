@@ -186,3 +186,73 @@ func (x *XP) LockTx(ctx context.Context, tx *sql.Tx, userID int64) error {
 	}
 	return err
 }
+
+// AwardManyTx awards one user amount XP for each of refs, all for the same
+// reason, in tx: the play counter's flush, where a creator may have earned
+// several awards since the last one. The user's row is locked once and the
+// daily cap summed once; refs already in the ledger are skipped (so a flush
+// that is retried awards nothing twice), and the refs past the cap earn
+// nothing (the one that reaches it is cut to what is left). Capped
+// reports that the cap is reached for today, so the caller may stop
+// collecting refs for the user until the next UTC day. A user who no
+// longer exists gets nothing and no error: their plays were still made.
+func (x *XP) AwardManyTx(ctx context.Context, tx *sql.Tx, now time.Time, userID int64, reason gamification.Reason,
+	amount, dailyCap int64, refs []string) (res gamification.Result, capped bool, err error) {
+	if len(refs) == 0 || amount <= 0 {
+		return res, false, nil
+	}
+	for _, ref := range refs {
+		if err := (gamification.Award{UserID: userID, Amount: amount, Reason: reason, Ref: ref}).Validate(); err != nil {
+			return res, false, err
+		}
+	}
+	err = tx.QueryRowContext(ctx, `SELECT xp, level FROM users WHERE id = ?`+forUpdate(x.db), userID).Scan(&res.XP, &res.PrevLevel)
+	if errors.Is(err, sql.ErrNoRows) {
+		return res, false, nil
+	}
+	if err != nil {
+		return res, false, err
+	}
+	res.Level = res.PrevLevel
+	left := int64(-1) // no cap
+	if dailyCap > 0 {
+		day := now.UTC().Truncate(24 * time.Hour)
+		var sum int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM xp_events WHERE user_id = ? AND reason = ? AND created_at >= ?`,
+			userID, string(reason), ms(day)).Scan(&sum); err != nil {
+			return res, false, err
+		}
+		left = max(dailyCap-sum, 0)
+	}
+	for _, ref := range refs {
+		a := amount
+		if left >= 0 {
+			if left == 0 {
+				break
+			}
+			a = min(a, left)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO xp_events (user_id, amount, reason, ref, created_at) VALUES (?, ?, ?, ?, ?)`,
+			userID, a, string(reason), ref, ms(now))
+		if _, dup := sqldb.IsDuplicate(err); dup {
+			continue
+		}
+		if err != nil {
+			return res, false, err
+		}
+		res.Awarded += a
+		if left > 0 {
+			left -= a
+		}
+	}
+	capped = left == 0
+	if res.Awarded == 0 {
+		return res, capped, nil
+	}
+	res.XP += res.Awarded
+	res.Level = x.levels.For(res.XP)
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET xp = ?, level = ? WHERE id = ?`, res.XP, res.Level, userID); err != nil {
+		return res, false, err
+	}
+	return res, capped, nil
+}

@@ -66,11 +66,11 @@ func Exercise(t *testing.T, s music.Store, users []int64) {
 		if _, err := s.Mix(ctx, 1<<40); !apperr.Is(err, apperr.NotFound) {
 			t.Fatalf("missing mix: %v", err)
 		}
-		if ok, err := s.MixExists(ctx, m2.ID); !ok || err != nil {
-			t.Fatalf("MixExists = %v %v", ok, err)
+		if creator, ok, err := s.MixCreator(ctx, m2.ID); !ok || err != nil || creator != b {
+			t.Fatalf("MixCreator = %d %v %v, want %d", creator, ok, err, b)
 		}
-		if ok, err := s.MixExists(ctx, 1<<40); ok || err != nil {
-			t.Fatalf("MixExists(missing) = %v %v", ok, err)
+		if _, ok, err := s.MixCreator(ctx, 1<<40); ok || err != nil {
+			t.Fatalf("MixCreator(missing) = %v %v", ok, err)
 		}
 	})
 
@@ -100,15 +100,15 @@ func Exercise(t *testing.T, s music.Store, users []int64) {
 		var wg sync.WaitGroup
 		for range 8 {
 			wg.Go(func() {
-				if _, err := s.AddPlays(ctx, map[int64]int64{m1.ID: 5, m2.ID: 1, m3.ID: 5}); err != nil {
+				if _, err := s.AddPlays(ctx, music.PlayFlush{Deltas: map[int64]int64{m1.ID: 5, m2.ID: 1, m3.ID: 5}, At: now}); err != nil {
 					t.Error(err)
 				}
 			})
 		}
 		wg.Wait()
-		n, err := s.AddPlays(ctx, map[int64]int64{m2.ID: 2, 1 << 40: 7, m4.ID: 0})
-		if err != nil || n != 1 {
-			t.Fatalf("AddPlays with a missing mix and a zero delta = %d %v, want 1 row", n, err)
+		r, err := s.AddPlays(ctx, music.PlayFlush{Deltas: map[int64]int64{m2.ID: 2, 1 << 40: 7, m4.ID: 0}, At: now})
+		if err != nil || r.Rows != 1 || len(r.XP) != 0 {
+			t.Fatalf("AddPlays with a missing mix and a zero delta = %+v %v, want 1 row", r, err)
 		}
 		for id, want := range map[int64]int64{m1.ID: 40, m2.ID: 10, m3.ID: 40, m4.ID: 0} {
 			m, err := s.Mix(ctx, id)
@@ -127,6 +127,50 @@ func Exercise(t *testing.T, s music.Store, users []int64) {
 		}
 		if diff := cmp.Diff([]int64{m1.ID, m4.ID}, list(music.Query{Sort: music.SortPopular, Genre: "house"})); diff != "" {
 			t.Errorf("popular house (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("PlayXP", func(t *testing.T) {
+		// c has no mixes of their own here; the awards are what the store
+		// is asked for, whoever's plays they were.
+		flush := func(at time.Time, limit int64, refs ...string) music.PlayXPResult {
+			t.Helper()
+			r, err := s.AddPlays(ctx, music.PlayFlush{XP: []music.PlayXP{{Creator: c, Refs: refs}}, Amount: 2, DailyCap: limit, At: at})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.XP[c]
+		}
+		r := flush(now, 10, "play:1:t.1", "play:1:t.2")
+		if r.Awarded != 4 || r.Capped {
+			t.Fatalf("two plays: %+v, want 4 XP awarded, not capped", r)
+		}
+		before := r.XP
+		// The same refs again (a retried flush): nothing more.
+		if r := flush(now, 10, "play:1:t.1", "play:1:t.2"); r.Awarded != 0 || r.XP != before {
+			t.Fatalf("a retried flush: %+v, want nothing awarded", r)
+		}
+		// Past the cap: 6 left of 10, so three refs of 2 and the rest nothing.
+		if r := flush(now, 10, "play:1:t.2", "play:1:t.3", "play:1:t.4", "play:1:t.5", "play:1:t.6"); r.Awarded != 6 || !r.Capped || r.XP != before+6 {
+			t.Fatalf("to the cap: %+v, want 6 awarded and capped", r)
+		}
+		if r := flush(now.Add(time.Hour), 10, "play:1:t.7"); r.Awarded != 0 || !r.Capped {
+			t.Fatalf("at the cap: %+v", r)
+		}
+		// A cap not a multiple of the amount cuts the last award.
+		if r := flush(now.Add(24*time.Hour), 3, "play:1:t.8", "play:1:t.9"); r.Awarded != 3 || !r.Capped {
+			t.Fatalf("a cut award: %+v, want 3 awarded", r)
+		}
+		// The next UTC day, and no cap at all.
+		if r := flush(now.Add(48*time.Hour), 0, "play:1:t.10", "play:1:t.11", "play:1:t.12"); r.Awarded != 6 || r.Capped {
+			t.Fatalf("no cap: %+v", r)
+		}
+		// A creator whose account is gone gets nothing, and the flush does
+		// not fail for it.
+		res, err := s.AddPlays(ctx, music.PlayFlush{Deltas: map[int64]int64{1 << 40: 1}, XP: []music.PlayXP{{Creator: 1 << 40, Refs: []string{"play:1:t.1"}}},
+			Amount: 1, At: now})
+		if err != nil || res.Rows != 0 || res.XP[1<<40].Awarded != 0 {
+			t.Fatalf("an unknown creator: %+v %v", res, err)
 		}
 	})
 
