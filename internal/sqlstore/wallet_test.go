@@ -32,7 +32,7 @@ func (c *testClock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func walletUsers(t *testing.T, db *sqldb.DB, prefix string, n int) []int64 {
+func walletUsers(t testing.TB, db *sqldb.DB, prefix string, n int) []int64 {
 	t.Helper()
 	accounts := sqlstore.NewAccounts(db)
 	var ids []int64
