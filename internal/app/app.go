@@ -22,6 +22,7 @@ import (
 	"github.com/plazahq/plaza/internal/httpapi"
 	"github.com/plazahq/plaza/internal/jobs"
 	"github.com/plazahq/plaza/internal/media"
+	"github.com/plazahq/plaza/internal/moderation"
 	"github.com/plazahq/plaza/internal/monitor"
 	"github.com/plazahq/plaza/internal/music"
 	"github.com/plazahq/plaza/internal/ratelimit"
@@ -82,6 +83,9 @@ type App struct {
 	Metrics   *monitor.Metrics
 	Music     *music.Service
 	Plays     *music.Counter
+
+	// Moderation: users, bans, reports, removals, channel edits, stats.
+	Moderation *moderation.Service
 
 	playsShared *music.RedisDedupe    // nil without Redis
 	playsDedupe *music.FallbackDedupe // nil without Redis
@@ -200,6 +204,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.newModeration(o); err != nil {
+		return nil, err
+	}
 	a.Ops = monitor.NewSeries(a.opsSample, opsInterval, opsKeep, o.Now)
 	return a, nil
 }
@@ -279,7 +286,7 @@ func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
 			BodyTimeout: a.Config.BodyTimeout, UploadTimeout: a.Config.UploadTimeout, MetricsToken: a.Config.MetricsToken},
 		httpapi.Deps{Accounts: a.Accounts, DB: a.DB, Cache: a.Cache, Limiter: a.Limiter, Metrics: a.Metrics,
 			Media: a.Media, URLs: a.URLs, Community: a.Community, Hub: a.Hub, Jobs: a.Jobs, AI: a.AI,
-			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Events: a.Events, XP: a.XP, Ops: a.Ops, Probes: probes, Log: a.log}
+			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Events: a.Events, XP: a.XP, Moderation: a.Moderation, Ops: a.Ops, Probes: probes, Log: a.log}
 }
 
 // RedisDown reports whether Redis is configured and not answering, and why.
