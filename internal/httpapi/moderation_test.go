@@ -28,7 +28,7 @@ func TestBanAndUnban(t *testing.T) {
 		e.must(403, e.do("POST", path+"/ban", map[string]string{"reason": "spam"}, tok))
 		e.must(422, e.do("POST", path+"/ban", map[string]string{}, adminTok))
 		e.must(422, e.do("POST", path+"/ban", map[string]any{"reason": "spam", "until": e.clock.Now().Add(-time.Hour)}, adminTok))
-		e.must(400, e.do("POST", path+"/ban", map[string]any{"reason": "spam", "until": "tomorrow"}, adminTok))
+		e.must(422, e.do("POST", path+"/ban", map[string]any{"reason": "spam", "until": "tomorrow"}, adminTok))
 		e.must(422, e.do("POST", fmt.Sprintf("/api/admin/users/%d/ban", admin.ID), map[string]string{"reason": "oops"}, adminTok))
 		e.must(404, e.do("POST", "/api/admin/users/99999999/ban", map[string]string{"reason": "spam"}, adminTok))
 		e.must(409, e.do("POST", path+"/unban", nil, adminTok))
@@ -414,7 +414,7 @@ func TestAdminChannelEdits(t *testing.T) {
 		e.must(403, e.do("PATCH", path, map[string]any{"name": "x"}, modTok))
 		e.must(422, e.do("PATCH", path, map[string]any{}, adminTok))
 		e.must(422, e.do("PATCH", path, map[string]any{"name": "  "}, adminTok))
-		e.must(400, e.do("PATCH", path, map[string]any{"archived": "yes"}, adminTok))
+		e.must(422, e.do("PATCH", path, map[string]any{"archived": "yes"}, adminTok))
 		e.must(404, e.do("PATCH", "/api/admin/channels/99999999", map[string]any{"name": "x"}, adminTok))
 
 		var got struct {

@@ -179,11 +179,11 @@ func (s *Moderation) banTx(ctx context.Context, tx *sql.Tx, actor audit.Actor, b
 	if err != nil {
 		return u, err
 	}
-	if u.Role == account.RoleAdmin && others == 0 {
-		return u, &apperr.Error{Code: apperr.Conflict, Message: "this is the last admin; make another admin first"}
-	}
 	if byRole != account.RoleAdmin && u.Role.AtLeast(account.RoleModerator) {
 		return u, apperr.New(apperr.Forbidden, "only an admin may ban a moderator or an admin")
+	}
+	if u.Role == account.RoleAdmin && others == 0 {
+		return u, &apperr.Error{Code: apperr.Conflict, Message: "this is the last admin; make another admin first"}
 	}
 	before := banOf(u, now)
 	var until sql.NullInt64
