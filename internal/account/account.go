@@ -62,6 +62,11 @@ type User struct {
 	Banned        bool            `json:"banned"`
 	CreatedAt     time.Time       `json:"createdAt"`
 	UpdatedAt     time.Time       `json:"updatedAt"`
+
+	// BanReason and BannedUntil describe a ban (Banned); a ban whose
+	// BannedUntil has passed no longer holds (see BannedAt).
+	BanReason   string     `json:"banReason,omitempty"`
+	BannedUntil *time.Time `json:"bannedUntil,omitempty"`
 }
 
 // Profile is what anybody may see of a user.

@@ -360,8 +360,8 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (string, Session, Us
 		s.fail(ctx, key, ipKey)
 		return "", Session{}, User{}, apperr.New(apperr.InvalidLogin, "wrong login or password")
 	}
-	if c.User.Banned {
-		return "", Session{}, User{}, apperr.New(apperr.Banned, "this account is banned")
+	if c.User.BannedAt(s.now()) {
+		return "", Session{}, User{}, BanError(c.User)
 	}
 	if c.User.MFAEnabled {
 		if strings.TrimSpace(in.MFACode) == "" {
@@ -509,8 +509,8 @@ func live(sess Session, u User, uid int64, now time.Time) error {
 	if !now.Before(sess.ExpiresAt) || u.ID != uid {
 		return errNoSession
 	}
-	if u.Banned {
-		return apperr.New(apperr.Banned, "this account is banned")
+	if u.BannedAt(now) {
+		return BanError(u)
 	}
 	return nil
 }

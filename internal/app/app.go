@@ -24,6 +24,7 @@ import (
 	"github.com/plazahq/plaza/internal/jobs"
 	"github.com/plazahq/plaza/internal/leaderboard"
 	"github.com/plazahq/plaza/internal/media"
+	"github.com/plazahq/plaza/internal/moderation"
 	"github.com/plazahq/plaza/internal/monitor"
 	"github.com/plazahq/plaza/internal/music"
 	"github.com/plazahq/plaza/internal/ratelimit"
@@ -98,6 +99,9 @@ type App struct {
 	Wallet    *sqlstore.Wallet
 	Stripe    *stripe.Client
 	walletNow func() time.Time
+
+	// Moderation: users, bans, reports, removals, channel edits, stats.
+	Moderation *moderation.Service
 
 	playsShared *music.RedisDedupe    // nil without Redis
 	playsDedupe *music.FallbackDedupe // nil without Redis
@@ -227,6 +231,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Jobs.Register(a.Achievements.CheckJobKind())
+	if err := a.newModeration(o); err != nil {
+		return nil, err
+	}
 	a.Ops = monitor.NewSeries(a.opsSample, opsInterval, opsKeep, o.Now)
 	return a, nil
 }
@@ -308,7 +315,7 @@ func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
 		httpapi.Deps{Accounts: a.Accounts, DB: a.DB, Cache: a.Cache, Limiter: a.Limiter, Metrics: a.Metrics,
 			Audit: a.Audit,
 			Media: a.Media, URLs: a.URLs, Community: a.Community, Hub: a.Hub, Jobs: a.Jobs, AI: a.AI,
-			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Events: a.Events, XP: a.XP, Ops: a.Ops, Probes: probes, Log: a.log,
+			Analytics: a.Analytics, Music: a.Music, Courses: a.Courses, Events: a.Events, XP: a.XP, Moderation: a.Moderation, Ops: a.Ops, Probes: probes, Log: a.log,
 			Wallet: a.walletDeps(), Board: a.Board, XPTotals: a.XP, Achievements: a.Achievements}
 }
 

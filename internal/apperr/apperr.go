@@ -25,7 +25,7 @@ const (
 	MFARequired      Code = "mfa_required"
 	InvalidMFACode   Code = "invalid_mfa_code"
 	Forbidden        Code = "forbidden"
-	Banned           Code = "account_banned"
+	Banned           Code = "banned"
 	NotFound         Code = "not_found"
 	MethodNotAllowed Code = "method_not_allowed"
 	Conflict         Code = "conflict"

@@ -20,6 +20,8 @@ type Channel struct {
 	Name        string    `json:"name"`
 	Description string    `json:"description"`
 	Private     bool      `json:"private"`
+	Topic       string    `json:"topic"`
+	Archived    bool      `json:"archived"` // archived channels refuse new posts
 	CreatedAt   time.Time `json:"createdAt"`
 }
 

@@ -475,6 +475,9 @@ func (s *Service) Post(ctx context.Context, by account.User, channelID int64, bo
 	if err != nil {
 		return MessageView{}, err
 	}
+	if ch.Archived {
+		return MessageView{}, apperr.New(apperr.Conflict, "this channel is archived: it keeps its history and takes no new posts")
+	}
 	mentioned, err := s.mentions(ctx, ch, by, body)
 	if err != nil {
 		return MessageView{}, err

@@ -29,6 +29,7 @@ import (
 	"github.com/plazahq/plaza/internal/realtime"
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
+	"github.com/redis/go-redis/v9"
 )
 
 // fastHash keeps tests quick; production uses account.DefaultHashParams.
@@ -74,11 +75,17 @@ type env struct {
 type option struct {
 	env  []string // name, value pairs
 	http func(*httpapi.Config, *httpapi.Deps)
+
+	redis *redis.Client // shared with other instances (withRedis)
 }
 
 func withEnv(kv ...string) option { return option{env: kv} }
 
 func withHTTP(f func(*httpapi.Config, *httpapi.Deps)) option { return option{http: f} }
+
+// withRedis builds the instance on Redis (set PLAZA_REDIS_PREFIX too, so
+// instances of one test share it and other tests do not).
+func withRedis(c *redis.Client) option { return option{redis: c} }
 
 // newEnv serves Plaza as internal/app builds it for `plaza serve`, on db,
 // with test settings: fast password hashing, a clock the test can move, two
@@ -103,7 +110,13 @@ func newEnv(t *testing.T, db *sqldb.DB, opts ...option) *env {
 		t.Fatal(err)
 	}
 	clk := &clock{}
-	a, err := app.New(context.Background(), app.Options{Config: cfg, DB: db, Mailer: box, Log: log,
+	var rc *redis.Client
+	for _, o := range opts {
+		if o.redis != nil {
+			rc = o.redis
+		}
+	}
+	a, err := app.New(context.Background(), app.Options{Config: cfg, DB: db, Redis: rc, Mailer: box, Log: log,
 		HashParams: fastHash, MediaLimits: media.Limits{media.Image: 64 << 10, media.Audio: 256 << 10}, HistorySize: 100,
 		JobBackoff: func(int) time.Duration { return 20 * time.Millisecond }, Now: clk.Now, ManualRollups: true,
 		PlaysFlushInterval: 100 * time.Millisecond,

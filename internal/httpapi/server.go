@@ -28,6 +28,7 @@ import (
 	"github.com/plazahq/plaza/internal/events"
 	"github.com/plazahq/plaza/internal/jobs"
 	"github.com/plazahq/plaza/internal/media"
+	"github.com/plazahq/plaza/internal/moderation"
 	"github.com/plazahq/plaza/internal/monitor"
 	"github.com/plazahq/plaza/internal/music"
 	"github.com/plazahq/plaza/internal/ratelimit"
@@ -78,6 +79,10 @@ type Deps struct {
 	// Board serves GET /api/leaderboard; XPTotals the admin XP rebuild.
 	Board    Leaderboard
 	XPTotals XPTotals
+
+	// Moderation serves the admins' users, bans, reports, channel edits,
+	// cache and stats routes.
+	Moderation *moderation.Service
 	// Probes report on optional parts (Redis, the job queue, WebSockets)
 	// for /api/health; nil means the part is absent.
 	Probes Probes
@@ -126,6 +131,8 @@ type Server struct {
 	wallet    WalletDeps
 
 	achievements *achievements.Service
+
+	moderation *moderation.Service
 }
 
 // access says who may call a route.
@@ -158,6 +165,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Achievements == nil {
 		return nil, errors.New("httpapi: achievements is required")
 	}
+	if d.Moderation == nil {
+		return nil, errors.New("httpapi: moderation is required")
+	}
 	if d.Music == nil || d.Courses == nil || d.Events == nil {
 		return nil, errors.New("httpapi: music, courses and events are required")
 	}
@@ -186,6 +196,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	s.board, s.xpTotals = d.Board, d.XPTotals
 	s.achievements = d.Achievements
+	s.moderation = d.Moderation
 	s.routes = s.routeTable()
 	if s.web, err = newWebApp(web.Dist()); err != nil {
 		return nil, err
@@ -266,6 +277,17 @@ func (s *Server) routeTable() []route {
 		{"PUT", "/api/live/now-playing", creatorOnly, "api", s.setNowPlaying},
 		{"GET", "/api/live/history", optional, "api", s.liveHistory},
 		{"PATCH", "/api/admin/users/{id}", adminOnly, "api", s.setUserRole},
+		{"GET", "/api/admin/users", adminOnly, "api", s.adminUsers},
+		{"GET", "/api/admin/users/{id}", adminOnly, "api", s.adminUser},
+		{"POST", "/api/admin/users/{id}/ban", adminOnly, "api", s.banUser},
+		{"POST", "/api/admin/users/{id}/unban", adminOnly, "api", s.unbanUser},
+		{"POST", "/api/reports", signedIn, "strict", s.fileReport},
+		{"GET", "/api/admin/reports", moderatorOnly, "api", s.reportQueue},
+		{"POST", "/api/admin/reports/{id}/resolve", moderatorOnly, "api", s.resolveReport},
+		{"PATCH", "/api/admin/channels/{id}", adminOnly, "api", s.updateChannel},
+		{"GET", "/api/admin/cache", adminOnly, "api", s.cacheStats},
+		{"POST", "/api/admin/cache/flush", adminOnly, "api", s.flushCache},
+		{"GET", "/api/admin/stats", adminOnly, "api", s.adminStats},
 		{"GET", "/api/courses", optional, "api", s.listCourses},
 		{"GET", "/api/courses/{id}", optional, "api", s.getCourse},
 		{"GET", "/api/courses/{id}/lessons/{lessonId}", optional, "api", s.getLesson},

@@ -26,7 +26,7 @@ var _ account.Store = (*Accounts)(nil)
 func NewAccounts(db *sqldb.DB) *Accounts { return &Accounts{db: db} }
 
 const userCols = `id, email, username, display_name, bio, avatar_url, settings, role, xp, level,
-	email_verified_at, mfa_enabled, banned_at, created_at, updated_at`
+	email_verified_at, mfa_enabled, banned_at, created_at, updated_at, ban_reason, banned_until`
 
 // userColsAs is userCols qualified with the alias u, for joins.
 var userColsAs = "u." + strings.ReplaceAll(strings.ReplaceAll(userCols, "\n\t", " "), ", ", ", u.")
@@ -37,12 +37,13 @@ type userRow struct {
 	role             string
 	verified, banned sql.NullInt64
 	created, updated int64
+	bannedUntil      sql.NullInt64
 }
 
 func (r *userRow) dest() []any {
 	u := &r.u
 	return []any{&u.ID, &u.Email, &u.Username, &u.DisplayName, &u.Bio, &u.AvatarURL, &r.settings, &r.role,
-		&u.XP, &u.Level, &r.verified, &u.MFAEnabled, &r.banned, &r.created, &r.updated}
+		&u.XP, &u.Level, &r.verified, &u.MFAEnabled, &r.banned, &r.created, &r.updated, &u.BanReason, &r.bannedUntil}
 }
 
 func (r *userRow) user() account.User {
@@ -51,6 +52,12 @@ func (r *userRow) user() account.User {
 	u.Role = account.Role(r.role)
 	_, u.EmailVerified = nullMS(r.verified)
 	_, u.Banned = nullMS(r.banned)
+	if t, ok := nullMS(r.bannedUntil); ok && u.Banned {
+		u.BannedUntil = &t
+	}
+	if !u.Banned {
+		u.BanReason = ""
+	}
 	u.CreatedAt, u.UpdatedAt = fromMS(r.created), fromMS(r.updated)
 	return u
 }

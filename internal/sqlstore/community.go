@@ -40,13 +40,15 @@ func before(p community.Page) int64 {
 
 // ---- channels ----
 
-const channelCols = `id, slug, name, description, private, created_at`
+const channelCols = `id, slug, name, description, private, created_at, topic, archived_at`
 
 func scanChannel(sc interface{ Scan(...any) error }) (community.Channel, error) {
 	var c community.Channel
 	var created int64
-	err := sc.Scan(&c.ID, &c.Slug, &c.Name, &c.Description, &c.Private, &created)
+	var archived sql.NullInt64
+	err := sc.Scan(&c.ID, &c.Slug, &c.Name, &c.Description, &c.Private, &created, &c.Topic, &archived)
 	c.CreatedAt = fromMS(created)
+	c.Archived = archived.Valid
 	return c, err
 }
 
@@ -69,12 +71,14 @@ func (s *Community) CreateChannel(ctx context.Context, c community.Channel, crea
 func (s *Community) Channel(ctx context.Context, id int64) (community.Channel, error) {
 	var c community.Channel
 	var created int64
-	err := s.db.Fresh().QueryRow(ctx, []any{&c.ID, &c.Slug, &c.Name, &c.Description, &c.Private, &created},
+	var archived sql.NullInt64
+	err := s.db.Fresh().QueryRow(ctx, []any{&c.ID, &c.Slug, &c.Name, &c.Description, &c.Private, &created, &c.Topic, &archived},
 		`SELECT `+channelCols+` FROM channels WHERE id = ?`, id)
 	if sqldb.IsNotFound(err) {
 		return c, notFound("channel")
 	}
 	c.CreatedAt = fromMS(created)
+	c.Archived = archived.Valid
 	return c, err
 }
 
