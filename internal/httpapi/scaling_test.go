@@ -379,7 +379,9 @@ func TestHealthShapeAndAlerts(t *testing.T) {
 	e := newEnv(t, sqldbtest.OpenSQLite(t, sqldb.Config{}), withHTTP(func(_ *httpapi.Config, d *httpapi.Deps) {
 		d.Probes = httpapi.Probes{
 			Redis: func() (bool, string) { return redisDown, "connection refused" },
-			Queue: func(context.Context) httpapi.QueueHealth { return httpapi.QueueHealth{Pending: pending, Due: due, Workers: 4} },
+			Queue: func(context.Context) httpapi.QueueHealth {
+				return httpapi.QueueHealth{Pending: pending, Due: due, Workers: 4}
+			},
 		}
 	}), withEnv("PLAZA_METRICS_TOKEN", metricsToken))
 	for range 30 {

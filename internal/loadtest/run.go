@@ -561,8 +561,8 @@ func (r *run) deliveryQuantile(q float64) float64 {
 // metrics are what a target's /metrics says about the process.
 type metrics struct {
 	CPUSeconds float64 `json:"cpuSeconds"`
-	Requests   float64 `json:"requests"`   // plaza_http_requests_total, summed over its labels
-	Delivered  float64 `json:"delivered"`  // plaza_ws_delivered_total: event frames queued to subscribers
+	Requests   float64 `json:"requests"`  // plaza_http_requests_total, summed over its labels
+	Delivered  float64 `json:"delivered"` // plaza_ws_delivered_total: event frames queued to subscribers
 	RSSBytes   float64 `json:"rssBytes"`
 	Goroutines float64 `json:"goroutines"`
 	WSConns    float64 `json:"wsConnections"`
