@@ -29,7 +29,7 @@ else
 	"$work/wsbench" seed --data-dir "$work/data" --users $((conns + 1)) --tokens "$work/tokens.txt"
 fi
 
-port=$((20000 + RANDOM % 20000))
+port=${WSBENCH_PORT:-$((20000 + RANDOM % 20000))}
 PLAZA_DATA_DIR="$work/data" PLAZA_ADDR="127.0.0.1:$port" PLAZA_LOG_LEVEL=warn \
 PLAZA_RATE_API=off PLAZA_WS_MAX_CONNECTIONS=$((conns + 100)) \
 	"$work/plaza" serve &

@@ -304,7 +304,7 @@ func (a *App) HTTP(version string) (httpapi.Config, httpapi.Deps) {
 	}
 	probes := httpapi.Probes{Queue: func(ctx context.Context) httpapi.QueueHealth {
 		st := a.Jobs.Stats(ctx)
-		return httpapi.QueueHealth{Pending: st.Pending, Workers: int64(st.Workers), Dead: st.Dead}
+		return httpapi.QueueHealth{Pending: st.Pending, Due: st.Due, Workers: int64(st.Workers), Dead: st.Dead}
 	}}
 	if a.redis != nil {
 		probes.Redis = a.RedisDown

@@ -142,6 +142,9 @@ func (s *Service) react(ctx context.Context, r Reaction, on bool, room, tag stri
 		return v, nil
 	}
 	s.Cache.InvalidateTag(ctx, tag)
+	if ch, ok := extra["channelId"].(int64); ok && r.Kind == KindMessage && s.newest != nil {
+		s.newest.drop(ch) // its counts changed
+	}
 	ev := map[string]any{"kind": r.Kind, "id": r.ItemID, "emoji": r.Emoji, "userId": r.UserID, "count": ch.Count}
 	for k, x := range extra {
 		ev[k] = x
@@ -163,6 +166,9 @@ func (s *Service) awarded(ctx context.Context, user int64, res gamification.Resu
 		s.Cache.InvalidateTag(ctx, account.UserTag(user))
 	}
 	if res.LeveledUp() {
+		if s.newest != nil {
+			s.newest.dropAll() // the level shown beside their messages changed
+		}
 		s.publish(ctx, account.UserRoom(user), "level.up", map[string]any{"level": res.Level, "xp": res.XP})
 	}
 }

@@ -77,6 +77,7 @@ type Deps struct {
 // Service is the community business logic.
 type Service struct {
 	Deps
+	newest *newestPages // nil when the cache is shared across instances (newest.go)
 }
 
 // NewService checks deps and returns the service.
@@ -90,7 +91,11 @@ func NewService(d Deps) (*Service, error) {
 	if d.AssetURL == nil {
 		d.AssetURL = func(p string) string { return p }
 	}
-	return &Service{d}, nil
+	svc := &Service{Deps: d}
+	if b, ok := d.Cache.(interface{ Backend() string }); ok && b.Backend() == "memory" {
+		svc.newest = newNewestPages(d.Now)
+	}
+	return svc, nil
 }
 
 // Author is the display data embedded in every item that has one.
@@ -457,12 +462,37 @@ func (s *Service) Messages(ctx context.Context, viewer *account.User, channelID 
 	if p.Before != 0 {
 		return load(viewerID(viewer))(ctx)
 	}
+	mine := func(b []byte) ([]byte, error) {
+		return withMine(ctx, s, b, viewer, KindMessage, func(v *MessageView) (int64, []ReactionCount) { return v.ID, v.Reactions })
+	}
+	if s.newest != nil {
+		b, err := s.newest.read(ctx, channelID, p.Limit, func(ctx context.Context) ([]MessageView, error) {
+			ms, err := s.Store.ChannelMessages(ctx, channelID, Page{Limit: MaxLimit})
+			if err != nil {
+				return nil, err
+			}
+			return s.messageViews(ctx, ms, 0, false)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return mine(b)
+	}
 	key := "chmsgs:" + strconv.FormatInt(channelID, 10) + ":" + strconv.Itoa(p.Limit)
 	b, err := s.Cache.Get(ctx, cache.Short, key, tagChannelMessages(channelID), load(0))
 	if err != nil {
 		return nil, err
 	}
-	return withMine(ctx, s, b, viewer, KindMessage, func(v *MessageView) (int64, []ReactionCount) { return v.ID, v.Reactions })
+	return mine(b)
+}
+
+// messagesChanged makes a channel's cached pages stale after a change to
+// its messages other than a post.
+func (s *Service) messagesChanged(ctx context.Context, channelID int64) {
+	s.Cache.InvalidateTag(ctx, tagChannelMessages(channelID))
+	if s.newest != nil {
+		s.newest.drop(channelID)
+	}
 }
 
 // Post adds a message to a channel and publishes message.created.
@@ -543,10 +573,19 @@ func (s *Service) mentions(ctx context.Context, ch Channel, by account.User, bod
 }
 
 func (s *Service) afterMessageWrite(ctx context.Context, m Message, typ string, fresh bool) (MessageView, error) {
-	s.Cache.InvalidateTag(ctx, tagChannelMessages(m.ChannelID))
+	post := fresh && s.newest != nil
+	if !post {
+		s.messagesChanged(ctx, m.ChannelID)
+	}
 	views, err := s.messageViews(ctx, []Message{m}, 0, fresh)
 	if err != nil {
+		if post {
+			s.messagesChanged(ctx, m.ChannelID)
+		}
 		return MessageView{}, err
+	}
+	if post {
+		s.newest.add(views[0]) // the newest page stays current: no miss for its readers
 	}
 	s.publish(ctx, "channel:"+strconv.FormatInt(m.ChannelID, 10), typ, views[0])
 	return views[0], nil
@@ -596,7 +635,7 @@ func (s *Service) Delete(ctx context.Context, by account.User, id int64) error {
 	if err != nil {
 		return err
 	}
-	s.Cache.InvalidateTag(ctx, tagChannelMessages(m.ChannelID))
+	s.messagesChanged(ctx, m.ChannelID)
 	s.publish(ctx, "channel:"+strconv.FormatInt(m.ChannelID, 10), "message.deleted", map[string]int64{"id": m.ID, "channelId": m.ChannelID})
 	return nil
 }

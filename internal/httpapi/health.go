@@ -34,7 +34,8 @@ const healthBudget = 500 * time.Millisecond
 
 // QueueHealth is the job queue's depth.
 type QueueHealth struct {
-	Pending int64 `json:"pending"`
+	Pending int64 `json:"pending"` // available jobs, due or scheduled for later
+	Due     int64 `json:"due"`     // available jobs due now: the depth the alert counts
 	Workers int64 `json:"workers"`
 	Dead    int64 `json:"dead"`
 }
@@ -150,8 +151,10 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	}
 	if s.probes.Queue != nil {
 		b.Queue = s.probes.Queue(ctx)
-		if b.Queue.Pending > alertQueueDepth {
-			alert("job queue depth %d is above %d", b.Queue.Pending, alertQueueDepth)
+		// Jobs scheduled for later (digests, reminders) are no backlog:
+		// only the ones due now wait for a worker.
+		if b.Queue.Due > alertQueueDepth {
+			alert("job queue depth %d (jobs due now) is above %d", b.Queue.Due, alertQueueDepth)
 		}
 	}
 	b.WebSocket.Connections = int(s.hub.Stats().Connections)

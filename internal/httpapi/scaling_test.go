@@ -363,7 +363,7 @@ type healthDoc struct {
 		AvgResponseTime, P50, P95, P99, ErrorRate float64
 		TotalRequests                             int64
 	}
-	Queue struct{ Pending, Workers, Dead int64 }
+	Queue struct{ Pending, Due, Workers, Dead int64 }
 	DB    struct{ Open, InUse, Waiting int64 }
 	Cache struct {
 		HitRate float64
@@ -375,11 +375,13 @@ type healthDoc struct {
 
 func TestHealthShapeAndAlerts(t *testing.T) {
 	redisDown := false
-	pending := int64(3)
+	pending, due := int64(3), int64(3)
 	e := newEnv(t, sqldbtest.OpenSQLite(t, sqldb.Config{}), withHTTP(func(_ *httpapi.Config, d *httpapi.Deps) {
 		d.Probes = httpapi.Probes{
 			Redis: func() (bool, string) { return redisDown, "connection refused" },
-			Queue: func(context.Context) httpapi.QueueHealth { return httpapi.QueueHealth{Pending: pending, Workers: 4} },
+			Queue: func(context.Context) httpapi.QueueHealth {
+				return httpapi.QueueHealth{Pending: pending, Due: due, Workers: 4}
+			},
 		}
 	}), withEnv("PLAZA_METRICS_TOKEN", metricsToken))
 	for range 30 {
@@ -408,9 +410,16 @@ func TestHealthShapeAndAlerts(t *testing.T) {
 	for range 100 {
 		e.metrics.ObserveRequest("/x", "GET", 500, true, time.Millisecond)
 	}
-	pending = 150
+	// 1,000 jobs scheduled for later (digests) are no backlog: only the
+	// jobs due now count towards the queue-depth alert.
+	pending, due = 1000, 3
 	e.must(200, e.do("GET", "/api/health", nil, "")).json(&h)
-	if !containsAll(h.Alerts, "error rate", "job queue depth 150") || h.Queue.Pending != 150 {
+	if containsAll(h.Alerts, "job queue depth") || h.Queue.Pending != 1000 || h.Queue.Due != 3 {
+		t.Fatalf("jobs scheduled for later raised the queue alert: %v (%+v)", h.Alerts, h.Queue)
+	}
+	pending, due = 1000, 150
+	e.must(200, e.do("GET", "/api/health", nil, "")).json(&h)
+	if !containsAll(h.Alerts, "error rate", "job queue depth 150") || h.Queue.Pending != 1000 {
 		t.Fatalf("alerts %v", h.Alerts)
 	}
 	metrics := string(e.must(200, e.do("GET", "/metrics", nil, metricsToken)).body)

@@ -453,3 +453,27 @@ func mustList(t *testing.T, q *jobs.Queue, state string) []jobs.Job {
 	}
 	return js
 }
+// TestStatsCountsDueJobsApart: jobs scheduled for later are pending but
+// not due; only the due ones are a backlog (health's queue-depth alert).
+func TestStatsCountsDueJobsApart(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		q := jobs.NewQueue(db, jobs.Config{Workers: 1}, nil, quiet()) // not started: nothing runs
+		var later []jobs.Job
+		for range 5 {
+			j := jobs.Must("digest", nil)
+			j.RunAt = time.Now().Add(time.Hour)
+			later = append(later, j)
+		}
+		if err := q.Enqueue(ctx, later...); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Enqueue(ctx, jobs.Must("digest", nil), jobs.Must("other", nil)); err != nil {
+			t.Fatal(err)
+		}
+		st := q.Stats(ctx)
+		if st.Pending != 7 || st.Due != 2 {
+			t.Fatalf("pending %d due %d, want 7 and 2: %+v", st.Pending, st.Due, st.Depth)
+		}
+	})
+}

@@ -418,6 +418,7 @@ type Stats struct {
 	Failed    int64   `json:"failed"`
 	Died      int64   `json:"died"`
 	Pending   int64   `json:"pending"` // available, due or not
+	Due       int64   `json:"due"`     // available and due now (run_at has come): what workers have to do
 	Running   int64   `json:"running"`
 	Dead      int64   `json:"dead"`
 	Depth     []Depth `json:"depth"`
@@ -431,7 +432,7 @@ func (q *Queue) Stats(ctx context.Context) Stats {
 	// The query runs outside the lock: while the database hangs, callers
 	// (health) get the last figures instead of queueing behind it.
 	if stale && q.depthReading.CompareAndSwap(false, true) {
-		if d, err := q.store.depth(ctx); err == nil {
+		if d, err := q.store.depth(ctx, time.Now()); err == nil {
 			q.depthMu.Lock()
 			q.depth, q.depthAt = d, time.Now()
 			q.depthMu.Unlock()
@@ -446,6 +447,7 @@ func (q *Queue) Stats(ctx context.Context) Stats {
 		switch d.State {
 		case Available:
 			s.Pending += d.Count
+			s.Due += d.Due
 		case Running:
 			s.Running += d.Count
 		case Dead:

@@ -204,16 +204,20 @@ type Depth struct {
 	Kind  string `json:"kind"`
 	State string `json:"state"`
 	Count int64  `json:"count"`
+	// Due counts the available jobs whose run_at has come (at the time of
+	// reading): work waiting for a worker, not work scheduled for later.
+	Due int64 `json:"due"`
 }
 
-func (s store) depth(ctx context.Context) ([]Depth, error) {
+func (s store) depth(ctx context.Context, now time.Time) ([]Depth, error) {
 	out := []Depth{}
 	err := s.db.Read().Query(ctx, func(rows *sql.Rows) error {
 		var d Depth
-		err := rows.Scan(&d.Kind, &d.State, &d.Count)
+		err := rows.Scan(&d.Kind, &d.State, &d.Count, &d.Due)
 		out = append(out, d)
 		return err
-	}, `SELECT kind, state, COUNT(*) FROM jobs WHERE state IN ('available', 'running', 'dead') GROUP BY kind, state ORDER BY kind, state`)
+	}, `SELECT kind, state, COUNT(*), COALESCE(SUM(CASE WHEN state = 'available' AND run_at <= ? THEN 1 ELSE 0 END), 0)
+		FROM jobs WHERE state IN ('available', 'running', 'dead') GROUP BY kind, state ORDER BY kind, state`, ms(now))
 	return out, err
 }
 

@@ -32,6 +32,43 @@ type TargetReport struct {
 	WSConnections float64 `json:"wsConnections"`
 	OpenFDs       float64 `json:"openFds"`
 	MetricsError  string  `json:"metricsError,omitempty"` // why /metrics could not be read
+	Steady        *Cost   `json:"steadyCost,omitempty"`   // the server's cost in the steady state
+}
+
+// Cost is what a server spent in the steady state, from its own /metrics
+// (process_cpu_seconds_total, plaza_http_requests_total,
+// plaza_ws_delivered_total) read as the steady state starts and just
+// before it ends. CPU per unit of work is what the machine's noise barely
+// moves: a busy neighbour slows the server's answers, not its CPU per
+// delivery.
+type Cost struct {
+	Seconds         float64 `json:"seconds"`    // between the two readings
+	CPUCores        float64 `json:"cpuCores"`   // average over them
+	CPUSeconds      float64 `json:"cpuSeconds"` // spent between them
+	Requests        float64 `json:"requests"`   // HTTP requests the server counted
+	Deliveries      float64 `json:"deliveries"` // event frames it queued to subscribers
+	CPUPer1kReq     float64 `json:"cpuSecondsPer1000Requests"`
+	CPUPer1kDeliver float64 `json:"cpuSecondsPer1000Deliveries"`
+}
+
+// costs fills each target's steady-state cost from its readings at the
+// start of the steady state (from) and just before its end (to), secs apart.
+func (rep *Report) costs(from, to []metrics, secs float64) {
+	for i := range rep.Targets {
+		if i >= len(from) || i >= len(to) || from[i].Err != "" || to[i].Err != "" || secs <= 0 {
+			continue
+		}
+		c := &Cost{Seconds: secs, CPUSeconds: to[i].CPUSeconds - from[i].CPUSeconds,
+			Requests: to[i].Requests - from[i].Requests, Deliveries: to[i].Delivered - from[i].Delivered}
+		c.CPUCores = c.CPUSeconds / secs
+		if c.Requests > 0 {
+			c.CPUPer1kReq = 1000 * c.CPUSeconds / c.Requests
+		}
+		if c.Deliveries > 0 {
+			c.CPUPer1kDeliver = 1000 * c.CPUSeconds / c.Deliveries
+		}
+		rep.Targets[i].Steady = c
+	}
 }
 
 // SteadyReport is the run once every user is connected and the settle
@@ -154,6 +191,10 @@ func (rep *Report) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "Server %s: CPU %.2f cores, RSS %.0f MB, %.0f goroutines, %.0f WebSockets, %.0f open files\n",
 			t.Target, t.CPUCores, t.RSSMB, t.Goroutines, t.WSConnections, t.OpenFDs)
+		if c := t.Steady; c != nil {
+			fmt.Fprintf(w, "  steady state (%.1f s): CPU %.2f cores; %.0f requests, %.0f deliveries; %.3f CPU-s per 1,000 requests, %.3f CPU-s per 1,000 deliveries\n",
+				c.Seconds, c.CPUCores, c.Requests, c.Deliveries, c.CPUPer1kReq, c.CPUPer1kDeliver)
+		}
 	}
 	if len(rep.Breaches) == 0 {
 		fmt.Fprintln(w, "\nThresholds: all met (HTTP p95, error rate, no missed events).")

@@ -257,24 +257,31 @@ func Run(ctx context.Context, cfg Config, prep Prepared) (*Report, error) {
 	case <-ctx.Done():
 	case <-time.After(cfg.Settle):
 	}
-	r.steadyFrom.Store(time.Now().UnixNano())
+	steadyFrom := time.Now()
+	r.steadyFrom.Store(steadyFrom.UnixNano())
+	// The steady state's cost is read between this scrape and the peak one.
+	steadyStart := scrapeAll(cfg.Targets, cfg.MetricsToken)
+	steadyAt := time.Now()
 	peakIn := cfg.Duration - min(2*time.Second, cfg.Duration/10)
 	var peak []metrics
+	var peakAt time.Time
 	select {
-	case <-time.After(peakIn):
-		peak = scrapeAll(cfg.Targets, cfg.MetricsToken)
+	case <-time.After(peakIn - time.Since(steadyFrom)):
+		peak, peakAt = scrapeAll(cfg.Targets, cfg.MetricsToken), time.Now()
 		select {
 		case <-time.After(cfg.Duration - peakIn):
 		case <-ctx.Done():
 		}
 	case <-ctx.Done():
-		peak = scrapeAll(cfg.Targets, cfg.MetricsToken)
+		peak, peakAt = scrapeAll(cfg.Targets, cfg.MetricsToken), time.Now()
 	}
 	cancel()
 	wg.Wait()
 	close(done)
 	<-progressed
-	return r.report(before, peak), nil
+	rep := r.report(before, peak)
+	rep.costs(steadyStart, peak, peakAt.Sub(steadyAt).Seconds())
+	return rep, nil
 }
 
 // user is one simulated member.
@@ -598,6 +605,8 @@ func (r *run) deliveryQuantile(q float64) float64 {
 // metrics are what a target's /metrics says about the process.
 type metrics struct {
 	CPUSeconds float64 `json:"cpuSeconds"`
+	Requests   float64 `json:"requests"`  // plaza_http_requests_total, summed over its labels
+	Delivered  float64 `json:"delivered"` // plaza_ws_delivered_total: event frames queued to subscribers
 	RSSBytes   float64 `json:"rssBytes"`
 	Goroutines float64 `json:"goroutines"`
 	WSConns    float64 `json:"wsConnections"`
@@ -641,14 +650,29 @@ func scrape(target, token string) metrics {
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 2 {
+		line := sc.Text()
+		sp := strings.LastIndexByte(line, ' ')
+		if sp <= 0 || line[0] == '#' {
 			continue
 		}
-		v, _ := strconv.ParseFloat(f[1], 64)
-		switch f[0] {
+		name, val := line[:sp], line[sp+1:]
+		v, err := strconv.ParseFloat(val, 64)
+		if err != nil {
+			continue
+		}
+		if base, _, labelled := strings.Cut(name, "{"); labelled {
+			if base == "plaza_http_requests_total" {
+				m.Requests += v
+			}
+			continue
+		}
+		switch name {
 		case "process_cpu_seconds_total":
 			m.CPUSeconds = v
+		case "plaza_http_requests_total":
+			m.Requests += v
+		case "plaza_ws_delivered_total":
+			m.Delivered = v
 		case "process_resident_memory_bytes":
 			m.RSSBytes = v
 		case "go_goroutines":

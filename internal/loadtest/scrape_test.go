@@ -31,3 +31,38 @@ func TestScrapeSendsTheMetricsToken(t *testing.T) {
 		t.Fatalf("with a wrong token: %+v", m)
 	}
 }
+
+// TestSteadyCostFromMetrics: the steady-state cost is the server's own CPU
+// between two readings over the requests and deliveries it counted
+// between them; labelled request counters are summed.
+func TestSteadyCostFromMetrics(t *testing.T) {
+	var body string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(body)) }))
+	defer srv.Close()
+	body = "process_cpu_seconds_total 10\n" +
+		`plaza_http_requests_total{code="200",method="GET",route="/api/a"} 100` + "\n" +
+		`plaza_http_requests_total{code="404",method="POST",route="/api/b c"} 50` + "\n" +
+		"plaza_ws_delivered_total 1000\n"
+	from := scrape(srv.URL, "")
+	if from.Err != "" || from.Requests != 150 || from.Delivered != 1000 || from.CPUSeconds != 10 {
+		t.Fatalf("first reading: %+v", from)
+	}
+	body = "process_cpu_seconds_total 14\n" +
+		`plaza_http_requests_total{code="200",method="GET",route="/api/a"} 2100` + "\n" +
+		`plaza_http_requests_total{code="404",method="POST",route="/api/b c"} 2050` + "\n" +
+		"plaza_ws_delivered_total 9000\n"
+	to := scrape(srv.URL, "")
+	rep := &Report{Targets: []TargetReport{{Target: srv.URL}}}
+	rep.costs([]metrics{from}, []metrics{to}, 8)
+	c := rep.Targets[0].Steady
+	if c == nil || c.CPUSeconds != 4 || c.CPUCores != 0.5 || c.Requests != 4000 || c.Deliveries != 8000 ||
+		c.CPUPer1kReq != 1 || c.CPUPer1kDeliver != 0.5 {
+		t.Fatalf("cost: %+v", c)
+	}
+	// A reading that failed gives no cost rather than a wrong one.
+	rep = &Report{Targets: []TargetReport{{Target: srv.URL}}}
+	rep.costs([]metrics{{Err: "down"}}, []metrics{to}, 8)
+	if rep.Targets[0].Steady != nil {
+		t.Fatalf("cost from a failed reading: %+v", rep.Targets[0].Steady)
+	}
+}

@@ -32,7 +32,11 @@ type client struct {
 	tokensAt time.Time
 	strikes  int
 
-	queued   atomic.Int64 // frames handed to the socket, not yet written
+	outMu   sync.Mutex
+	out     [][]byte // framed messages waiting for the writer (writer.go)
+	writing bool     // the writer is queued or running
+
+	queued   atomic.Int64 // frames queued, not yet written
 	lastSeen atomic.Int64 // unix nanos of the last frame from the client
 	closed   atomic.Bool
 }
@@ -55,10 +59,14 @@ func newClient(h *Hub, socket *gws.Conn, id Identity) *client {
 	return c
 }
 
-// write queues a frame; a connection that lets its queue overflow is
-// dropped rather than allowed to hold anything up. Callers hold c.mu, so
-// frames of one connection are queued in order.
-func (c *client) write(frame []byte) {
+// write queues a JSON frame (framing it for this connection alone).
+// Callers hold c.mu.
+func (c *client) write(frame []byte) { c.writeWire(wireFrame(frame)) }
+
+// writeWire queues a framed message (wireFrame); a connection that lets its
+// queue overflow is dropped rather than allowed to hold anything up.
+// Callers hold c.mu, so frames of one connection are queued in order.
+func (c *client) writeWire(wire []byte) {
 	if c.closed.Load() {
 		return
 	}
@@ -68,12 +76,16 @@ func (c *client) write(frame []byte) {
 		go c.drop("slow consumer: " + strconv.Itoa(c.hub.cfg.SendQueue) + " frames behind")
 		return
 	}
-	c.socket.WriteAsync(gws.OpcodeText, frame, func(err error) {
-		c.queued.Add(-1)
-		if err != nil {
-			c.socket.NetConn().Close()
-		}
-	})
+	c.enqueue(wire)
+}
+
+// writeEvent queues an event, framed once for every subscriber of its
+// room (Event.wire) when the hub framed it.
+func (c *client) writeEvent(e *Event) {
+	if e.wire == nil {
+		e.wire = wireFrame(e.Frame)
+	}
+	c.writeWire(e.wire)
 }
 
 func (c *client) send(v any) {
@@ -88,7 +100,7 @@ func (c *client) sendError(code, message, room string) {
 }
 
 // deliver passes a room event to the connection (called by the hub).
-func (c *client) deliver(e Event) {
+func (c *client) deliver(e *Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.rooms[e.Room]
@@ -100,12 +112,12 @@ func (c *client) deliver(e Event) {
 			go c.drop("slow consumer: fell behind during replay")
 			return
 		}
-		s.pending = append(s.pending, e)
+		s.pending = append(s.pending, *e)
 	case e.Seq == 0:
-		c.write(e.Frame)
+		c.writeEvent(e)
 	case e.Seq > s.last:
 		s.last = e.Seq
-		c.write(e.Frame)
+		c.writeEvent(e)
 	}
 }
 
@@ -422,9 +434,10 @@ func (c *client) enter(ctx context.Context, room string, since *int64) {
 // flush sends what waited in s.pending, in seq order, without duplicates;
 // c.mu is held.
 func (c *client) flush(s *sub) {
-	for _, e := range s.pending {
+	for i := range s.pending {
+		e := &s.pending[i]
 		if e.Seq == 0 || e.Seq > s.last {
-			c.write(e.Frame)
+			c.writeEvent(e)
 			s.last = max(s.last, e.Seq)
 		}
 	}
@@ -499,6 +512,9 @@ func (c *client) typing(ctx context.Context, room string) {
 	if !ok {
 		c.sendError("not_subscribed", "subscribe to "+room+" before typing in it", room)
 		return
+	}
+	if !c.hub.typingDue(room, c.user.ID, time.Now()) {
+		return // sent less than TypingInterval ago: the indicator still shows
 	}
 	data := []byte(`{"userId":` + strconv.FormatInt(c.user.ID, 10) + `}`)
 	if err := c.hub.broker.Ephemeral(ctx, room, "typing", data); err != nil {

@@ -23,6 +23,8 @@ type Event struct {
 	// re-authorization of the room's subscribers); Frame is then its
 	// encoded form {"op":"control","room":...,"type":...,"data":...}.
 	Control bool
+
+	wire []byte // Frame as a WebSocket frame, built once per room by the hub
 }
 
 // frameParts returns the encoded frame around its seq, so a broker that

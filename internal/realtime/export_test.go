@@ -12,3 +12,15 @@ func ParseFrameForTest(b []byte) (room string, seq int64, typ string, ok bool) {
 func (b *RedisBroker) PublishAsForTest(ctx context.Context, room, typ string, data []byte, id string) (int64, error) {
 	return b.publish(ctx, room, typ, data, id)
 }
+
+// HoldWritesForTest stops the writes to user's connections until release
+// is called: frames queue in their outboxes meanwhile.
+func (h *Hub) HoldWritesForTest(user int64) (release func()) {
+	ch := make(chan struct{})
+	for _, c := range h.snapshot() {
+		if c.user.ID == user {
+			c.socket.Async(func() { <-ch })
+		}
+	}
+	return func() { close(ch) }
+}

@@ -51,6 +51,10 @@ type Config struct {
 	// event at most this often (500ms), so N people arriving cost each
 	// subscriber one frame per window, not N.
 	PresenceWindow time.Duration
+	// TypingInterval: a user's typing in a room goes out at most once per
+	// this (3s); the frames between are absorbed, as a typing indicator
+	// lasts that long anyway.
+	TypingInterval time.Duration
 }
 
 func (c *Config) defaults() {
@@ -74,6 +78,9 @@ func (c *Config) defaults() {
 	}
 	if c.PresenceWindow <= 0 {
 		c.PresenceWindow = 500 * time.Millisecond
+	}
+	if c.TypingInterval <= 0 {
+		c.TypingInterval = 3 * time.Second
 	}
 	if c.InboundRate <= 0 {
 		c.InboundRate = 10
@@ -132,6 +139,7 @@ type Hub struct {
 	// Stats.
 	connections atomic.Int64
 	delivered   atomic.Int64
+	writes      atomic.Int64 // batches written: one Write each (writer.go)
 	dropped     atomic.Int64 // slow consumers disconnected
 	resyncs     atomic.Int64 // rooms told to resync after an unfillable gap
 	inbound     atomic.Int64
@@ -156,8 +164,32 @@ type presenceBatch struct {
 type hubRoom struct {
 	mu      sync.Mutex
 	subs    map[*client]struct{}
-	online  map[int64]int // user -> connections subscribed
+	online  map[int64]int   // user -> connections subscribed
+	typing  map[int64]int64 // user -> unix nanos of the last typing sent (nil until someone types)
 	lastSeq int64
+}
+
+// typingDue reports whether userID's typing in room goes out now (and
+// records it): at most once per user and room per TypingInterval, across
+// the user's connections on this instance. No database is asked.
+func (h *Hub) typingDue(room string, userID int64, now time.Time) bool {
+	sh := h.shard(room)
+	sh.mu.RLock()
+	r := sh.rooms[room]
+	sh.mu.RUnlock()
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if last, ok := r.typing[userID]; ok && now.UnixNano()-last < int64(h.cfg.TypingInterval) {
+		return false
+	}
+	if r.typing == nil {
+		r.typing = map[int64]int64{}
+	}
+	r.typing[userID] = now.UnixNano()
+	return true
 }
 
 // NewHub returns a hub publishing through broker.
@@ -322,6 +354,7 @@ type Stats struct {
 	Connections int64 `json:"connections"`
 	Rooms       int   `json:"rooms"`
 	Delivered   int64 `json:"delivered"`
+	Writes      int64 `json:"writes"` // Writes to sockets: each carries every frame its connection had queued
 	Dropped     int64 `json:"droppedSlow"`
 	Resyncs     int64 `json:"resyncs"` // rooms told to resync: events missing from the history
 	Inbound     int64 `json:"inbound"`
@@ -329,7 +362,7 @@ type Stats struct {
 
 // Stats returns the hub's figures.
 func (h *Hub) Stats() Stats {
-	s := Stats{Connections: h.connections.Load(), Delivered: h.delivered.Load(), Dropped: h.dropped.Load(), Resyncs: h.resyncs.Load(), Inbound: h.inbound.Load()}
+	s := Stats{Connections: h.connections.Load(), Delivered: h.delivered.Load(), Writes: h.writes.Load(), Dropped: h.dropped.Load(), Resyncs: h.resyncs.Load(), Inbound: h.inbound.Load()}
 	for i := range h.shards {
 		h.shards[i].mu.RLock()
 		s.Rooms += len(h.shards[i].rooms)
@@ -403,8 +436,11 @@ func (h *Hub) fillGap(r *hubRoom, e Event) {
 }
 
 func (r *hubRoom) fanout(e Event, h *Hub) {
+	if len(r.subs) > 0 && e.wire == nil {
+		e.wire = wireFrame(e.Frame) // once for the room, never per subscriber
+	}
 	for c := range r.subs {
-		c.deliver(e)
+		c.deliver(&e)
 	}
 	if e.Type == account.SessionRevoked {
 		// Published only in a user's own room, whose subscribers are that
@@ -451,6 +487,7 @@ func (h *Hub) leave(room string, c *client) (last bool, size int) {
 	delete(r.subs, c)
 	if r.online[c.user.ID]--; r.online[c.user.ID] <= 0 {
 		delete(r.online, c.user.ID)
+		delete(r.typing, c.user.ID)
 		last = true
 	}
 	if len(r.subs) == 0 {
