@@ -384,3 +384,83 @@ func TestPagesSayWhenTheirAPIIsMissing(t *testing.T) {
 		}
 	}
 }
+
+// ---- markup never runs ----
+
+// Markup in every field a member or an author controls (message bodies,
+// profile fields, lesson bodies, mix titles, event descriptions, track
+// titles) is shown as text or, for lesson bodies, as the server's
+// sanitized HTML; none of it runs, and the page itself cannot turn a
+// string into markup (Trusted Types).
+func TestMarkupNeverRuns(t *testing.T) {
+	s := newSite(t)
+	admin := s.admin("root")
+	ch := s.channel(admin, "general")
+	eve := s.member("eve")
+	s.promote(admin, eve, "creator")
+	const evil = `<img src=x onerror="window.__pwned='img'"><script>window.__pwned='script'</script><svg onload="window.__pwned='svg'"></svg>`
+	s.call("PATCH", "/api/users/me", eve.token, map[string]string{"displayName": `Eve<img src=y onerror="window.__pwned='name'">`, "bio": "bio " + evil}, nil)
+	s.post(eve, ch, "message "+evil)
+	course, lessons := s.course(admin, "Safety",
+		lessonSpec{title: "Hostile body", preview: true, body: "<p>kept <em>emphasis</em></p>" + evil +
+			`<a href="javascript:window.__pwned='href'">a javascript link</a><iframe srcdoc="<script>parent.__pwned='iframe'</script>"></iframe>` +
+			`<p onclick="window.__pwned='click'" style="background:url(javascript:1)">styled</p><form action="/x"><input name=q></form>`})
+	audio := s.upload(eve, "a.wav", wav(1))
+	var mix struct{ ID int64 }
+	if st := s.call("POST", "/api/mixes", eve.token, map[string]any{"title": "mix " + evil[:40], "genres": []string{"house"}, "durationSec": 1, "audioUrl": audio}, &mix); st != 201 {
+		t.Fatalf("create mix: %d", st)
+	}
+	var ev struct{ ID int64 }
+	start := time.Now().Add(24 * time.Hour).UTC()
+	if st := s.call("POST", "/api/events", eve.token, map[string]any{"title": "event <b>bold?</b>", "description": "desc " + evil, "location": "<i>here</i>",
+		"streamUrl": "", "startsAt": start.Format(time.RFC3339), "endsAt": start.Add(time.Hour).Format(time.RFC3339), "capacity": nil}, &ev); st != 201 {
+		t.Fatalf("create event: %d", st)
+	}
+	if st := s.call("PUT", "/api/live/now-playing", eve.token, map[string]any{"live": true, "track": map[string]string{"title": "track " + evil[:40], "artist": "<u>artist</u>"}}, nil); st != 200 {
+		t.Fatalf("set now playing: %d", st)
+	}
+
+	bob := s.member("bob")
+	b := newBrowser(t, s)
+	b.signInAs(bob)
+	pages := []struct{ path, text string }{
+		{"/channels/" + itoa(ch), "message <img src=x"},
+		{"/users/" + itoa(eve.id), "bio <img src=x"},
+		{"/courses/" + itoa(course) + "/lessons/" + itoa(lessons[0]), "a javascript link"},
+		{"/mixes/" + itoa(mix.ID), "mix <img src=x"},
+		{"/mixes", "mix <img src=x"},
+		{"/events/" + itoa(ev.ID), "desc <img src=x"},
+		{"/events", "event <b>bold?</b>"},
+		{"/live", "track <img src=x"},
+	}
+	for _, p := range pages {
+		b.open(p.path)
+		b.waitText("#main", p.text)
+		time.Sleep(150 * time.Millisecond) // an onerror or onload would have run by now
+		if pwned := eval[string](b, `String(window.__pwned ?? '')`); pwned != "" {
+			t.Fatalf("%s: markup ran (%s)", p.path, pwned)
+		}
+		injected := eval[[]string](b, `[...document.querySelectorAll('#main script, #main iframe, #main svg:not([data-chart]), #main img[src="x"], #main img[src="y"], #main form:not([class]) input[name=q], #main [onclick], #main [onerror], #main [onload], #main [style], #main a[href^="javascript:"]')].map(e => e.outerHTML)`)
+		if len(injected) > 0 {
+			t.Fatalf("%s: markup was inserted: %v", p.path, injected)
+		}
+	}
+	// The lesson keeps the author's harmless formatting.
+	b.open("/courses/" + itoa(course) + "/lessons/" + itoa(lessons[0]))
+	b.waitText(".lesson-body em", "emphasis")
+	// Nothing in the page can turn a string into markup, and the one policy
+	// that parses lesson bodies cannot be made again by injected code.
+	blocked := eval[[]bool](b, `[
+		(() => { try { document.querySelector('#main').insertAdjacentHTML('beforeend', '<b id=tt>x</b>'); return false } catch { return true } })(),
+		(() => { try { trustedTypes.createPolicy('plaza-lesson', {createHTML: s => s}); return false } catch { return true } })(),
+		(() => { try { trustedTypes.createPolicy('other', {createHTML: s => s}); return false } catch { return true } })(),
+	]`)
+	for i, ok := range blocked {
+		if !ok {
+			t.Errorf("Trusted Types check %d: a string became markup or a policy was created", i)
+		}
+	}
+	if eval[bool](b, `!!document.getElementById('tt')`) {
+		t.Fatal("insertAdjacentHTML inserted markup")
+	}
+}
