@@ -16,35 +16,55 @@ export default function Live() {
   const np = useLoad(() => api<NowPlaying>('/api/live/now-playing'), []);
   const history = useLoad(() => api<List<PlayedTrack>>('/api/live/history?limit=20'), []);
   const signedIn = me.value !== null;
+  // Listeners are the room's subscribers: once subscribed, the room's own
+  // presence keeps the count (the REST figure may be a second old).
+  const [online, setOnline] = useState<ReadonlySet<number> | null>(null);
+  const [onlineCount, setOnlineCount] = useState(0);
   useEffect(() => {
-    if (!signedIn) {
-      // No WebSocket without a session: read again now and then.
-      const t = setInterval(() => {
-        np.reload();
-        history.reload();
-      }, 30_000);
-      return () => clearInterval(t);
-    }
-    return realtime.subscribe(room, {
+    // Without a session there is no WebSocket; with one, rooms past 200
+    // listeners send no presence: read again now and then.
+    const t = setInterval(() => {
+      np.reload();
+      if (!signedIn) history.reload();
+    }, 30_000);
+    if (!signedIn) return () => clearInterval(t);
+    const off = realtime.subscribe(room, {
       event: (e) => {
+        if (e.type === 'presence') {
+          const d = e.data as { joined?: number[]; left?: number[] };
+          setOnline((cur) => {
+            const next = new Set(cur ?? []);
+            for (const id of d.joined ?? []) next.add(id);
+            for (const id of d.left ?? []) next.delete(id);
+            setOnlineCount(next.size);
+            return next;
+          });
+          return;
+        }
         if (e.type !== 'now-playing.updated') return;
         np.set(e.data as NowPlaying);
         history.reload();
       },
       // Joined (we count as a listener now) or back after a gap: read it afresh.
       ready: (info) => {
+        setOnline(new Set(info.online));
+        setOnlineCount(info.onlineCount);
         if (info.refetch) {
           np.reload();
           history.reload();
         }
       },
     });
+    return () => {
+      clearInterval(t);
+      off();
+    };
   }, [signedIn]);
   return (
     <section class="page narrow">
       <h1>Now playing</h1>
       <Show v={np.v} what="Now playing">
-        {(n) => <NowPlayingCard n={n} />}
+        {(n) => <NowPlayingCard n={online && online.size <= 200 ? { ...n, listeners: Math.max(onlineCount, online.size) } : n} />}
       </Show>
       {allowed('creator') && np.v.state === 'ok' && <SetNowPlaying current={np.v.data} onSet={np.set} />}
       <h2>Played before</h2>

@@ -53,7 +53,10 @@ export default function Profile({ params }: PageProps) {
         <p>
           <button type="button" onClick={() => void dm.run()} disabled={dm.busy}>
             Send a message
-          </button>
+          </button>{' '}
+          <a class="button secondary-link" href={'/wallet?to=' + p.id}>
+            Send a tip
+          </a>
           {dm.error && <span class="error"> {dm.error}</span>}
         </p>
       )}
