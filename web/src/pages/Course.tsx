@@ -20,7 +20,7 @@ export function lockText(l: Pick<LessonSummary, 'lockedReason' | 'unlocksAt'>, c
     case 'purchase_required':
       return 'Buy the course to open this lesson.';
     case 'drip':
-      return 'Opens a few days after you enrolled.' + at;
+      return l.unlocksAt ? 'Opens ' + fullDate(l.unlocksAt) + ', some days after you enrolled.' : 'Opens some days after you enrolled.';
     default:
       return 'Locked.' + at;
   }
@@ -103,7 +103,7 @@ export default function Course({ params }: PageProps) {
                         {l.completed && <span class="tag done">Done</span>}
                         {l.locked && (
                           <small class="lock-reason" data-reason={l.lockedReason ?? ''}>
-                            <span aria-hidden="true">🔒 </span>
+                            <span class="lock-label">Locked: </span>
                             {lockText(l, c)}
                           </small>
                         )}

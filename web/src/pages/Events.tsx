@@ -1,6 +1,6 @@
 import { api } from '../api';
 import { Show, useLoad } from '../components/Load';
-import { fullDate } from '../format';
+import { fullDate, plural } from '../format';
 import type { PageProps } from '../routes';
 import { allowed } from '../session';
 import type { Event, List } from '../types';
@@ -23,7 +23,7 @@ export function rsvpText(s: Event['myRsvp']): string {
 export function placesText(e: Event): string {
   if (e.capacity === null) return `${e.going} going`;
   const left = Math.max(0, e.capacity - e.going);
-  return `${e.going} of ${e.capacity} going · ${left > 0 ? left + ' places left' : 'full'}` + (e.waitlisted > 0 ? ` · ${e.waitlisted} on the waitlist` : '');
+  return `${e.going} of ${e.capacity} going · ${left > 0 ? plural(left, 'place') + ' left' : 'full'}` + (e.waitlisted > 0 ? ` · ${e.waitlisted} on the waitlist` : '');
 }
 
 /** Upcoming events. */
