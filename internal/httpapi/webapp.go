@@ -18,10 +18,13 @@ import (
 // appCSP is the web app's Content-Security-Policy: its own scripts, styles
 // and API only (no inline code, nothing from elsewhere), pictures and audio
 // from uploads or a CDN, and Trusted Types so that no code path can turn a
-// string into markup. The API keeps its own, stricter policy.
+// string into markup except the one named policy, plaza-lesson, that parses
+// server-sanitized lesson bodies into an inert document, from which the app
+// copies allow-listed nodes (web/src/html.ts). The API keeps its own,
+// stricter policy.
 const appCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; " +
 	"media-src 'self' https:; connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; " +
-	"base-uri 'none'; form-action 'self'; require-trusted-types-for 'script'; trusted-types 'none'"
+	"base-uri 'none'; form-action 'self'; require-trusted-types-for 'script'; trusted-types plaza-lesson"
 
 // webFile is one file of the app, read once at start.
 type webFile struct {

@@ -14,13 +14,16 @@ export class ApiError extends Error {
   readonly fields: Record<string, string>;
   /** Seconds, from Retry-After. */
   readonly retryAfter: number;
+  /** What the error body says beside code and message (lockedReason, priceCents...). */
+  readonly details: Record<string, unknown>;
 
-  constructor(status: number, code: string, message: string, fields: Record<string, string> = {}, retryAfter = 0) {
+  constructor(status: number, code: string, message: string, fields: Record<string, string> = {}, retryAfter = 0, details: Record<string, unknown> = {}) {
     super(message);
     this.status = status;
     this.code = code;
     this.fields = fields;
     this.retryAfter = retryAfter;
+    this.details = details;
   }
 }
 
@@ -31,6 +34,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Retry a 429 or 503 after Retry-After; default: GETs only (they are idempotent). */
   retry?: boolean;
+  /** Sent as Idempotency-Key (wallet and payment writes). */
+  idempotencyKey?: string;
 }
 
 let unauthorized: () => void = () => {};
@@ -47,6 +52,7 @@ export async function api<T>(path: string, o: RequestOptions = {}): Promise<T> {
   const method = o.method ?? 'GET';
   const retry = o.retry ?? method === 'GET';
   const headers: Record<string, string> = { Accept: 'application/json' };
+  if (o.idempotencyKey) headers['Idempotency-Key'] = o.idempotencyKey;
   let body: BodyInit | undefined;
   if (o.form) {
     body = o.form;
@@ -83,15 +89,17 @@ async function errorOf(res: Response): Promise<ApiError> {
   let code = 'http_' + res.status;
   let message = res.statusText || 'The request failed.';
   let fields: Record<string, string> = {};
+  let details: Record<string, unknown> = {};
   try {
-    const b = (await res.json()) as { error?: { code?: string; message?: string; fields?: Record<string, string> } };
+    const b = (await res.json()) as { error?: { code?: string; message?: string; fields?: Record<string, string> } & Record<string, unknown> };
     code = b.error?.code ?? code;
     message = b.error?.message ?? message;
     fields = b.error?.fields ?? {};
+    details = b.error ?? {};
   } catch {
     // not JSON: keep the status line
   }
-  return new ApiError(res.status, code, friendly(res.status, code, message, retryAfter), fields, retryAfter);
+  return new ApiError(res.status, code, friendly(res.status, code, message, retryAfter), fields, retryAfter, details);
 }
 
 /** Says what happened in words a member understands. */
@@ -125,4 +133,18 @@ export function pageQuery(before?: string, limit = 50): string {
   const q = new URLSearchParams({ limit: String(limit) });
   if (before) q.set('before', before);
   return q.toString();
+}
+
+/**
+ * The server has no such API (yet): a 404 for the route itself ("no route
+ * /api/..."), not for a missing record, or a 405 where only another method
+ * of the path exists.
+ */
+export function missingAPI(e: unknown): boolean {
+  return e instanceof ApiError && ((e.status === 404 && /^no route /i.test(e.message)) || e.status === 405);
+}
+
+/** A fresh Idempotency-Key: one per intended write, reused when that write is retried. */
+export function newIdempotencyKey(): string {
+  return crypto.randomUUID();
 }

@@ -27,7 +27,25 @@ export function allowed(access: Access, u: User | null = me.value): boolean {
 
 export const isModerator = computed(() => allowed('moderator'));
 
+// Whether this browser had a session, as a hint only: the session cookie
+// is HttpOnly, so script cannot see it. A visitor who never signed in is
+// not asked /api/users/me at all (it would only answer 401). Signing in
+// sets the hint, a 401 or signing out clears it; it grants nothing.
+const hintCookie = 'plaza_signed_in';
+
+function hinted(): boolean {
+  return document.cookie.split('; ').includes(hintCookie + '=1');
+}
+
+function hint(on: boolean): void {
+  document.cookie = on ? `${hintCookie}=1; path=/; max-age=31536000; SameSite=Lax` : `${hintCookie}=; path=/; max-age=0; SameSite=Lax`;
+}
+
 export async function loadMe(): Promise<void> {
+  if (!hinted()) {
+    known.value = true;
+    return;
+  }
   try {
     setUser(await api<User>('/api/users/me'));
   } catch (e) {
@@ -41,6 +59,7 @@ export async function loadMe(): Promise<void> {
 export function setUser(u: User | null): void {
   const before = me.value;
   me.value = u;
+  hint(u !== null);
   if (u && !before) realtime.start();
   if (!u && before) realtime.stop();
 }

@@ -114,3 +114,217 @@ export interface JobStats {
   dead: number;
   depth: { kind: string; state: string; count: number }[] | null;
 }
+
+// ---- courses ----
+
+export type Unlock = { kind: 'open' } | { kind: 'level'; level: number } | { kind: 'purchase' } | { kind: 'date'; at: string };
+
+export interface Progress {
+  completed: number;
+  total: number;
+}
+
+export interface Course {
+  id: number;
+  slug: string;
+  title: string;
+  summary: string;
+  coverUrl: string;
+  priceCents: number;
+  currency: string;
+  unlock: Unlock;
+  lessonCount: number;
+  enrolled: boolean;
+  progress: Progress;
+}
+
+export type LockedReason = 'not_enrolled' | 'level_required' | 'purchase_required' | 'drip';
+
+export interface LessonSummary {
+  id: number;
+  title: string;
+  durationSec: number;
+  preview: boolean;
+  completed: boolean;
+  locked: boolean;
+  lockedReason: LockedReason | null;
+  unlocksAt: string | null;
+}
+
+export interface CourseDetail extends Course {
+  modules: { id: number; title: string; lessons: LessonSummary[] }[];
+}
+
+export interface Lesson {
+  id: number;
+  title: string;
+  /** HTML sanitized by the server. */
+  body: string;
+  videoUrl: string;
+  durationSec: number;
+  completed: boolean;
+}
+
+// ---- mixes, events, live ----
+
+export interface Creator {
+  id: number;
+  username: string;
+  displayName: string;
+  avatarUrl: string;
+}
+
+export interface Mix {
+  id: number;
+  title: string;
+  creator: Creator;
+  genres: string[];
+  durationSec: number;
+  coverUrl: string;
+  audioUrl: string;
+  plays: number;
+  likes: number;
+  liked: boolean;
+  createdAt: string;
+}
+
+export type RSVPStatus = 'going' | 'interested' | 'not_going' | 'waitlisted';
+
+export interface Event {
+  id: number;
+  ownerId: number;
+  title: string;
+  description: string;
+  startsAt: string;
+  endsAt: string;
+  location: string;
+  streamUrl: string;
+  capacity: number | null;
+  going: number;
+  waitlisted: number;
+  myRsvp: RSVPStatus | null;
+}
+
+export interface Track {
+  title: string;
+  artist: string;
+  artworkUrl: string;
+}
+
+export interface NowPlaying {
+  live: boolean;
+  dj: Creator | null;
+  track: Track | null;
+  startedAt: string | null;
+  listeners: number;
+}
+
+export interface PlayedTrack extends Track {
+  id: number;
+  dj: Creator | null;
+  startedAt: string;
+}
+
+// ---- XP, leaderboard, achievements, collectibles, wallet (PRODUCT.md) ----
+
+export interface XPEntry {
+  id?: number;
+  amount: number;
+  reason: string;
+  ref: string;
+  createdAt: string;
+}
+
+export interface Ranked {
+  rank: number;
+  user: Author;
+  xp: number;
+}
+
+export interface Leaderboard {
+  period: string;
+  items: Ranked[];
+  me: { rank: number; xp: number } | null;
+  updatedAt: string;
+}
+
+export interface Achievement {
+  id: number;
+  slug: string;
+  name: string;
+  description: string;
+  iconUrl: string;
+  xp: number;
+  rarity: string;
+  awardedCount: number;
+}
+
+export interface Collectible {
+  id: number;
+  slug: string;
+  name: string;
+  imageUrl: string;
+  rarity: string;
+  supply: number | null;
+  remaining: number | null;
+  priceCredits: number;
+  achievementId: number | null;
+}
+
+export interface Wallet {
+  balance: number;
+  currency: string;
+}
+
+export interface WalletTx {
+  id: number;
+  amount: number;
+  kind: 'topup' | 'tip_sent' | 'tip_received' | 'purchase' | 'refund' | 'adjustment';
+  counterparty: unknown;
+  ref: string;
+  balanceAfter: number;
+  createdAt: string;
+}
+
+export interface CreditPack {
+  pack: string;
+  credits: number;
+  priceCents: number;
+  currency: string;
+}
+
+// ---- admin console (PRODUCT.md) ----
+
+export interface AdminUser {
+  id: number;
+  username: string;
+  email: string;
+  displayName: string;
+  role: Role;
+  status?: string;
+  banned?: boolean;
+  bannedUntil?: string | null;
+  banReason?: string;
+  createdAt: string;
+}
+
+export interface ReportGroup {
+  id: number;
+  targetKind: string;
+  targetId: number;
+  count: number;
+  reasons: string[];
+  status: string;
+  createdAt: string;
+}
+
+export interface AuditRow {
+  id: number;
+  at: string;
+  actor: { id: number; ip: string };
+  action: string;
+  target: { kind: string; id: number | string };
+  before: unknown;
+  after: unknown;
+  reason: string;
+}

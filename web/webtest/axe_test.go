@@ -85,6 +85,15 @@ func TestAccessibility(t *testing.T) {
 	bob := s.member("bob")
 	s.post(bob, ch, "hello from bob")
 	s.post(admin, ch, "welcome, bob")
+	course, lessons := s.course(admin, "Sound design", lessonSpec{title: "Oscillators", body: "Start with **a sine wave**.", preview: true},
+		lessonSpec{title: "Filters", body: "Low-pass.", dripDays: 3})
+	audio := s.upload(admin, "a.wav", wav(1))
+	var mix, ev struct{ ID int64 }
+	s.call("POST", "/api/mixes", admin.token, map[string]any{"title": "Friday warm-up", "genres": []string{"house"}, "durationSec": 1, "audioUrl": audio}, &mix)
+	start := time.Now().Add(24 * time.Hour).UTC()
+	s.call("POST", "/api/events", admin.token, map[string]any{"title": "Listening party", "description": "Bring headphones.", "location": "Studio 2",
+		"streamUrl": "", "startsAt": start.Format(time.RFC3339), "endsAt": start.Add(time.Hour).Format(time.RFC3339), "capacity": 10}, &ev)
+	s.call("PUT", "/api/live/now-playing", admin.token, map[string]any{"live": true, "track": map[string]string{"title": "Strings of Life", "artist": "Derrick May"}}, nil)
 
 	for _, theme := range []string{"light", "dark"} {
 		t.Run(theme, func(t *testing.T) {
@@ -119,9 +128,29 @@ func TestAccessibility(t *testing.T) {
 				{"/messages", "main h1"},
 				{"/settings", "main form"},
 				{"/admin/ops", "svg[data-chart] path.series"},
+				{"/courses", "[data-testid=courses]"},
+				{"/courses/" + itoa(course), ".lesson-row"},
+				{"/courses/" + itoa(course) + "/lessons/" + itoa(lessons[0]), ".lesson-body p"},
+				{"/mixes", "[data-testid=mixes]"},
+				{"/mixes/" + itoa(mix.ID), "audio.player"},
+				{"/mixes/new", "form"},
+				{"/events", "[data-testid=events]"},
+				{"/events/" + itoa(ev.ID), "[data-testid=places]"},
+				{"/events/new", "form"},
+				{"/live", "[data-testid=now-playing]"},
+				{"/leaderboard", "h1"},
+				{"/wallet", "h1"},
+				{"/users/" + itoa(admin.id), "#ach-h"},
+				{"/admin", ".admin-index"},
+				{"/admin/users", "h1"},
+				{"/admin/reports", "h1"},
+				{"/admin/cache", "h1"},
+				{"/admin/audit", "h1"},
 			} {
 				b.open(p.path)
 				b.run(chromedp.WaitVisible(chromedp.CSS(p.ready)))
+				// Pages that read their data are checked once it is there.
+				b.waitJS(`!document.querySelector('#main [aria-busy=true]')`, "%s to load", p.path)
 				if got := eval[string](b, `document.documentElement.dataset.theme ?? ''`); got != theme {
 					t.Fatalf("%s: theme %q, want %q", p.path, got, theme)
 				}

@@ -143,6 +143,11 @@ func (b *browser) signInAs(m member) {
 	b.run(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: "plaza_session", Value: m.token,
 			Domain: u.Hostname(), Path: "/", HTTPOnly: &httpOnly})
+		if err != nil {
+			return err
+		}
+		// The app's hint that this browser has a session (web/src/session.ts).
+		_, err = chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: "plaza_signed_in", Value: "1", Domain: u.Hostname(), Path: "/"})
 		return err
 	}))
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -31,10 +32,42 @@ func TestScreenshots(t *testing.T) {
 	s.post(ann, ch, "Yes! Lesson 3 on resampling is great.\nThe drip schedule keeps me coming back.")
 	s.post(bob, ch, "Nice. I'll start it after the weekend.")
 
+	course, lessons := s.course(admin, "Sound design",
+		lessonSpec{title: "Oscillators", preview: true, body: "## Where sound starts\n\nEvery synth patch begins with an **oscillator**: a sine, a saw, a square or a triangle.\n\n- The *sine* is pure: one frequency.\n- The *saw* has every harmonic.\n- The *square* has the odd ones.\n\n> Tip: filter a saw to taste before reaching for effects.\n\n```\nosc1: saw, -12 st\nosc2: square, +7 ct\n```"},
+		lessonSpec{title: "Filters and envelopes", body: "Low-pass, high-pass, resonance."},
+		lessonSpec{title: "Resampling", body: "Bounce, chop, repeat.", dripDays: 3})
+	s.call("POST", "/api/courses/"+itoa(course)+"/enroll", ann.token, nil, nil)
+	s.call("POST", "/api/courses/"+itoa(course)+"/lessons/"+itoa(lessons[0])+"/complete", ann.token, nil, nil)
+	s.course(admin, "Mixing basics", lessonSpec{title: "Gain staging", body: "Leave headroom."})
+	s.promote(admin, bob, "creator")
+	audio := s.upload(bob, "set.wav", wav(2))
+	for _, m := range []struct {
+		title  string
+		genres []string
+		secs   int
+	}{{"Friday warm-up", []string{"house", "disco"}, 5400}, {"Late night dub", []string{"dub", "ambient"}, 3600}, {"Peak time", []string{"techno"}, 4200}} {
+		s.call("POST", "/api/mixes", bob.token, map[string]any{"title": m.title, "genres": m.genres, "durationSec": m.secs, "audioUrl": audio}, nil)
+	}
+	var ev struct{ ID int64 }
+	start := time.Now().Add(72 * time.Hour).UTC().Truncate(time.Hour)
+	s.call("POST", "/api/events", bob.token, map[string]any{"title": "Listening party", "description": "Bob plays the new mix front to back. Bring headphones.",
+		"location": "Studio 2", "streamUrl": "https://stream.example.com/bob", "startsAt": start.Format(time.RFC3339), "endsAt": start.Add(2 * time.Hour).Format(time.RFC3339), "capacity": 2}, &ev)
+	s.call("POST", "/api/events", bob.token, map[string]any{"title": "Q&A: sound design", "description": "Ask anything.", "location": "Online",
+		"streamUrl": "", "startsAt": start.Add(48 * time.Hour).Format(time.RFC3339), "endsAt": start.Add(49 * time.Hour).Format(time.RFC3339), "capacity": nil}, nil)
+	s.call("POST", "/api/events/"+itoa(ev.ID)+"/rsvp", cleo.token, map[string]string{"status": "going"}, nil)
+	s.call("PUT", "/api/live/now-playing", bob.token, map[string]any{"live": true, "track": map[string]string{"title": "Strings of Life", "artist": "Derrick May"}}, nil)
+	s.call("PUT", "/api/live/now-playing", bob.token, map[string]any{"live": true, "track": map[string]string{"title": "Can You Feel It", "artist": "Mr. Fingers"}}, nil)
+
 	shots := []struct{ name, path, ready string }{
 		{"sign-in", "/sign-in", "#f-login"},
 		{"channel", "/channels/" + itoa(ch), ".message-list .msg"},
 		{"settings", "/settings", "#f-displayName"},
+		{"courses", "/courses", "[data-testid=courses]"},
+		{"course", "/courses/" + itoa(course), ".lesson-row"},
+		{"lesson", "/courses/" + itoa(course) + "/lessons/" + itoa(lessons[0]), ".lesson-body p"},
+		{"mixes", "/mixes", "[data-testid=mixes]"},
+		{"events", "/events/" + itoa(ev.ID), "[data-testid=places]"},
+		{"live", "/live", "[data-testid=live-history] li"},
 	}
 	sizes := []struct {
 		name string
@@ -49,6 +82,7 @@ func TestScreenshots(t *testing.T) {
 			b.run(chromedp.EmulateViewport(size.w, size.h))
 			b.open(shot.path)
 			b.run(chromedp.WaitVisible(chromedp.CSS(shot.ready)))
+			b.waitJS(`!document.querySelector('#main [aria-busy=true]')`, "%s to load", shot.path)
 			if shot.name == "settings" {
 				b.clickText("Set up two-factor sign-in")
 				b.run(chromedp.WaitVisible(chromedp.CSS("svg.qr path")))

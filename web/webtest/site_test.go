@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -49,13 +50,33 @@ func newSite(t testing.TB) *site {
 // newSiteWith starts a site with more configuration (PLAZA_* variables).
 func newSiteWith(t testing.TB, env map[string]string) *site {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := listen()
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &site{t: t, url: "http://" + ln.Addr().String(), db: sqldbtest.OpenSQLite(t, sqldb.Config{}), dir: t.TempDir(), env: env}
 	s.start(ln)
 	return s
+}
+
+// listen takes a loopback port from PLAZA_TEST_PORTS ("19300-19399": a
+// range this machine gives the tests) or, without it, any free one.
+func listen() (net.Listener, error) {
+	lo, hi, ok := strings.Cut(os.Getenv("PLAZA_TEST_PORTS"), "-")
+	a, errA := strconv.Atoi(lo)
+	b, errB := strconv.Atoi(hi)
+	if !ok || errA != nil || errB != nil || a > b {
+		return net.Listen("tcp", "127.0.0.1:0")
+	}
+	start := a + int(time.Now().UnixNano()%int64(b-a+1))
+	var err error
+	for i := range b - a + 1 {
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(a+(start-a+i)%(b-a+1))); err == nil {
+			return ln, nil
+		}
+	}
+	return nil, err
 }
 
 // start serves a fresh instance of Plaza on ln (same database and data).
