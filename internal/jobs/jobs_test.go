@@ -453,6 +453,7 @@ func mustList(t *testing.T, q *jobs.Queue, state string) []jobs.Job {
 	}
 	return js
 }
+
 // TestStatsCountsDueJobsApart: jobs scheduled for later are pending but
 // not due; only the due ones are a backlog (health's queue-depth alert).
 func TestStatsCountsDueJobsApart(t *testing.T) {
