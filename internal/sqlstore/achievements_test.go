@@ -125,7 +125,7 @@ func TestAchievementChecksEnqueuedWithTheirWrites(t *testing.T) {
 		if _, err := comm.PostShout(ctx, community.Shout{UserID: users[1], Body: "hey", CreatedAt: now}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := sqlstore.NewMusic(db).CreateMix(ctx, music.Mix{CreatorID: users[2], Title: "m", DurationSec: 60, AudioPath: "a.mp3", CreatedAt: now, UpdatedAt: now}); err != nil {
+		if _, err := sqlstore.NewMusic(db, xp).CreateMix(ctx, music.Mix{CreatorID: users[2], Title: "m", DurationSec: 60, AudioPath: "a.mp3", CreatedAt: now, UpdatedAt: now}); err != nil {
 			t.Fatal(err)
 		}
 		// A level reached through any award.
