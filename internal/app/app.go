@@ -234,6 +234,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err := a.newModeration(o); err != nil {
 		return nil, err
 	}
+	a.Moderation.SetRevenue(a.Wallet)
 	a.Ops = monitor.NewSeries(a.opsSample, opsInterval, opsKeep, o.Now)
 	return a, nil
 }

@@ -29,7 +29,7 @@ func newStripe(cfg config.Config, log *slog.Logger) *stripe.Client {
 // walletDeps are the wallet routes' dependencies.
 func (a *App) walletDeps() httpapi.WalletDeps {
 	return httpapi.WalletDeps{Store: a.Wallet, Packs: a.Config.WalletPacks, Stripe: a.Stripe, WebhookSecret: a.Config.StripeWebhookSecret,
-		BaseURL: a.Config.BaseURL, Courses: sqlstore.NewCourses(a.DB, a.XP), Audit: a.Audit, Now: a.walletNow}
+		BaseURL: a.Config.BaseURL, Courses: sqlstore.NewCourses(a.DB, a.XP), Collectibles: a.AchievementStore, Audit: a.Audit, Now: a.walletNow}
 }
 
 // stripeLogger sends stripe-go's log lines to Plaza's logger.

@@ -72,4 +72,5 @@ var owned = map[string]ownership{
 	"POST /api/events/{id}/rsvp":                            anyone,
 	"GET /api/events/{id}/attendees":                        ownerOrModerator,
 	"POST /api/events/{id}/attended":                        ownerOnly,
+	"POST /api/collectibles/{id}/purchase":                  anyone,
 }

@@ -88,6 +88,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 	var jl struct{ Items []jobs.Job }
 	e.must(200, e.do("GET", "/api/admin/jobs?kind=matrix.kind", nil, adminTok)).json(&jl)
 
+	_, victim := e.signup("matrix_victim") // bans and unbans act on an account no principal uses
+	report := id(e.must(201, e.do("POST", "/api/reports", map[string]any{"targetKind": "shout", "targetId": shout, "reason": "spam"}, userTok)))
+	collectible := id(e.must(201, e.do("POST", "/api/admin/collectibles", map[string]any{"slug": "matrix-badge", "name": "Matrix badge",
+		"rarity": "common", "supply": 100, "priceCredits": 5}, adminTok)))
+
 	// fixture gives a path parameter's value for a pattern; fresh
 	// resources for owned routes, since their owner may delete them.
 	fixed := func(v int64) func() int64 { return func() int64 { return v } }
@@ -97,7 +102,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}{
 		{"/api/auth/sessions/", map[string]func() int64{"id": session}},
 		{"/api/users/", map[string]func() int64{"id": fixed(user.ID)}},
+		{"/api/admin/users/{id}/ban", map[string]func() int64{"id": fixed(victim.ID)}},
+		{"/api/admin/users/{id}/unban", map[string]func() int64{"id": fixed(victim.ID)}},
 		{"/api/admin/users/", map[string]func() int64{"id": fixed(user.ID)}},
+		{"/api/admin/reports/", map[string]func() int64{"id": fixed(report)}},
+		{"/api/admin/channels/", map[string]func() int64{"id": fixed(channel)}},
+		{"/api/admin/achievements/", map[string]func() int64{"id": fixed(1)}},
+		{"/api/admin/collectibles/", map[string]func() int64{"id": fixed(collectible)}},
+		{"/api/collectibles/", map[string]func() int64{"id": fixed(collectible)}},
+		{"/api/admin/wallets/", map[string]func() int64{"userId": fixed(user.ID)}},
 		{"/api/community/channels/", map[string]func() int64{"id": fixed(channel), "userId": fixed(friend.ID)}},
 		{"/api/community/messages/", map[string]func() int64{"id": message}},
 		{"/api/messages/threads/", map[string]func() int64{"id": fixed(thread)}},

@@ -323,6 +323,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/admin/achievements", adminOnly, "api", s.defineAchievement},
 		{"POST", "/api/admin/achievements/{id}/grant", adminOnly, "api", s.grantAchievement},
 		{"GET", "/api/collectibles", optional, "api", s.listCollectibles},
+		{"POST", "/api/collectibles/{id}/purchase", verified, "payment", s.purchaseCollectible},
 		{"GET", "/api/users/{id}/collectibles", optional, "api", s.userCollectibles},
 		{"POST", "/api/admin/collectibles", adminOnly, "api", s.createCollectible},
 		{"PATCH", "/api/admin/collectibles/{id}", adminOnly, "api", s.updateCollectible},

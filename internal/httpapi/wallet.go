@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"github.com/plazahq/plaza/internal/achievements"
 	"io"
 	"net/http"
 	"strconv"
@@ -22,7 +23,10 @@ import (
 // WalletDeps are what the wallet and payment routes need.
 type WalletDeps struct {
 	Store wallet.Store
-	Packs []wallet.Pack
+	// Collectibles hands out serials inside a purchase's transaction
+	// (sqlstore.Achievements).
+	Collectibles CollectibleClaims
+	Packs        []wallet.Pack
 	// Stripe is the API client; nil: payments are off (503
 	// payments_disabled), as without STRIPE_SECRET_KEY.
 	Stripe        *stripe.Client
@@ -183,6 +187,44 @@ func (s *Server) sendTip(w http.ResponseWriter, r *http.Request) error {
 		e, err := l.Tip(ctx, me, in.ToUserID, in.Amount, in.Note)
 		return http.StatusCreated, e, err
 	}, func() []int64 { return []int64{me, in.ToUserID} })
+}
+
+// CollectibleClaims claims the next serial of a collectible for a user in
+// the caller's transaction (sqlstore.Achievements); the returned
+// collectible carries the price to charge (nil: not for sale).
+type CollectibleClaims interface {
+	ClaimTx(ctx context.Context, tx *sql.Tx, collectibleID, userID int64, source string, now time.Time) (achievements.Owned, error)
+}
+
+// purchaseCollectible is POST /api/collectibles/{id}/purchase: the serial
+// (supply) and the debit commit together in one idempotent transaction,
+// so a limited supply is never oversold and never sold without payment.
+func (s *Server) purchaseCollectible(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if s.wallet.Collectibles == nil {
+		return apperr.New(apperr.NotFound, "collectible not found")
+	}
+	me := authFrom(r).user.ID
+	err = s.idempotent(w, r, nil, func(ctx context.Context, l wallet.Ledger) (int, any, error) {
+		o, err := s.wallet.Collectibles.ClaimTx(ctx, l.Tx(), id, me, achievements.SourcePurchase, s.wallet.Now())
+		if err != nil {
+			return 0, nil, err
+		}
+		if o.Collectible.PriceCredits == nil {
+			return 0, nil, apperr.Invalid(map[string]string{"collectible": "is not for sale"})
+		}
+		if _, err := l.Debit(ctx, me, *o.Collectible.PriceCredits, wallet.Purchase, "collectible:"+strconv.FormatInt(id, 10), o.Collectible.Name); err != nil {
+			return 0, nil, err
+		}
+		return http.StatusCreated, o, nil
+	}, func() []int64 { return []int64{me} })
+	if err == nil && s.achievements != nil {
+		s.achievements.Claimed(r.Context(), me)
+	}
+	return err
 }
 
 // adjustRequest is POST /api/admin/wallets/{userId}/adjust.

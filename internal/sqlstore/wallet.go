@@ -283,15 +283,15 @@ func (l *ledger) receivable(ctx context.Context, userID int64) (int64, error) {
 // is not banned. This is the one place that decides it; when moderation
 // adds states (a ban with an end, a suspension), they are read here.
 func (l *ledger) recipient(ctx context.Context, userID int64) error {
-	var banned sql.NullInt64
-	err := l.tx.QueryRowContext(ctx, `SELECT banned_at FROM users WHERE id = ?`, userID).Scan(&banned)
+	var banned, until sql.NullInt64
+	err := l.tx.QueryRowContext(ctx, `SELECT banned_at, banned_until FROM users WHERE id = ?`, userID).Scan(&banned, &until)
 	if sqldb.IsNotFound(err) {
 		return apperr.New(apperr.NotFound, "user not found")
 	}
 	if err != nil {
 		return err
 	}
-	if banned.Valid {
+	if banned.Valid && (!until.Valid || until.Int64 > ms(l.now)) { // a ban with an end lifts itself
 		return apperr.Invalid(map[string]string{"toUserId": "is a banned account and cannot receive tips"})
 	}
 	return nil
@@ -698,4 +698,13 @@ func (s *Courses) RevokeGrantTx(ctx context.Context, tx *sql.Tx, userID, courseI
 		return false, err
 	}
 	return affected(res) > 0, nil
+}
+
+// CreditsSold is the credits bought through Stripe, all time: what the
+// clearing account paid out to wallets in top-ups (GET /api/admin/stats).
+func (s *Wallet) CreditsSold(ctx context.Context) (int64, error) {
+	var sold int64
+	err := s.db.Read().QueryRow(ctx, []any{&sold},
+		`SELECT COALESCE(-SUM(amount), 0) FROM wallet_postings WHERE account_id = ? AND kind = ?`, accountClearing, string(wallet.Topup))
+	return sold, err
 }
