@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -130,6 +131,25 @@ func TestSeedDemo(t *testing.T) {
 			in.call(t, "GET", "/api/users/"+strconv.FormatInt(djs.Items[0].Creator.ID, 10), "", nil, &dj)
 			if dj.XP == 0 {
 				t.Error("a creator has no XP from plays")
+			}
+			var wal struct{ Balance int64 }
+			in.call(t, "GET", "/api/wallet", tok, nil, &wal)
+			var txs struct{ Items []struct{ Kind string } }
+			in.call(t, "GET", "/api/wallet/transactions", tok, nil, &txs)
+			if wal.Balance <= 0 || len(txs.Items) < 2 {
+				t.Errorf("demo wallet %d with %d transactions: want credits and a tip", wal.Balance, len(txs.Items))
+			}
+			var achs, owned struct{ Items []json.RawMessage }
+			in.call(t, "GET", "/api/users/"+strconv.FormatInt(login.User.ID, 10)+"/achievements", "", nil, &achs)
+			in.call(t, "GET", "/api/users/"+strconv.FormatInt(login.User.ID, 10)+"/collectibles", "", nil, &owned)
+			if len(achs.Items) == 0 || len(owned.Items) == 0 {
+				t.Errorf("demo user: %d achievements, %d collectibles", len(achs.Items), len(owned.Items))
+			}
+			var check struct{ OK bool }
+			var adminLogin struct{ Token string }
+			in.call(t, "POST", "/api/auth/login", "", map[string]string{"login": "demo_admin", "password": demo.Password}, &adminLogin)
+			if code := in.call(t, "GET", "/api/admin/ledger/check", adminLogin.Token, nil, &check); code != 200 || !check.OK {
+				t.Errorf("ledger check after seeding: %d %+v", code, check)
 			}
 		})
 	}

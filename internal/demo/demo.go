@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/plazahq/plaza/internal/achievements"
 	"io"
 	"math/rand/v2"
 	"strconv"
@@ -39,6 +40,9 @@ var Steps = []Step{
 	{"mixes", seedMixes},
 	{"events", seedEvents},
 	{"now playing", seedLive},
+	{"collectibles", seedCollectibles},
+	{"achievements", seedAchievements},
+	{"wallets", seedWallets},
 }
 
 // Password is every demo account's password.
@@ -60,8 +64,9 @@ type Env struct {
 	Creators []account.User // role creator: mixes, events, now playing
 	Users    []account.User // everyone, admin and demo included
 
-	Channels []int64
-	Mixes    []int64
+	Channels     []int64
+	Mixes        []int64
+	Collectibles []achievements.Collectible
 }
 
 // Progress prints one line of progress.
