@@ -148,6 +148,7 @@ func TestAccessibility(t *testing.T) {
 				{"/admin/audit", "h1"},
 			} {
 				b.open(p.path)
+				t.Logf("%s: waiting for %s", p.path, p.ready)
 				b.run(chromedp.WaitVisible(chromedp.CSS(p.ready)))
 				// Pages that read their data are checked once it is there.
 				b.waitJS(`!document.querySelector('#main [aria-busy=true]')`, "%s to load", p.path)
