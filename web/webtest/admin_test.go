@@ -2,6 +2,8 @@ package webtest
 
 import (
 	"testing"
+
+	"github.com/chromedp/chromedp"
 )
 
 // An admin bans a member from the admin users page of another browser:
@@ -60,5 +62,79 @@ func TestBanSignsOutOpenPage(t *testing.T) {
 		if errs := x.pageErrors(); len(errs) > 0 {
 			t.Fatalf("page errors: %v", errs)
 		}
+	}
+}
+
+// The admin console against the real API: users searched and a role
+// changed, a reported message removed from the reports queue, and the audit
+// log showing those actions, filtered, with its chain verified.
+func TestAdminUsersReportsAndAudit(t *testing.T) {
+	s := newSite(t)
+	root := s.admin("root")
+	ch := s.channel(root, "general")
+	eve, bob, carl := s.member("eve"), s.member("bob"), s.member("carl")
+	msg := s.post(eve, ch, "buy cheap followers now")
+	for _, m := range []member{bob, carl} {
+		if st := s.call("POST", "/api/reports", m.token, map[string]any{"targetKind": "message", "targetId": msg, "reason": "spam from " + m.name}, nil); st != 201 {
+			t.Fatalf("report: %d", st)
+		}
+	}
+
+	a := newBrowser(t, s)
+	a.signInAs(root)
+
+	// Users: search by part of an email, then make carl a moderator.
+	a.open("/admin/users")
+	a.waitText(".admin-users", "@eve")
+	a.fill("#user-q", "carl@example")
+	a.click(`form[role=search] button[type=submit]`)
+	a.waitJS(`document.querySelectorAll('.admin-users > li').length === 1`, "one user found")
+	a.waitText(".admin-users", "@carl")
+	a.run(chromedp.SetValue(chromedp.CSS(`select[aria-label="Role of carl"]`), "moderator"))
+	eval[bool](a, `(() => { const e = document.querySelector('select[aria-label="Role of carl"]'); e.dispatchEvent(new Event('change', {bubbles: true})); return true })()`)
+	a.clickText("Save role")
+	a.waitText(".admin-users .tag", "moderator")
+	var who struct{ Role string }
+	s.call("GET", "/api/admin/users/"+itoa(carl.id), root.token, nil, &who)
+	if who.Role != "moderator" {
+		t.Fatalf("carl's role is %q after saving, want moderator", who.Role)
+	}
+	a.run(chromedp.SetValue(chromedp.CSS(`#user-role`), "admin"))
+	eval[bool](a, `(() => { document.querySelector('#user-role').dispatchEvent(new Event('change', {bubbles: true})); return true })()`)
+	a.waitJS(`location.search.includes('role=admin')`, "the role filter")
+	a.waitText("#main", "No users match.")
+
+	// Reports: the two reports on eve's message are one entry; removing it
+	// empties the queue and hides the message.
+	a.open("/admin/reports")
+	a.waitText(".reports", "message #"+itoa(msg))
+	a.waitText(".reports", "2 reports")
+	a.waitText(".reports .reasons", "spam from bob")
+	a.waitText(".reports .reasons", "spam from carl")
+	a.fill(`.reports input[type=text]`, "spam")
+	a.clickText("Remove the content")
+	a.waitText("#main", "No open reports.")
+	var hist struct{ Items []struct{ ID int64 } }
+	s.call("GET", "/api/community/channels/"+itoa(ch)+"/messages", bob.token, nil, &hist)
+	for _, m := range hist.Items {
+		if m.ID == msg {
+			t.Fatal("the removed message is still in the channel's history")
+		}
+	}
+
+	// Audit log: both actions, by root; filtered by action; the chain verifies.
+	a.open("/admin/audit")
+	a.waitText("table.audit", "report.resolve")
+	a.waitText("table.audit", "user.role")
+	a.waitText("table.audit", "#"+itoa(root.id))
+	a.fill("#audit-action", "user.role")
+	a.clickText("Filter")
+	a.waitJS(`location.search.includes('action=user.role')`, "the action filter")
+	a.waitNoText("table.audit", "report.resolve")
+	a.waitText("table.audit", "user "+itoa(carl.id))
+	a.clickText("Verify the chain")
+	a.waitText(`[data-testid=audit-verdict]`, "Intact:")
+	if errs := a.pageErrors(); len(errs) > 0 {
+		t.Fatalf("page errors: %v", errs)
 	}
 }
