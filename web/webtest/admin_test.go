@@ -138,3 +138,30 @@ func TestAdminUsersReportsAndAudit(t *testing.T) {
 		t.Fatalf("page errors: %v", errs)
 	}
 }
+
+// The cache page shows the backend and each tier's counts; a flush says how
+// many entries went and lands in the audit log.
+func TestAdminCacheStatsAndFlush(t *testing.T) {
+	s := newSite(t)
+	root := s.admin("root")
+	s.channel(root, "general")
+	for range 3 {
+		s.call("GET", "/api/courses", root.token, nil, nil) // fills and hits the cache
+	}
+	a := newBrowser(t, s)
+	a.signInAs(root)
+	a.open("/admin/cache")
+	a.waitText("h1", "Cache")
+	a.waitJS(`[...document.querySelectorAll('dl.stats dd')].length >= 2 && document.querySelector('dl.stats dd').textContent !== '—'`, "the backend")
+	a.waitJS(`document.querySelectorAll('#main table tbody tr').length > 0`, "the tiers")
+	if dash := eval[int](a, `[...document.querySelectorAll('#main table tbody td')].filter(td => td.textContent === '—').length`); dash != 0 {
+		t.Fatalf("%d tier cells show no figure", dash)
+	}
+	a.clickText("Flush")
+	a.waitJS(`/Flushed \d+ entries\./.test(document.querySelector('#main [role=status]')?.textContent ?? '')`, "the flush result")
+	a.open("/admin/audit?action=cache.flush")
+	a.waitText("table.audit", "cache.flush")
+	if errs := a.pageErrors(); len(errs) > 0 {
+		t.Fatalf("page errors: %v", errs)
+	}
+}
