@@ -78,6 +78,8 @@ export class Realtime {
   private ws: WebSocket | null = null;
   private readonly rooms = new Map<string, Room>();
   private wanted = false;
+  /** The reason of the last session.revoked event in the user's room, and when. */
+  private revoked = { reason: '', at: 0 };
   private attempt = 0;
   private openedAt = 0;
   private lastFrame = 0;
@@ -198,11 +200,22 @@ export class Realtime {
       if (ev.code === 4003) {
         this.wanted = false;
         this.status.value = 'offline';
-        this.ended(ev.reason || 'ended');
+        this.ended(this.endReason(ev.reason));
         return;
       }
       this.retry(opened);
     };
+  }
+
+  /**
+   * Why the server closed with 4003: the reason of the session.revoked
+   * event that came just before (logout, revoked, password_reset, banned),
+   * else what the close frame's text says.
+   */
+  private endReason(text: string): string {
+    if (this.revoked.reason && Date.now() - this.revoked.at < 10_000) return this.revoked.reason;
+    if (/\bbanned\b/.test(text)) return 'banned';
+    return 'ended';
   }
 
   /** Forgets the current socket; rooms will be resubscribed on the next. */
@@ -320,6 +333,10 @@ export class Realtime {
           for (const id of d.left ?? []) set.delete(id);
           r.online = [...set];
           r.onlineCount = set.size;
+        }
+        if (f.type === 'session.revoked' && r.name.startsWith('user:')) {
+          const reason = (f.data as { reason?: unknown } | undefined)?.reason;
+          if (typeof reason === 'string') this.revoked = { reason, at: Date.now() };
         }
         const e: RoomEvent = { room: r.name, seq, type: f.type ?? '', data: f.data, ts: f.ts };
         for (const h of r.handlers) h.event(e);

@@ -308,14 +308,16 @@ export interface AdminUser {
   createdAt: string;
 }
 
+/** Open reports on one target (GET /api/admin/reports); resolve reportId to resolve them all. */
 export interface ReportGroup {
-  id: number;
-  targetKind: string;
-  targetId: number;
+  reportId: number;
+  target: { kind: string; id: number; authorId: number };
   count: number;
-  reasons: string[];
+  reasons: { reportId: number; reporterId: number; reason: string; createdAt: string }[];
+  firstReportedAt: string;
+  lastReportedAt: string;
   status: string;
-  createdAt: string;
+  resolution?: string;
 }
 
 export interface AuditRow {

@@ -62,7 +62,7 @@ export default function AdminCache() {
                       <tr key={name}>
                         <td>{name}</td>
                         <td>{pct(t['hitRate'])}</td>
-                        <td>{String(t['hits'] ?? '—')}</td>
+                        <td>{String(t['hits'] ?? (typeof t['localHits'] === 'number' ? t['localHits'] + Number(t['remoteHits'] ?? 0) : '—'))}</td>
                         <td>{String(t['misses'] ?? '—')}</td>
                       </tr>
                     ))}

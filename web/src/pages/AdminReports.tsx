@@ -24,7 +24,7 @@ export default function AdminReports() {
           ) : (
             <ul class="reports">
               {l.items.map((r) => (
-                <Report key={r.id} r={r} onDone={reload} />
+                <Report key={r.reportId} r={r} onDone={reload} />
               ))}
             </ul>
           )
@@ -37,28 +37,33 @@ export default function AdminReports() {
 function Report({ r, onDone }: { r: ReportGroup; onDone: () => void }) {
   const [note, setNote] = useState('');
   const resolve = useAction(async (action: string) => {
-    await api('/api/admin/reports/' + r.id + '/resolve', { method: 'POST', body: { action, note } });
+    await api('/api/admin/reports/' + r.reportId + '/resolve', { method: 'POST', body: { action, note } });
     onDone();
   });
   return (
     <li class="card">
       <div class="meta">
         <strong>
-          {r.targetKind} #{r.targetId}
+          {r.target.kind} #{r.target.id}
         </strong>
+        {r.target.authorId > 0 && (
+          <a href={'/users/' + r.target.authorId} class="muted">
+            by member #{r.target.authorId}
+          </a>
+        )}
         <span class="tag">{r.count} reports</span>
-        {r.createdAt && <span class="muted">{fullDate(r.createdAt)}</span>}
+        {r.firstReportedAt && <span class="muted">{fullDate(r.firstReportedAt)}</span>}
       </div>
       {r.reasons?.length > 0 && (
         <ul class="reasons">
-          {r.reasons.map((x, i) => (
-            <li key={i}>{x}</li>
+          {r.reasons.map((x) => (
+            <li key={x.reportId}>{x.reason}</li>
           ))}
         </ul>
       )}
       <FormError text={resolve.error} />
       <div class="row wrap">
-        <input type="text" value={note} onInput={(e) => setNote(e.currentTarget.value)} aria-label={`Note on report ${r.id}`} placeholder="note (optional)" />
+        <input type="text" value={note} onInput={(e) => setNote(e.currentTarget.value)} aria-label={`Note on report ${r.reportId}`} placeholder="note (optional)" />
         {actions.map((a) => (
           <button key={a.id} type="button" class={a.id === 'dismiss' ? 'small secondary' : 'small'} disabled={resolve.busy} onClick={() => void resolve.run(a.id)}>
             {a.label}

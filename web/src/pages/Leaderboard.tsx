@@ -25,8 +25,11 @@ export default function Leaderboard({ query }: PageProps) {
     return realtime.subscribe('leaderboard', {
       event: (e) => {
         if (e.type !== 'leaderboard.updated') return;
-        const d = e.data as { period?: string; items?: Ranked[]; updatedAt?: string };
-        if (d.period && d.period !== period) return;
+        // The server sends the top of every period: {boards: {"7d": {items, updatedAt}, ...}}.
+        type Top = { period?: string; items?: Ranked[]; updatedAt?: string };
+        const all = e.data as Top & { boards?: Record<string, Top> };
+        const d = all.boards ? all.boards[period] : all;
+        if (!d || (d.period && d.period !== period)) return;
         if (!d.items) return;
         set({ ...data, items: mergeTop(data.items, d.items), updatedAt: d.updatedAt ?? new Date().toISOString() });
       },
