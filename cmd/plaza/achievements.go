@@ -38,12 +38,7 @@ func achievementsCmd(ctx context.Context, args []string, getenv func(string) str
 	if *batch < 1 || *batch > 100_000 {
 		return &exitError{exitUsage, errors.New("achievements backfill: --batch must be 1 to 100000")}
 	}
-	cfg, err := ef.config()
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-	in, err := openServices(ctx, cfg, cfg.AutoMigrate, log)
+	in, err := ef.open(ctx, stderr)
 	if err != nil {
 		return err
 	}

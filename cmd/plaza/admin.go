@@ -50,12 +50,7 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 		}
 		*password = strings.TrimRight(line, "\r\n")
 	}
-	cfg, err := ef.config()
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-	in, err := openServices(ctx, cfg, cfg.AutoMigrate, log)
+	in, err := ef.open(ctx, stderr)
 	if err != nil {
 		return err
 	}

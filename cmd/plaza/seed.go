@@ -28,12 +28,7 @@ func seedDemo(ctx context.Context, args []string, getenv func(string) string, st
 	if err := ef.parse(args); err != nil {
 		return err
 	}
-	cfg, err := ef.config()
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-	in, err := openServices(ctx, cfg, cfg.AutoMigrate, log)
+	in, err := ef.open(ctx, stderr)
 	if err != nil {
 		return err
 	}

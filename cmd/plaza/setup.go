@@ -94,6 +94,17 @@ func (e *envFlags) config() (config.Config, error) {
 	return cfg, nil
 }
 
+// open reads the configuration and opens every service, migrating first
+// unless told not to: what the one-shot commands (admin create, seed-demo,
+// achievements backfill) start with. Logs go to stderr.
+func (e *envFlags) open(ctx context.Context, stderr io.Writer) (*services, error) {
+	cfg, err := e.config()
+	if err != nil {
+		return nil, err
+	}
+	return openServices(ctx, cfg, cfg.AutoMigrate, newLogger(cfg, stderr))
+}
+
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	level.UnmarshalText([]byte(cfg.LogLevel))
