@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/plazahq/plaza/internal/audit"
@@ -126,80 +127,46 @@ func (s *Server) createCourse(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) updateCourse(w http.ResponseWriter, r *http.Request) error {
+// auditedEdit is an admin edit of the resource the path's {id} names (or
+// adds to): decode in, run call under an audit record of spec (TargetID
+// set to the id unless spec creates), write what it returns with status.
+func auditedEdit[In, Out any](s *Server, w http.ResponseWriter, r *http.Request, spec audit.Spec, status int,
+	call func(ctx context.Context, id int64, in In) (Out, error)) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	var in courses.CourseInput
+	var in In
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "course.update", TargetKind: "course", TargetID: id}})
-	c, err := s.courses.UpdateCourse(ctx, id, in)
+	if !spec.Create {
+		spec.Entry.TargetID = id
+	}
+	ctx, done := s.audited(r, spec)
+	out, err := call(ctx, id, in)
 	done(err)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, status, out)
 	return nil
+}
+
+func (s *Server) updateCourse(w http.ResponseWriter, r *http.Request) error {
+	return auditedEdit(s, w, r, audit.Spec{Entry: audit.Entry{Action: "course.update", TargetKind: "course"}}, http.StatusOK, s.courses.UpdateCourse)
 }
 
 func (s *Server) createModule(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var in courses.ModuleInput
-	if err := s.decode(w, r, &in); err != nil {
-		return err
-	}
-	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "module.create", TargetKind: "module"}, Create: true})
-	m, err := s.courses.CreateModule(ctx, id, in)
-	done(err)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, m)
-	return nil
+	return auditedEdit(s, w, r, audit.Spec{Entry: audit.Entry{Action: "module.create", TargetKind: "module"}, Create: true}, http.StatusCreated, s.courses.CreateModule)
 }
 
 func (s *Server) createLesson(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var in courses.LessonInput
-	if err := s.decode(w, r, &in); err != nil {
-		return err
-	}
-	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "lesson.create", TargetKind: "lesson"}, Create: true})
-	l, err := s.courses.CreateLesson(ctx, id, in)
-	done(err)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, l)
-	return nil
+	return auditedEdit(s, w, r, audit.Spec{Entry: audit.Entry{Action: "lesson.create", TargetKind: "lesson"}, Create: true}, http.StatusCreated, s.courses.CreateLesson)
 }
 
 func (s *Server) updateLesson(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var in courses.LessonInput
-	if err := s.decode(w, r, &in); err != nil {
-		return err
-	}
-	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "lesson.update", TargetKind: "lesson", TargetID: id}})
-	l, err := s.courses.UpdateLesson(ctx, id, in)
-	done(err)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, l)
-	return nil
+	return auditedEdit(s, w, r, audit.Spec{Entry: audit.Entry{Action: "lesson.update", TargetKind: "lesson"}}, http.StatusOK, s.courses.UpdateLesson)
 }
 
 func (s *Server) deleteLesson(w http.ResponseWriter, r *http.Request) error {
