@@ -212,12 +212,22 @@ func TestReactionsCostOneQueryPerPage(t *testing.T) {
 		if token != "" {
 			e.must(200, e.do("GET", "/api/users/me", nil, token)) // session cached
 		}
-		before := e.db.Queries()
-		r := e.must(200, e.do("GET", path, nil, token))
-		if n := len(reactionsOf(t, r, 0+firstID(t, r))); n != 1 {
-			t.Fatalf("reactions %d", n)
+		// Background work (the outbox relay, timers) may query while
+		// a request runs; it only ever adds, so the least of three
+		// reads is the request's own cost.
+		least := int64(-1)
+		for range 3 {
+			before := e.db.Queries()
+			r := e.must(200, e.do("GET", path, nil, token))
+			n := e.db.Queries() - before
+			if got := len(reactionsOf(t, r, firstID(t, r))); got != 1 {
+				t.Fatalf("reactions %d", got)
+			}
+			if least < 0 || n < least {
+				least = n
+			}
 		}
-		return e.db.Queries() - before
+		return least
 	}
 	for _, token := range []string{"", tok} {
 		// Past pages are not cached: messages, authors, reactions.
