@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/lxzan/gws"
@@ -32,9 +33,13 @@ type client struct {
 	tokensAt time.Time
 	strikes  int
 
-	outMu   sync.Mutex
-	out     [][]byte // framed messages waiting for the writer (writer.go)
-	writing bool     // the writer is queued or running
+	outMu       sync.Mutex
+	out         [][]byte // framed messages waiting for the writer (writer.go)
+	writing     bool     // a writer has the connection (queued or running)
+	closeCode   uint16   // kick's close frame, written once the outbox is empty
+	closeReason string
+	closeSent   bool
+	raw         syscall.RawConn // the socket, for non-blocking writes (nil: not a plain socket)
 
 	queued   atomic.Int64 // frames queued, not yet written
 	lastSeen atomic.Int64 // unix nanos of the last frame from the client
@@ -56,17 +61,22 @@ func newClient(h *Hub, socket *gws.Conn, id Identity) *client {
 	c := &client{hub: h, socket: socket, user: id.User, check: id.Check, valid: id.Valid,
 		rooms: map[string]*sub{}, tokens: float64(h.cfg.InboundBurst), tokensAt: time.Now()}
 	c.lastSeen.Store(time.Now().UnixNano())
+	if sc, ok := socket.NetConn().(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
 	return c
 }
 
 // write queues a JSON frame (framing it for this connection alone).
 // Callers hold c.mu.
-func (c *client) write(frame []byte) { c.writeWire(wireFrame(frame)) }
+func (c *client) write(frame []byte) { c.writeWire(wireFrame(frame), nil) }
 
 // writeWire queues a framed message (wireFrame); a connection that lets its
 // queue overflow is dropped rather than allowed to hold anything up.
 // Callers hold c.mu, so frames of one connection are queued in order.
-func (c *client) writeWire(wire []byte) {
+// ready collects the connection if this frame makes it ready (a fan-out
+// hands them to the writers together); nil: it goes to a writer at once.
+func (c *client) writeWire(wire []byte, ready *readyList) {
 	if c.closed.Load() {
 		return
 	}
@@ -76,16 +86,16 @@ func (c *client) writeWire(wire []byte) {
 		go c.drop("slow consumer: " + strconv.Itoa(c.hub.cfg.SendQueue) + " frames behind")
 		return
 	}
-	c.enqueue(wire)
+	c.enqueue(wire, ready)
 }
 
 // writeEvent queues an event, framed once for every subscriber of its
 // room (Event.wire) when the hub framed it.
-func (c *client) writeEvent(e *Event) {
+func (c *client) writeEvent(e *Event, ready *readyList) {
 	if e.wire == nil {
 		e.wire = wireFrame(e.Frame)
 	}
-	c.writeWire(e.wire)
+	c.writeWire(e.wire, ready)
 }
 
 func (c *client) send(v any) {
@@ -99,8 +109,9 @@ func (c *client) sendError(code, message, room string) {
 	c.send(errorFrame{Op: "error", Code: code, Message: message, Room: room})
 }
 
-// deliver passes a room event to the connection (called by the hub).
-func (c *client) deliver(e *Event) {
+// deliver passes a room event to the connection (called by the hub's
+// fan-out, which hands the connections collected in ready to the writers).
+func (c *client) deliver(e *Event, ready *readyList) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.rooms[e.Room]
@@ -114,10 +125,10 @@ func (c *client) deliver(e *Event) {
 		}
 		s.pending = append(s.pending, *e)
 	case e.Seq == 0:
-		c.writeEvent(e)
+		c.writeEvent(e, ready)
 	case e.Seq > s.last:
 		s.last = e.Seq
-		c.writeEvent(e)
+		c.writeEvent(e, ready)
 	}
 }
 
@@ -212,7 +223,14 @@ func (c *client) kick(code uint16, reason string) {
 	if !c.closed.CompareAndSwap(false, true) {
 		return
 	}
-	c.socket.Async(func() { c.socket.WriteClose(code, []byte(reason)) })
+	c.outMu.Lock()
+	c.closeCode, c.closeReason = code, reason
+	start := !c.writing
+	c.writing = true
+	c.outMu.Unlock()
+	if start {
+		c.hub.dispatch([]*client{c})
+	}
 	time.AfterFunc(2*time.Second, func() { c.socket.NetConn().Close() })
 }
 
@@ -437,7 +455,7 @@ func (c *client) flush(s *sub) {
 	for i := range s.pending {
 		e := &s.pending[i]
 		if e.Seq == 0 || e.Seq > s.last {
-			c.writeEvent(e)
+			c.writeEvent(e, nil)
 			s.last = max(s.last, e.Seq)
 		}
 	}
@@ -565,10 +583,13 @@ func (e *events) OnClose(socket *gws.Conn, _ error) {
 }
 
 func (e *events) OnPing(socket *gws.Conn, payload []byte) {
-	if c := clientOf(socket); c != nil {
-		c.lastSeen.Store(time.Now().UnixNano())
+	c := clientOf(socket)
+	if c == nil {
+		socket.WritePong(payload)
+		return
 	}
-	socket.WritePong(payload)
+	c.lastSeen.Store(time.Now().UnixNano())
+	c.writeControl(frameOf(0xA, payload)) // behind the frames queued, never inside a batch
 }
 
 func (e *events) OnPong(socket *gws.Conn, _ []byte) {

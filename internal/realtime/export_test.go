@@ -16,11 +16,16 @@ func (b *RedisBroker) PublishAsForTest(ctx context.Context, room, typ string, da
 // HoldWritesForTest stops the writes to user's connections until release
 // is called: frames queue in their outboxes meanwhile.
 func (h *Hub) HoldWritesForTest(user int64) (release func()) {
-	ch := make(chan struct{})
+	var held []*client
 	for _, c := range h.snapshot() {
 		if c.user.ID == user {
-			c.socket.Async(func() { <-ch })
+			c.outMu.Lock()
+			if !c.writing { // idle: no writer will start until release
+				c.writing = true
+				held = append(held, c)
+			}
+			c.outMu.Unlock()
 		}
 	}
-	return func() { close(ch) }
+	return func() { h.dispatch(held) }
 }

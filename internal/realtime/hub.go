@@ -151,6 +151,8 @@ type Hub struct {
 	presMu  sync.Mutex
 	pending map[string]*presenceBatch // rooms with joins or leaves not yet announced
 
+	ready chan []*client // connections with frames to write, for the writers (writer.go)
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -196,13 +198,18 @@ func (h *Hub) typingDue(room string, userID int64, now time.Time) bool {
 func NewHub(cfg Config, broker Broker, auth Authorizer, log *slog.Logger) *Hub {
 	cfg.defaults()
 	h := &Hub{cfg: cfg, broker: broker, auth: auth, log: log, seed: maphash.MakeSeed(),
-		conns: map[*client]struct{}{}, perUser: map[int64]int{}, pending: map[string]*presenceBatch{}, stop: make(chan struct{})}
+		conns: map[*client]struct{}{}, perUser: map[int64]int{}, pending: map[string]*presenceBatch{}, stop: make(chan struct{}),
+		ready: make(chan []*client, 1024)}
 	h.shared, _ = broker.(sharedPresence)
 	var b [8]byte
 	rand.Read(b[:])
 	h.instance = hex.EncodeToString(b[:])
 	for i := range h.shards {
 		h.shards[i].rooms = map[string]*hubRoom{}
+	}
+	for range writers() {
+		h.wg.Add(1)
+		go h.runWriter()
 	}
 	h.upgrader = gws.NewUpgrader(&events{h}, &gws.ServerOption{
 		ReadMaxPayloadSize:  cfg.MaxFrameBytes,
@@ -439,9 +446,14 @@ func (r *hubRoom) fanout(e Event, h *Hub) {
 	if len(r.subs) > 0 && e.wire == nil {
 		e.wire = wireFrame(e.Frame) // once for the room, never per subscriber
 	}
+	// The connections this event makes ready go to the writers together
+	// at the end: a few channel sends, not a wake-up per subscriber. The
+	// list is the writers' from then on, so it is not reused.
+	ready := readyList{cs: make([]*client, 0, len(r.subs))}
 	for c := range r.subs {
-		c.deliver(&e)
+		c.deliver(&e, &ready)
 	}
+	h.dispatch(ready.cs)
 	if e.Type == account.SessionRevoked {
 		// Published only in a user's own room, whose subscribers are that
 		// user's connections: each checks whether its session was the one.
@@ -736,7 +748,7 @@ func (h *Hub) keepalive() {
 				case quiet > h.cfg.IdleTimeout:
 					c.kick(CloseIdle, "idle timeout")
 				case quiet > h.cfg.PingInterval:
-					c.socket.WriteAsync(gws.OpcodePing, nil, nil)
+					c.writeControl(pingFrame)
 				}
 			}
 		}

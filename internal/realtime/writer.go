@@ -2,27 +2,36 @@ package realtime
 
 import (
 	"encoding/binary"
+	"errors"
+	"net"
+	"runtime"
 	"sync"
+	"syscall"
 )
 
 // Writing frames to a connection.
 //
-// gws's WriteAsync costs, per frame and per subscriber: a closure, a task
-// on the connection's queue (a goroutine started when the queue was
-// idle), the frame header built into a pooled buffer with the payload
-// copied in and checked for UTF-8 again, and one write syscall. At 10,000
-// users that was most of the server's CPU. Here a room's event is framed
-// once (wireFrame, shared by every subscriber), a connection's frames
-// wait in its outbox, and one writer task, queued on gws's per-connection
-// queue when the outbox goes from empty to not empty, writes everything
-// queued by the time it runs in one Write: one syscall for the batch.
-// Frames keep their order (one outbox, one writer at a time); control
-// frames gws writes itself (pongs, close) may fall between two batches,
-// never inside one, as each Write on a socket is whole.
+// A room's event is framed once (wireFrame) and the framed bytes are
+// shared by every subscriber. A connection's frames wait in its outbox;
+// when the outbox goes from empty to not empty the connection is "ready",
+// and a fan-out hands all the connections it made ready to the hub's
+// writers in a few slices (one channel send per writeChunk connections,
+// not a goroutine or a task per delivery). A writer takes a connection's
+// whole outbox and writes it in one non-blocking write: one syscall for
+// the batch. A socket whose kernel buffer is full (a slow reader) does not
+// hold the writer up: what it did not take goes to a goroutine of that
+// connection's own, which waits on the socket and keeps writing the
+// outbox until it is empty. Frames keep their order: one outbox, and one
+// writer at a time per connection (c.writing). Every frame the server
+// writes goes through the outbox, pongs, pings and close frames included,
+// so nothing can fall into a batch a writer left half written.
 
 // wireFrame returns payload framed as an unmasked, final WebSocket text
 // frame, as a server sends it (RFC 6455 5.2).
-func wireFrame(payload []byte) []byte {
+func wireFrame(payload []byte) []byte { return frameOf(0x1, payload) }
+
+// frameOf frames payload as an unmasked, final frame with opcode op.
+func frameOf(op byte, payload []byte) []byte {
 	n := len(payload)
 	var b []byte
 	switch {
@@ -38,75 +47,260 @@ func wireFrame(payload []byte) []byte {
 		b[1] = 127
 		binary.BigEndian.PutUint64(b[2:], uint64(n))
 	}
-	b[0] = 0x81 // FIN, text
+	b[0] = 0x80 | op // FIN
 	return append(b, payload...)
 }
 
-// batchBuf holds a batch of frames copied into one buffer for one Write.
+// pingFrame is the keepalive's ping, the same bytes for every connection.
+var pingFrame = frameOf(0x9, nil)
+
+// batchBuf holds a batch of frames copied into one buffer for one write.
 var batchBuf = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 // maxPooledBatch: larger buffers are left to the collector, so one burst
 // does not keep its memory.
 const maxPooledBatch = 256 << 10
 
-// enqueue adds a framed message to the outbox and queues the writer if it
-// is not queued already. Callers hold c.mu (frames of one connection are
-// queued in order) and have counted the frame in c.queued.
-func (c *client) enqueue(wire []byte) {
+// writeChunk is how many ready connections one hand-off to the writers
+// carries.
+const writeChunk = 128
+
+// readyList collects the connections a fan-out made ready, to hand them
+// to the writers together when it ends. Nil: start each writer at once.
+type readyList struct{ cs []*client }
+
+// enqueue adds a framed message to the outbox and, if no writer has the
+// connection, makes it ready: into ready when a fan-out is collecting,
+// else handed to the writers at once. Data frames' callers hold c.mu (so
+// one connection's frames are queued in order) and have counted the frame
+// in c.queued.
+func (c *client) enqueue(wire []byte, ready *readyList) {
 	c.outMu.Lock()
 	c.out = append(c.out, wire)
 	start := !c.writing
 	c.writing = true
 	c.outMu.Unlock()
-	if start {
-		c.socket.Async(c.flushOut)
+	if !start {
+		return
+	}
+	if ready != nil {
+		ready.cs = append(ready.cs, c)
+		return
+	}
+	c.hub.dispatch([]*client{c})
+}
+
+// writeControl queues a control frame (ping, pong): not counted against
+// the send queue, and dropped once the connection is closing.
+func (c *client) writeControl(frame []byte) {
+	if c.closed.Load() {
+		return
+	}
+	c.queued.Add(1)
+	c.enqueue(frame, nil)
+}
+
+// dispatch hands ready connections to the writers (in chunks of
+// writeChunk); when they are all busy, or gone, a goroutine writes the
+// chunk instead, so a fan-out never waits on a socket.
+func (h *Hub) dispatch(cs []*client) {
+	for len(cs) > 0 {
+		n := min(len(cs), writeChunk)
+		chunk := cs[:n:n]
+		cs = cs[n:]
+		select {
+		case h.ready <- chunk:
+		default:
+			go writeAll(chunk)
+		}
 	}
 }
 
-// flushOut is the writer: it runs on gws's write queue (one at a time per
-// connection, in order with the close frames queued there) and writes what
-// the outbox holds, batch after batch, until it finds it empty.
-func (c *client) flushOut() {
+// runWriter is one of the hub's writers.
+func (h *Hub) runWriter() {
+	defer h.wg.Done()
 	for {
-		c.outMu.Lock()
-		batch := c.out
+		select {
+		case cs := <-h.ready:
+			writeAll(cs)
+		case <-h.stop:
+			for { // what was handed over before the stop is still written
+				select {
+				case cs := <-h.ready:
+					writeAll(cs)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// writers is how many goroutines write for a hub: enough that one core's
+// share is never idle while another is in a syscall.
+func writers() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+
+func writeAll(cs []*client) {
+	for _, c := range cs {
+		c.flushReady()
+	}
+}
+
+// takeOut takes the outbox, leaving the previous batch's slice (cleared)
+// in its place so queueing does not allocate. An empty outbox ends the
+// writer's turn (c.writing false), or starts the close frame kick asked
+// for.
+func (c *client) takeOut(prev [][]byte) [][]byte {
+	clear(prev)
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	batch := c.out
+	if len(batch) == 0 {
+		c.writing = false
+		if c.closeCode != 0 && !c.closeSent {
+			c.closeSent = true
+			c.writing = true // the close below is this writer's last write
+			go c.writeCloseFrame()
+		}
+		return nil
+	}
+	if cap(prev) <= 64 {
+		c.out = prev[:0]
+	} else {
 		c.out = nil
-		if len(batch) == 0 {
-			c.writing = false
-			c.outMu.Unlock()
+	}
+	return batch
+}
+
+// flushReady writes the outbox without ever blocking: each batch in one
+// non-blocking write; a socket that takes only part of one hands the rest
+// to flushSlow.
+func (c *client) flushReady() {
+	raw := c.raw
+	if raw == nil {
+		go c.flushSlow(nil, nil)
+		return
+	}
+	var batch [][]byte
+	for {
+		batch = c.takeOut(batch)
+		if batch == nil {
 			return
 		}
-		c.outMu.Unlock()
-		err := c.writeBatch(batch)
-		c.hub.writes.Add(1)
-		c.queued.Add(-int64(len(batch)))
-		if err != nil {
-			c.socket.NetConn().Close()
-			c.outMu.Lock()
-			c.queued.Add(-int64(len(c.out)))
-			c.out, c.writing = nil, false
-			c.outMu.Unlock()
+		b, pooled := join(batch)
+		n, err := writeNonBlocking(raw, b)
+		if err == nil && n < len(b) {
+			rest := append([]byte(nil), b[n:]...)
+			release(b, pooled)
+			go c.flushSlow(rest, batch)
+			return
+		}
+		release(b, pooled)
+		if !c.wrote(batch, err) {
 			return
 		}
 	}
 }
 
-// writeBatch writes frames with one Write.
-func (c *client) writeBatch(batch [][]byte) error {
+// flushSlow is the writer of a connection whose socket is full: rest (what
+// the last write left of batch) first, then the outbox, batch after batch,
+// each in one blocking Write, until it is empty.
+func (c *client) flushSlow(rest []byte, batch [][]byte) {
 	conn := c.socket.NetConn()
+	if rest != nil {
+		_, err := conn.Write(rest)
+		if !c.wrote(batch, err) {
+			return
+		}
+	}
+	for {
+		batch = c.takeOut(batch)
+		if batch == nil {
+			return
+		}
+		b, pooled := join(batch)
+		_, err := conn.Write(b)
+		release(b, pooled)
+		if !c.wrote(batch, err) {
+			return
+		}
+	}
+}
+
+// wrote accounts for a written batch and reports whether to go on; a
+// failed write closes the connection and empties the outbox.
+func (c *client) wrote(batch [][]byte, err error) bool {
+	c.hub.writes.Add(1)
+	c.queued.Add(-int64(len(batch)))
+	if err == nil {
+		return true
+	}
+	c.socket.NetConn().Close()
+	c.outMu.Lock()
+	c.queued.Add(-int64(len(c.out)))
+	c.out, c.writing = nil, false
+	c.outMu.Unlock()
+	return false
+}
+
+// writeCloseFrame writes the close frame kick asked for, after everything
+// queued before it.
+func (c *client) writeCloseFrame() {
+	c.socket.WriteClose(c.closeCode, []byte(c.closeReason))
+	c.outMu.Lock()
+	c.writing = false
+	c.outMu.Unlock()
+}
+
+// join returns the batch as one buffer: the frame itself when there is
+// one (shared, never written to), else the frames copied into a pooled
+// buffer.
+func join(batch [][]byte) (b []byte, pooled *[]byte) {
 	if len(batch) == 1 {
-		_, err := conn.Write(batch[0])
-		return err
+		return batch[0], nil
 	}
 	bp := batchBuf.Get().(*[]byte)
-	b := (*bp)[:0]
+	b = (*bp)[:0]
 	for _, f := range batch {
 		b = append(b, f...)
 	}
-	_, err := conn.Write(b)
-	if cap(b) <= maxPooledBatch {
+	return b, bp
+}
+
+func release(b []byte, bp *[]byte) {
+	if bp != nil && cap(b) <= maxPooledBatch {
 		*bp = b[:0]
 		batchBuf.Put(bp)
 	}
-	return err
+}
+
+// writeNonBlocking writes as much of b as the socket takes now.
+func writeNonBlocking(raw syscall.RawConn, b []byte) (n int, err error) {
+	cerr := raw.Write(func(fd uintptr) bool {
+		for n < len(b) {
+			m, e := syscall.Write(int(fd), b[n:])
+			if m > 0 {
+				n += m
+			}
+			switch {
+			case e == syscall.EINTR:
+			case e == syscall.EAGAIN:
+				return true
+			case e != nil:
+				err = e
+				return true
+			case m <= 0:
+				err = errors.New("realtime: write returned 0")
+				return true
+			}
+		}
+		return true
+	})
+	if err == nil && cerr != nil {
+		err = cerr
+	}
+	if errors.Is(err, net.ErrClosed) {
+		err = net.ErrClosed
+	}
+	return n, err
 }
