@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/plazahq/plaza/internal/apperr"
 	"github.com/plazahq/plaza/internal/audit"
@@ -21,6 +23,45 @@ type AuditLog interface {
 	// Hook records spec in the first write transaction run with the
 	// context it is put in (sqldb.WithTxHook).
 	Hook(spec audit.Spec) *sqldb.TxHook
+	// Append records an entry in a transaction of its own, for an action
+	// that spans several (the XP rebuild runs in batches).
+	Append(ctx context.Context, e audit.Entry) (audit.Record, error)
+}
+
+// maxAuditReason bounds the reason an admin gives for an action, as
+// moderation bounds a ban's.
+const maxAuditReason = 500
+
+// auditReason checks the optional reason given for an admin action, kept
+// in its audit record: trimmed, at most maxAuditReason characters, no
+// control characters but newlines and tabs.
+func auditReason(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if utf8.RuneCountInString(v) > maxAuditReason {
+		return "", apperr.Invalid(map[string]string{"reason": "must be at most " + strconv.Itoa(maxAuditReason) + " characters"})
+	}
+	for _, c := range v {
+		if unicode.IsControl(c) && c != '\n' && c != '\t' {
+			return "", apperr.Invalid(map[string]string{"reason": "must not contain control characters"})
+		}
+	}
+	return v, nil
+}
+
+// optionalReason reads the body {"reason": "..."} of an admin action that
+// takes no other input (job retry and discard, XP rebuild); no body at
+// all is no reason.
+func (s *Server) optionalReason(w http.ResponseWriter, r *http.Request) (string, error) {
+	if r.ContentLength == 0 {
+		return "", nil
+	}
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := s.decode(w, r, &in); err != nil {
+		return "", err
+	}
+	return auditReason(in.Reason)
 }
 
 // audited returns r's context carrying a hook that records spec, with the

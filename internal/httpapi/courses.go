@@ -113,12 +113,16 @@ func (s *Server) adminCourse(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createCourse(w http.ResponseWriter, r *http.Request) error {
-	var in courses.CourseInput
+	var in withReason[courses.CourseInput]
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "course.create", TargetKind: "course"}, Create: true})
-	c, err := s.courses.CreateCourse(ctx, in)
+	reason, err := auditReason(in.Reason)
+	if err != nil {
+		return err
+	}
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "course.create", TargetKind: "course", Reason: reason}, Create: true})
+	c, err := s.courses.CreateCourse(ctx, in.Body)
 	done(err)
 	if err != nil {
 		return err
@@ -127,24 +131,35 @@ func (s *Server) createCourse(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// withReason is an admin edit's body: the edit's own fields, and the
+// optional reason its audit record keeps.
+type withReason[In any] struct {
+	Body   In     `json:",inline"`
+	Reason string `json:"reason"`
+}
+
 // auditedEdit is an admin edit of the resource the path's {id} names (or
-// adds to): decode in, run call under an audit record of spec (TargetID
-// set to the id unless spec creates), write what it returns with status.
+// adds to): decode in (and the optional reason), run call under an audit
+// record of spec (TargetID set to the id unless spec creates), write what
+// it returns with status.
 func auditedEdit[In, Out any](s *Server, w http.ResponseWriter, r *http.Request, spec audit.Spec, status int,
 	call func(ctx context.Context, id int64, in In) (Out, error)) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	var in In
+	var in withReason[In]
 	if err := s.decode(w, r, &in); err != nil {
+		return err
+	}
+	if spec.Entry.Reason, err = auditReason(in.Reason); err != nil {
 		return err
 	}
 	if !spec.Create {
 		spec.Entry.TargetID = id
 	}
 	ctx, done := s.audited(r, spec)
-	out, err := call(ctx, id, in)
+	out, err := call(ctx, id, in.Body)
 	done(err)
 	if err != nil {
 		return err
@@ -174,7 +189,11 @@ func (s *Server) deleteLesson(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "lesson.delete", TargetKind: "lesson", TargetID: id}})
+	reason, err := s.optionalReason(w, r)
+	if err != nil {
+		return err
+	}
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "lesson.delete", TargetKind: "lesson", TargetID: id, Reason: reason}})
 	err = s.courses.DeleteLesson(ctx, id)
 	done(err)
 	if err != nil {
