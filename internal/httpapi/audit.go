@@ -10,6 +10,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/plazahq/plaza/internal/apperr"
 	"github.com/plazahq/plaza/internal/audit"
 	"github.com/plazahq/plaza/internal/community"
@@ -46,6 +48,31 @@ func auditReason(v string) (string, error) {
 		}
 	}
 	return v, nil
+}
+
+// decodeWithReason decodes an admin edit's body into in, all but its
+// optional "reason", which it checks and returns: the edit's own input
+// types need not know about the audit log.
+func (s *Server) decodeWithReason(w http.ResponseWriter, r *http.Request, in any) (string, error) {
+	var raw map[string]jsontext.Value
+	if err := s.decode(w, r, &raw); err != nil {
+		return "", err
+	}
+	var reason string
+	if v, ok := raw["reason"]; ok {
+		if jsonv2.Unmarshal(v, &reason) != nil {
+			return "", apperr.Invalid(map[string]string{"reason": "must be a string"})
+		}
+		delete(raw, "reason")
+	}
+	b, err := jsonv2.Marshal(raw)
+	if err != nil {
+		return "", err
+	}
+	if err := jsonv2.Unmarshal(b, in, jsonv2.RejectUnknownMembers(true)); err != nil {
+		return "", decodeError(err, s.cfg.MaxBodyBytes)
+	}
+	return auditReason(reason)
 }
 
 // optionalReason reads the body {"reason": "..."} of an admin action that

@@ -115,7 +115,7 @@ func TestAuditRecordsAdminActions(t *testing.T) {
 			// A reason is optional, but bounded and plain text.
 			do(422, "PATCH", fmt.Sprintf("/api/admin/users/%d", user.ID), map[string]string{"role": "user", "reason": strings.Repeat("é", 501)}, adminTok)
 			do(422, "PATCH", fmt.Sprintf("/api/admin/users/%d", user.ID), map[string]string{"role": "user", "reason": "bell\a"}, adminTok)
-			do(400, "PATCH", fmt.Sprintf("/api/admin/users/%d", user.ID), map[string]any{"role": "user", "reason": 7}, adminTok)
+			do(422, "PATCH", fmt.Sprintf("/api/admin/users/%d", user.ID), map[string]any{"role": "user", "reason": 7}, adminTok)
 		})
 
 		// Contact inbox.

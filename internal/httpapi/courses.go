@@ -113,29 +113,19 @@ func (s *Server) adminCourse(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createCourse(w http.ResponseWriter, r *http.Request) error {
-	var in withReason[courses.CourseInput]
-	if err := s.decode(w, r, &in); err != nil {
-		return err
-	}
-	reason, err := auditReason(in.Reason)
+	var in courses.CourseInput
+	reason, err := s.decodeWithReason(w, r, &in)
 	if err != nil {
 		return err
 	}
 	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "course.create", TargetKind: "course", Reason: reason}, Create: true})
-	c, err := s.courses.CreateCourse(ctx, in.Body)
+	c, err := s.courses.CreateCourse(ctx, in)
 	done(err)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, c)
 	return nil
-}
-
-// withReason is an admin edit's body: the edit's own fields, and the
-// optional reason its audit record keeps.
-type withReason[In any] struct {
-	Body   In     `json:",inline"`
-	Reason string `json:"reason"`
 }
 
 // auditedEdit is an admin edit of the resource the path's {id} names (or
@@ -148,18 +138,15 @@ func auditedEdit[In, Out any](s *Server, w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	var in withReason[In]
-	if err := s.decode(w, r, &in); err != nil {
-		return err
-	}
-	if spec.Entry.Reason, err = auditReason(in.Reason); err != nil {
+	var in In
+	if spec.Entry.Reason, err = s.decodeWithReason(w, r, &in); err != nil {
 		return err
 	}
 	if !spec.Create {
 		spec.Entry.TargetID = id
 	}
 	ctx, done := s.audited(r, spec)
-	out, err := call(ctx, id, in.Body)
+	out, err := call(ctx, id, in)
 	done(err)
 	if err != nil {
 		return err
