@@ -8,18 +8,18 @@ import (
 // MessageRemoved is what the community does after a moderator removed
 // message id of channel channelID (package moderation committed it): the
 // channel's cached pages drop it and its room gets message.deleted, so
-// open clients take it down and a reconnecting client's replay ends with
-// its deletion.
+// open clients take it down; the room's history drops its earlier events,
+// so a reconnecting client's replay shows only its deletion.
 func (s *Service) MessageRemoved(ctx context.Context, id, channelID int64) {
 	s.Cache.InvalidateTag(ctx, tagChannelMessages(channelID))
-	s.publish(ctx, "channel:"+strconv.FormatInt(channelID, 10), "message.deleted",
-		map[string]any{"id": id, "channelId": channelID, "removed": true})
+	s.publishRemoval(ctx, "channel:"+strconv.FormatInt(channelID, 10), "message.deleted",
+		map[string]any{"id": id, "channelId": channelID, "removed": true}, KindMessage, id)
 }
 
 // ShoutRemoved is MessageRemoved for a shout (the chat room).
 func (s *Service) ShoutRemoved(ctx context.Context, id, _ int64) {
 	s.Cache.InvalidateTag(ctx, tagShouts)
-	s.publish(ctx, "chat", "shout.deleted", map[string]any{"id": id, "removed": true})
+	s.publishRemoval(ctx, "chat", "shout.deleted", map[string]any{"id": id, "removed": true}, KindShout, id)
 }
 
 // ChannelChanged follows an admin's edit of a channel: the cached lists

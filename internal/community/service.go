@@ -34,6 +34,10 @@ const (
 // Publisher sends a real-time event to a room (realtime.Hub).
 type Publisher interface {
 	Publish(ctx context.Context, room, typ string, data any) error
+	// PublishRemoval publishes an item's removal after purging the item's
+	// earlier events (kind, id) from the room's history, so a reconnecting
+	// client never replays what was removed.
+	PublishRemoval(ctx context.Context, room, typ string, data any, kind string, id int64) error
 }
 
 // Cache is the response cache (cache.Cache).
@@ -268,6 +272,14 @@ func isModerator(u account.User) bool { return u.Role.AtLeast(account.RoleModera
 func (s *Service) publish(ctx context.Context, room, typ string, data any) {
 	if err := s.Publisher.Publish(ctx, room, typ, data); err != nil {
 		s.Log.Warn("event not published", "room", room, "type", typ, "err", err)
+	}
+}
+
+// publishRemoval is publish for the removal of an item of kind (a
+// deletion): the item's earlier events leave the room's history.
+func (s *Service) publishRemoval(ctx context.Context, room, typ string, data any, kind ItemKind, id int64) {
+	if err := s.Publisher.PublishRemoval(ctx, room, typ, data, string(kind), id); err != nil {
+		s.Log.Warn("removal not published", "room", room, "type", typ, "err", err)
 	}
 }
 
@@ -636,7 +648,7 @@ func (s *Service) Delete(ctx context.Context, by account.User, id int64) error {
 		return err
 	}
 	s.messagesChanged(ctx, m.ChannelID)
-	s.publish(ctx, "channel:"+strconv.FormatInt(m.ChannelID, 10), "message.deleted", map[string]int64{"id": m.ID, "channelId": m.ChannelID})
+	s.publishRemoval(ctx, "channel:"+strconv.FormatInt(m.ChannelID, 10), "message.deleted", map[string]int64{"id": m.ID, "channelId": m.ChannelID}, KindMessage, m.ID)
 	return nil
 }
 

@@ -17,7 +17,8 @@ func (s *Server) setUserRole(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in struct {
-		Role *string `json:"role"`
+		Role   *string `json:"role"`
+		Reason string  `json:"reason"`
 	}
 	if err := s.decode(w, r, &in); err != nil {
 		return err
@@ -25,7 +26,11 @@ func (s *Server) setUserRole(w http.ResponseWriter, r *http.Request) error {
 	if in.Role == nil {
 		return apperr.Invalid(map[string]string{"role": "is required"})
 	}
-	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "user.role", TargetKind: "user", TargetID: id}})
+	reason, err := auditReason(in.Reason)
+	if err != nil {
+		return err
+	}
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "user.role", TargetKind: "user", TargetID: id, Reason: reason}})
 	u, err := s.accounts.SetRole(ctx, id, account.Role(*in.Role))
 	done(err)
 	if err != nil {

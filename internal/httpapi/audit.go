@@ -7,7 +7,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/plazahq/plaza/internal/apperr"
 	"github.com/plazahq/plaza/internal/audit"
 	"github.com/plazahq/plaza/internal/community"
@@ -21,6 +25,70 @@ type AuditLog interface {
 	// Hook records spec in the first write transaction run with the
 	// context it is put in (sqldb.WithTxHook).
 	Hook(spec audit.Spec) *sqldb.TxHook
+	// Append records an entry in a transaction of its own, for an action
+	// that spans several (the XP rebuild runs in batches).
+	Append(ctx context.Context, e audit.Entry) (audit.Record, error)
+}
+
+// maxAuditReason bounds the reason an admin gives for an action, as
+// moderation bounds a ban's.
+const maxAuditReason = 500
+
+// auditReason checks the optional reason given for an admin action, kept
+// in its audit record: trimmed, at most maxAuditReason characters, no
+// control characters but newlines and tabs.
+func auditReason(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if utf8.RuneCountInString(v) > maxAuditReason {
+		return "", apperr.Invalid(map[string]string{"reason": "must be at most " + strconv.Itoa(maxAuditReason) + " characters"})
+	}
+	for _, c := range v {
+		if unicode.IsControl(c) && c != '\n' && c != '\t' {
+			return "", apperr.Invalid(map[string]string{"reason": "must not contain control characters"})
+		}
+	}
+	return v, nil
+}
+
+// decodeWithReason decodes an admin edit's body into in, all but its
+// optional "reason", which it checks and returns: the edit's own input
+// types need not know about the audit log.
+func (s *Server) decodeWithReason(w http.ResponseWriter, r *http.Request, in any) (string, error) {
+	var raw map[string]jsontext.Value
+	if err := s.decode(w, r, &raw); err != nil {
+		return "", err
+	}
+	var reason string
+	if v, ok := raw["reason"]; ok {
+		if jsonv2.Unmarshal(v, &reason) != nil {
+			return "", apperr.Invalid(map[string]string{"reason": "must be a string"})
+		}
+		delete(raw, "reason")
+	}
+	b, err := jsonv2.Marshal(raw)
+	if err != nil {
+		return "", err
+	}
+	if err := jsonv2.Unmarshal(b, in, jsonv2.RejectUnknownMembers(true)); err != nil {
+		return "", decodeError(err, s.cfg.MaxBodyBytes)
+	}
+	return auditReason(reason)
+}
+
+// optionalReason reads the body {"reason": "..."} of an admin action that
+// takes no other input (job retry and discard, XP rebuild); no body at
+// all is no reason.
+func (s *Server) optionalReason(w http.ResponseWriter, r *http.Request) (string, error) {
+	if r.ContentLength == 0 {
+		return "", nil
+	}
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := s.decode(w, r, &in); err != nil {
+		return "", err
+	}
+	return auditReason(in.Reason)
 }
 
 // audited returns r's context carrying a hook that records spec, with the

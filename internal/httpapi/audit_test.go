@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,8 +97,9 @@ func TestAuditRecordsAdminActions(t *testing.T) {
 
 		// Roles.
 		r := expect("user.role", "user", admin.ID, func() {
-			do(200, "PATCH", fmt.Sprintf("/api/admin/users/%d", user.ID), map[string]string{"role": "creator"}, adminTok)
+			do(200, "PATCH", fmt.Sprintf("/api/admin/users/%d", user.ID), map[string]string{"role": "creator", "reason": "  runs the Friday show\n"}, adminTok)
 		})
+		same("role reason", r.Reason, "runs the Friday show")
 		same("role target", r.Target.ID, user.ID)
 		same("role before", r.Before["role"], "user")
 		same("role after", r.After["role"], "creator")
@@ -110,6 +112,10 @@ func TestAuditRecordsAdminActions(t *testing.T) {
 			do(422, "PATCH", fmt.Sprintf("/api/admin/users/%d", user.ID), map[string]string{"role": "overlord"}, adminTok)
 			do(409, "PATCH", fmt.Sprintf("/api/admin/users/%d", admin.ID), map[string]string{"role": "user"}, adminTok) // last admin: fails in the transaction
 			do(403, "PATCH", fmt.Sprintf("/api/admin/users/%d", user.ID), map[string]string{"role": "admin"}, modTok)
+			// A reason is optional, but bounded and plain text.
+			do(422, "PATCH", fmt.Sprintf("/api/admin/users/%d", user.ID), map[string]string{"role": "user", "reason": strings.Repeat("é", 501)}, adminTok)
+			do(422, "PATCH", fmt.Sprintf("/api/admin/users/%d", user.ID), map[string]string{"role": "user", "reason": "bell\a"}, adminTok)
+			do(422, "PATCH", fmt.Sprintf("/api/admin/users/%d", user.ID), map[string]any{"role": "user", "reason": 7}, adminTok)
 		})
 
 		// Contact inbox.
@@ -117,12 +123,14 @@ func TestAuditRecordsAdminActions(t *testing.T) {
 		var inbox struct{ Items []struct{ ID int64 } }
 		do(200, "GET", "/api/admin/contact-messages", nil, adminTok).json(&inbox)
 		r = expect("contact.mark", "contact_message", admin.ID, func() {
-			do(200, "PATCH", fmt.Sprintf("/api/admin/contact-messages/%d", inbox.Items[0].ID), map[string]bool{"read": true}, adminTok)
+			do(200, "PATCH", fmt.Sprintf("/api/admin/contact-messages/%d", inbox.Items[0].ID), map[string]any{"read": true, "reason": "answered by mail"}, adminTok)
 		})
+		same("contact reason", r.Reason, "answered by mail")
 		same("read before", r.Before["read"], 0)
 		same("read after", r.After["read"], 1)
 		expect("", "", 0, func() {
 			do(404, "PATCH", "/api/admin/contact-messages/99999", map[string]bool{"read": true}, adminTok)
+			do(422, "PATCH", fmt.Sprintf("/api/admin/contact-messages/%d", inbox.Items[0].ID), map[string]any{"read": false, "reason": strings.Repeat("x", 501)}, adminTok)
 		})
 
 		// Jobs.
@@ -140,7 +148,14 @@ func TestAuditRecordsAdminActions(t *testing.T) {
 			return dead.Items[0]
 		}
 		j := deadJob()
-		r = expect("job.retry", "job", admin.ID, func() { do(200, "POST", fmt.Sprintf("/api/admin/jobs/%d/retry", j.ID), nil, adminTok) })
+		expect("", "", 0, func() {
+			do(422, "POST", fmt.Sprintf("/api/admin/jobs/%d/retry", j.ID), map[string]string{"reason": strings.Repeat("x", 501)}, adminTok)
+			do(400, "POST", fmt.Sprintf("/api/admin/jobs/%d/retry", j.ID), map[string]string{"why": "x"}, adminTok)
+		})
+		r = expect("job.retry", "job", admin.ID, func() {
+			do(200, "POST", fmt.Sprintf("/api/admin/jobs/%d/retry", j.ID), map[string]string{"reason": "kind deployed"}, adminTok)
+		})
+		same("job reason", r.Reason, "kind deployed")
 		same("job", r.Target.ID, j.ID)
 		same("state before", r.Before["state"], "dead")
 		same("state after", r.After["state"], "available")
@@ -148,6 +163,7 @@ func TestAuditRecordsAdminActions(t *testing.T) {
 		j = deadJob()
 		r = expect("job.discard", "job", admin.ID, func() { do(200, "POST", fmt.Sprintf("/api/admin/jobs/%d/discard", j.ID), nil, adminTok) })
 		same("state after", r.After["state"], "discarded")
+		same("no reason given", r.Reason, "")
 		expect("", "", 0, func() {
 			do(409, "POST", fmt.Sprintf("/api/admin/jobs/%d/discard", j.ID), nil, adminTok)
 			do(404, "POST", fmt.Sprintf("/api/admin/jobs/%d/retry", j.ID+1000), nil, adminTok)
@@ -163,8 +179,9 @@ func TestAuditRecordsAdminActions(t *testing.T) {
 			t.Errorf("course.create before %v after %v", r.Before, r.After)
 		}
 		r = expect("course.update", "course", admin.ID, func() {
-			do(200, "PATCH", fmt.Sprintf("/api/admin/courses/%d", course.ID), map[string]any{"published": true, "summary": "EQ"}, adminTok)
+			do(200, "PATCH", fmt.Sprintf("/api/admin/courses/%d", course.ID), map[string]any{"published": true, "summary": "EQ", "reason": "launch"}, adminTok)
 		})
+		same("course reason", r.Reason, "launch")
 		same("published before", r.Before["published"], 0)
 		same("published after", r.After["published"], 1)
 		same("summary after", r.After["summary"], "EQ")

@@ -287,7 +287,8 @@ func (s *Server) markContact(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in struct {
-		Read *bool `json:"read"`
+		Read   *bool  `json:"read"`
+		Reason string `json:"reason"`
 	}
 	if err := s.decode(w, r, &in); err != nil {
 		return err
@@ -295,7 +296,11 @@ func (s *Server) markContact(w http.ResponseWriter, r *http.Request) error {
 	if in.Read == nil {
 		return apperr.Invalid(map[string]string{"read": "is required"})
 	}
-	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "contact.mark", TargetKind: "contact_message", TargetID: id}})
+	reason, err := auditReason(in.Reason)
+	if err != nil {
+		return err
+	}
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "contact.mark", TargetKind: "contact_message", TargetID: id, Reason: reason}})
 	m, err := s.community.MarkContact(ctx, id, *in.Read)
 	done(err)
 	if err != nil {

@@ -114,10 +114,11 @@ func (s *Server) adminCourse(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) createCourse(w http.ResponseWriter, r *http.Request) error {
 	var in courses.CourseInput
-	if err := s.decode(w, r, &in); err != nil {
+	reason, err := s.decodeWithReason(w, r, &in)
+	if err != nil {
 		return err
 	}
-	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "course.create", TargetKind: "course"}, Create: true})
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "course.create", TargetKind: "course", Reason: reason}, Create: true})
 	c, err := s.courses.CreateCourse(ctx, in)
 	done(err)
 	if err != nil {
@@ -128,8 +129,9 @@ func (s *Server) createCourse(w http.ResponseWriter, r *http.Request) error {
 }
 
 // auditedEdit is an admin edit of the resource the path's {id} names (or
-// adds to): decode in, run call under an audit record of spec (TargetID
-// set to the id unless spec creates), write what it returns with status.
+// adds to): decode in (and the optional reason), run call under an audit
+// record of spec (TargetID set to the id unless spec creates), write what
+// it returns with status.
 func auditedEdit[In, Out any](s *Server, w http.ResponseWriter, r *http.Request, spec audit.Spec, status int,
 	call func(ctx context.Context, id int64, in In) (Out, error)) error {
 	id, err := pathID(r, "id")
@@ -137,7 +139,7 @@ func auditedEdit[In, Out any](s *Server, w http.ResponseWriter, r *http.Request,
 		return err
 	}
 	var in In
-	if err := s.decode(w, r, &in); err != nil {
+	if spec.Entry.Reason, err = s.decodeWithReason(w, r, &in); err != nil {
 		return err
 	}
 	if !spec.Create {
@@ -174,7 +176,11 @@ func (s *Server) deleteLesson(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "lesson.delete", TargetKind: "lesson", TargetID: id}})
+	reason, err := s.optionalReason(w, r)
+	if err != nil {
+		return err
+	}
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "lesson.delete", TargetKind: "lesson", TargetID: id, Reason: reason}})
 	err = s.courses.DeleteLesson(ctx, id)
 	done(err)
 	if err != nil {

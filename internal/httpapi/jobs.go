@@ -59,7 +59,11 @@ func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "job.retry", TargetKind: "job", TargetID: id}})
+	reason, err := s.optionalReason(w, r)
+	if err != nil {
+		return err
+	}
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "job.retry", TargetKind: "job", TargetID: id, Reason: reason}})
 	err = s.jobs.Retry(ctx, id)
 	done(err)
 	if err != nil {
@@ -73,7 +77,11 @@ func (s *Server) discardJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "job.discard", TargetKind: "job", TargetID: id}})
+	reason, err := s.optionalReason(w, r)
+	if err != nil {
+		return err
+	}
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "job.discard", TargetKind: "job", TargetID: id, Reason: reason}})
 	err = s.jobs.Discard(ctx, id)
 	done(err)
 	if err != nil {

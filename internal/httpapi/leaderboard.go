@@ -8,6 +8,7 @@ import (
 
 	"github.com/plazahq/plaza/internal/account"
 	"github.com/plazahq/plaza/internal/apperr"
+	"github.com/plazahq/plaza/internal/audit"
 	"github.com/plazahq/plaza/internal/gamification"
 	"github.com/plazahq/plaza/internal/leaderboard"
 )
@@ -68,6 +69,10 @@ func (s *Server) leaderboard(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// maxAuditedDrift bounds the users an XP rebuild's audit record names: a
+// ledger drifted everywhere must not make a record of millions.
+const maxAuditedDrift = 1000
+
 // rebuildXP recomputes every user's xp and level from the ledger, fixes
 // and reports the drifted ones (?dryRun=true only reports), and rebuilds
 // the leaderboard index.
@@ -83,9 +88,39 @@ func (s *Server) rebuildXP(w http.ResponseWriter, r *http.Request) error {
 		}
 		dry = b
 	}
+	reason, err := s.optionalReason(w, r)
+	if err != nil {
+		return err
+	}
 	rep, err := s.xpTotals.RebuildTotals(r.Context(), !dry, nil)
 	if err != nil {
 		return err
+	}
+	if !dry {
+		// The rebuild commits batch by batch, so its record follows the
+		// last batch rather than sharing a transaction with it: the users
+		// it found drifted, with their stored totals (before) and the
+		// ledger's (after), the first maxAuditedDrift of them named. A dry
+		// run changes nothing and is not recorded.
+		type total struct {
+			UserID int64 `json:"userId"`
+			XP     int64 `json:"xp"`
+			Level  int   `json:"level"`
+		}
+		before, after := []total{}, []total{}
+		for _, d := range rep.Drifted {
+			before = append(before, total{d.UserID, d.StoredXP, d.StoredLevel})
+			after = append(after, total{d.UserID, d.LedgerXP, d.Level})
+		}
+		n := len(rep.Drifted)
+		named := min(n, maxAuditedDrift)
+		u := authFrom(r).user
+		if _, err := s.audit.Append(r.Context(), audit.Entry{Actor: audit.Actor{ID: u.ID, IP: s.proxies.clientIP(r)},
+			Action: "xp.rebuild", TargetKind: "xp", Reason: reason,
+			Before: map[string]any{"drifted": n, "users": before[:named]},
+			After:  map[string]any{"drifted": n, "users": after[:named]}}); err != nil {
+			return err
+		}
 	}
 	if !dry {
 		for _, d := range rep.Drifted {

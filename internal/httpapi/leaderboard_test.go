@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/plazahq/plaza/internal/sqldb"
@@ -100,13 +101,26 @@ func TestLeaderboard(t *testing.T) {
 		if rep.Checked != 4 || rep.Fixed || len(rep.Drifted) != 1 || rep.Drifted[0].StoredXP != 99 || rep.Drifted[0].LedgerXP != 4 {
 			t.Fatalf("dry run = %+v", rep)
 		}
-		e.must(200, e.do("POST", "/api/admin/xp/rebuild", nil, adminTok)).json(&rep)
+		if rows := e.auditLog(adminTok, "&action=xp.rebuild").Items; len(rows) != 0 {
+			t.Fatalf("a dry run was audited: %+v", rows)
+		}
+		e.must(422, e.do("POST", "/api/admin/xp/rebuild", map[string]string{"reason": strings.Repeat("x", 501)}, adminTok))
+		e.must(200, e.do("POST", "/api/admin/xp/rebuild", map[string]string{"reason": "ledger drift"}, adminTok)).json(&rep)
 		if !rep.Fixed || !rep.LeaderboardRebuilt || len(rep.Drifted) != 1 || rep.Drifted[0].Level != 1 {
 			t.Fatalf("rebuild = %+v", rep)
+		}
+		rows := e.auditLog(adminTok, "&action=xp.rebuild").Items
+		if len(rows) != 1 || rows[0].Reason != "ledger drift" || rows[0].Actor.ID == 0 || rows[0].Target.Kind != "xp" ||
+			fmt.Sprint(rows[0].Before) != fmt.Sprintf("map[drifted:1 users:[map[level:5 userId:%d xp:99]]]", benU.ID) ||
+			fmt.Sprint(rows[0].After) != fmt.Sprintf("map[drifted:1 users:[map[level:1 userId:%d xp:4]]]", benU.ID) {
+			t.Fatalf("rebuild's audit record: %+v", rows)
 		}
 		e.must(200, e.do("POST", "/api/admin/xp/rebuild", nil, adminTok)).json(&rep)
 		if len(rep.Drifted) != 0 {
 			t.Errorf("drift after the fix: %+v", rep.Drifted)
+		}
+		if rows := e.auditLog(adminTok, "&action=xp.rebuild").Items; len(rows) != 2 || fmt.Sprint(rows[0].After) != "map[drifted:0 users:[]]" {
+			t.Fatalf("a rebuild that found no drift: %+v", rows)
 		}
 		e.must(200, e.do("GET", "/api/leaderboard?period=all", nil, ben)).json(&v)
 		if len(v.Items) != 3 || v.Me.Rank != 2 || v.Items[1].User.Level != 1 {

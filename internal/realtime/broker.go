@@ -18,6 +18,11 @@ type Broker interface {
 	// room's current seq. ok is false when the history no longer reaches
 	// back to since+1: the client must resync.
 	Since(ctx context.Context, room string, since int64) (events []Event, current int64, ok bool, err error)
+	// Purge replaces each event in the room's history that is about the
+	// subject with a PurgedType event of the same seq, on every instance,
+	// and returns how many it replaced. Events published later are not
+	// touched: publish the removal itself after purging.
+	Purge(ctx context.Context, room string, about Subject) (n int, err error)
 	// Start begins delivering events to deliver, in seq order per room.
 	Start(deliver func(Event)) error
 	// Stop ends delivery.

@@ -121,6 +121,28 @@ func (r *roomLog) append(e Event, max int) {
 	r.start = (r.start + 1) % max
 }
 
+// Purge replaces the events of the room's ring that are about the subject
+// with tombstones.
+func (b *MemoryBroker) Purge(_ context.Context, room string, about Subject) (int, error) {
+	return len(b.purge(room, func(e Event) bool { return about.matches(e.Frame) })), nil
+}
+
+// purge tombstones the ring's events that match and returns their seqs.
+func (b *MemoryBroker) purge(room string, match func(Event) bool) []int64 {
+	r := b.room(room)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var seqs []int64
+	now := b.now()
+	for i, e := range r.ring {
+		if e.Type != PurgedType && match(e) {
+			r.ring[i] = tombstone(room, e.Seq, now)
+			seqs = append(seqs, e.Seq)
+		}
+	}
+	return seqs
+}
+
 // Ephemeral delivers without seq or history.
 func (b *MemoryBroker) Ephemeral(_ context.Context, room, typ string, data []byte) error {
 	head, tail := frameParts(room, typ, json.RawMessage(data), b.now())

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +46,22 @@ if #oldest == 0 or tonumber(oldest[2]) > since + 1 then return {cur, 0} end
 local out = {cur, 1}
 for _, f in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. since, '+inf')) do out[#out + 1] = f end
 return out
+`)
+
+// tombstoneScript replaces the history's event at each seq ARGV[i] with
+// the tombstone ARGV[i+1], if the event is still there (a publish may have
+// trimmed it meanwhile: a seq the history no longer has stays gone).
+var tombstoneScript = redis.NewScript(`
+local n = 0
+for i = 1, #ARGV, 2 do
+  local seq = ARGV[i]
+  if redis.call('ZCOUNT', KEYS[1], seq, seq) > 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], seq, seq)
+    redis.call('ZADD', KEYS[1], seq, ARGV[i + 1])
+    n = n + 1
+  end
+end
+return n
 `)
 
 // raiseScript lifts a room's seq to at least ARGV[1].
@@ -274,6 +291,51 @@ func (b *RedisBroker) Since(ctx context.Context, room string, since int64) ([]Ev
 	return b.local.Since(ctx, room, since)
 }
 
+// Purge tombstones the subject's events in the shared history, then tells
+// every instance to do the same to the copy it keeps for an outage. The
+// history is read and matched here, not in Redis, so Redis spends only the
+// replacement on it; a removal is rare and the history bounded.
+func (b *RedisBroker) Purge(ctx context.Context, room string, about Subject) (int, error) {
+	if !b.redis.Up() {
+		return b.local.Purge(ctx, room, about)
+	}
+	octx, cancel := b.opCtx(ctx)
+	defer cancel()
+	hist, err := b.c.ZRangeWithScores(octx, b.histKey(room), 0, -1).Result()
+	if err != nil {
+		return 0, err
+	}
+	var seqs []int64
+	var args []any
+	now := time.Now()
+	for _, z := range hist {
+		m, _ := z.Member.(string)
+		if about.matches([]byte(m)) {
+			seq := int64(z.Score)
+			seqs = append(seqs, seq)
+			args = append(args, seq, tombstone(room, seq, now).Frame)
+		}
+	}
+	if len(seqs) == 0 {
+		return 0, nil
+	}
+	n, err := tombstoneScript.Run(octx, b.c, []string{b.histKey(room)}, args...).Int()
+	if err != nil {
+		return 0, err
+	}
+	b.purgeLocal(room, seqs)
+	data, _ := json.Marshal(purged{Seqs: seqs})
+	if err := b.Control(ctx, room, purgeControl, data); err != nil {
+		return n, err
+	}
+	return n, nil
+}
+
+// purgeLocal tombstones seqs in this instance's copy of the history.
+func (b *RedisBroker) purgeLocal(room string, seqs []int64) {
+	b.local.purge(room, func(e Event) bool { return slices.Contains(seqs, e.Seq) })
+}
+
 // listen delivers what Redis publishes. The subscription reconnects by
 // itself; the hub notices any gap in a room's seqs and fetches what it
 // missed from the history.
@@ -295,6 +357,15 @@ func (b *RedisBroker) listen(ps *redis.PubSub) {
 			}
 			if e.Seq > 0 {
 				b.local.Observe(e)
+			}
+			if e.Control && e.Type == purgeControl {
+				var m struct {
+					Data purged `json:"data"`
+				}
+				if json.Unmarshal(e.Frame, &m) == nil {
+					b.purgeLocal(e.Room, m.Data.Seqs)
+				}
+				continue
 			}
 			b.send(e)
 		}

@@ -29,3 +29,10 @@ func (h *Hub) HoldWritesForTest(user int64) (release func()) {
 	}
 	return func() { h.dispatch(held) }
 }
+
+// LocalSinceForTest reads the copy of the history this instance keeps for
+// a Redis outage.
+func (b *RedisBroker) LocalSinceForTest(room string, since int64) ([]Event, int64, bool) {
+	evs, cur, ok, _ := b.local.Since(context.Background(), room, since)
+	return evs, cur, ok
+}

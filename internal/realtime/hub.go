@@ -243,6 +243,17 @@ func (h *Hub) Publish(ctx context.Context, room, typ string, data any) error {
 	return err
 }
 
+// PublishRemoval publishes the removal of an item (typ and data: e.g.
+// message.deleted) to room after purging the item's earlier events from
+// the room's history on every instance, so a client reconnecting with
+// since never replays its body; the removal itself is replayed, so a page
+// that still shows the item drops it. kind and id name the item as
+// Subject describes. A failed purge does not stop the removal's event.
+func (h *Hub) PublishRemoval(ctx context.Context, room, typ string, data any, kind string, id int64) error {
+	_, perr := h.broker.Purge(ctx, room, Subject{Kind: kind, ID: id})
+	return errors.Join(perr, h.Publish(ctx, room, typ, data))
+}
+
 // reauthorizeType names the control message that re-checks a room's
 // subscribers.
 const reauthorizeType = "reauthorize"
@@ -281,6 +292,9 @@ func (h *Hub) control(e Event) {
 			return
 		}
 		h.reauthorize(e.Room, m.Data.Users)
+	case purgeControl:
+		// The broker's own business (RedisBroker.listen); a memory broker
+		// standing in for Redis hands it on.
 	default:
 		h.log.Debug("realtime: unknown control message", "room", e.Room, "type", e.Type)
 	}

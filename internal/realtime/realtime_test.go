@@ -615,8 +615,9 @@ func (b *gapBroker) Control(context.Context, string, string, []byte) error   { r
 func (b *gapBroker) Since(context.Context, string, int64) ([]realtime.Event, int64, bool, error) {
 	return nil, 0, true, nil
 }
-func (b *gapBroker) Start(d func(realtime.Event)) error { b.deliver = d; return nil }
-func (b *gapBroker) Stop()                              {}
+func (b *gapBroker) Purge(context.Context, string, realtime.Subject) (int, error) { return 0, nil }
+func (b *gapBroker) Start(d func(realtime.Event)) error                           { b.deliver = d; return nil }
+func (b *gapBroker) Stop()                                                        {}
 
 // A gap the history cannot fill is not passed over in silence: the room's
 // subscribers are told to resync before the next event.
