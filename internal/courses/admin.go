@@ -435,6 +435,7 @@ func (s *Service) UpdateLesson(ctx context.Context, id int64, in LessonInput) (A
 // DeleteLesson removes a lesson and its completions (XP already awarded
 // stays: the ledger is append-only).
 func (s *Service) DeleteLesson(ctx context.Context, id int64) error {
+	defer s.progressMemo.wroteAll() // completed counts drop
 	if _, err := s.Store.DeleteLesson(ctx, id); err != nil {
 		return err
 	}

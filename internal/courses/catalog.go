@@ -173,7 +173,7 @@ func (s *Service) List(ctx context.Context, viewer *account.User, before int64, 
 	}
 	var progress map[int64]int
 	if viewer != nil {
-		if progress, err = s.Store.Progress(ctx, viewer.ID); err != nil {
+		if progress, err = s.progress(ctx, viewer.ID); err != nil {
 			return nil, err
 		}
 	}

@@ -27,6 +27,11 @@ type Publisher interface {
 type Config struct {
 	LessonXP int64 // XP for completing a lesson (default 10)
 	CourseXP int64 // XP for completing every lesson of a course (default 50)
+	// ProgressTTL is how long a reader's progress is kept in this process
+	// for their next catalog read (default 5s; negative: not kept, every
+	// signed-in read queries). Keep it off with several instances: see
+	// progressMemo.
+	ProgressTTL time.Duration
 }
 
 // Deps are the service's collaborators. Publisher is optional.
@@ -46,6 +51,8 @@ type Service struct {
 	render   *Renderer
 	catalog  memo[*catalogPage]
 	outlines memo[*cachedOutline]
+	// progressMemo is nil when Config.ProgressTTL is negative.
+	progressMemo *progressMemo
 }
 
 // NewService checks deps and returns the service.
@@ -68,7 +75,14 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 	if d.AssetURL == nil {
 		d.AssetURL = func(p string) string { return p }
 	}
-	return &Service{cfg: cfg, Deps: d, render: NewRenderer()}, nil
+	if cfg.ProgressTTL == 0 {
+		cfg.ProgressTTL = 5 * time.Second
+	}
+	s := &Service{cfg: cfg, Deps: d, render: NewRenderer()}
+	if cfg.ProgressTTL > 0 {
+		s.progressMemo = newProgressMemo(cfg.ProgressTTL, d.Now)
+	}
+	return s, nil
 }
 
 // tagCatalog is the cache tag of everything the catalog caches: the list,
@@ -96,6 +110,7 @@ func (s *Service) Enroll(ctx context.Context, by account.User, courseID int64) (
 		return EnrollView{}, false, err
 	}
 	now := s.Now()
+	defer s.progressMemo.wrote(by.ID)
 	e, created, err := s.Store.Enroll(ctx, by.ID, courseID, now, func(a Admission) error { return admit(a, now) })
 	if err != nil {
 		return EnrollView{}, false, err
@@ -165,6 +180,7 @@ func (s *Service) Complete(ctx context.Context, by account.User, courseID, lesso
 		return CompleteView{}, errNoLesson()
 	}
 	now := s.Now()
+	defer s.progressMemo.wrote(by.ID)
 	res, err := s.Store.Complete(ctx, Completion{UserID: by.ID, CourseID: courseID, LessonID: lessonID, At: now,
 		LessonXP: s.cfg.LessonXP, CourseXP: s.cfg.CourseXP}, func(g Gate) error {
 		if !g.Enrolled { // even a preview lesson: progress belongs to an enrollment
@@ -200,11 +216,13 @@ func (s *Service) Grant(ctx context.Context, userID, courseID int64, source, ref
 	if source == "" || len(source) > 32 || len(ref) > 64 {
 		return false, apperr.Invalid(map[string]string{"source": "must be 1-32 bytes, ref at most 64"})
 	}
+	defer s.progressMemo.wrote(userID)
 	return s.Store.Grant(ctx, userID, courseID, source, ref, s.Now())
 }
 
 // RevokeGrant takes a grant back (a refund): the course's lessons lock
 // again for the user, enrolled or not.
 func (s *Service) RevokeGrant(ctx context.Context, userID, courseID int64) (bool, error) {
+	defer s.progressMemo.wrote(userID)
 	return s.Store.RevokeGrant(ctx, userID, courseID)
 }

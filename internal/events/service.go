@@ -198,10 +198,14 @@ func (s *Service) List(ctx context.Context, viewer *account.User, r Range) ([]by
 	}
 	key := "events:" + strconv.FormatInt(r.From.UnixMilli(), 10) + ":" + to + ":" + strconv.FormatInt(r.AfterStart.UnixMilli(), 10) + "." +
 		strconv.FormatInt(r.AfterID, 10) + ":" + strconv.Itoa(r.Limit)
-	b, err := s.Cache.Get(ctx, cache.Medium, key, tagEvents, func(ctx context.Context) ([]byte, error) {
+	var over func(context.Context, *List[View]) error
+	if viewer != nil {
+		over = func(ctx context.Context, l *List[View]) error { return s.overlay(ctx, viewer.ID, l.Items) }
+	}
+	return cache.GetOverlaidJSON(ctx, s.Cache, cache.Medium, key, tagEvents, func(ctx context.Context) (List[View], error) {
 		list, err := s.Store.Events(ctx, r)
 		if err != nil {
-			return nil, err
+			return List[View]{}, err
 		}
 		out := List[View]{Items: make([]View, len(list))}
 		for i, e := range list {
@@ -211,19 +215,8 @@ func (s *Service) List(ctx context.Context, viewer *account.User, r Range) ([]by
 			last := list[len(list)-1]
 			out.NextCursor = strconv.FormatInt(last.StartsAt.UnixMilli(), 10) + "." + strconv.FormatInt(last.ID, 10)
 		}
-		return json.Marshal(out)
-	})
-	if err != nil || viewer == nil {
-		return b, err
-	}
-	var l List[View]
-	if err := json.Unmarshal(b, &l); err != nil {
-		return nil, err
-	}
-	if err := s.overlay(ctx, viewer.ID, l.Items); err != nil {
-		return nil, err
-	}
-	return json.Marshal(l)
+		return out, nil
+	}, over)
 }
 
 // overlay sets MyRSVP on views for user, in one query.
@@ -249,29 +242,27 @@ func (s *Service) overlay(ctx context.Context, user int64, views []View) error {
 
 // Get returns one event (cached like the list) with the caller's RSVP.
 func (s *Service) Get(ctx context.Context, viewer *account.User, id int64) (View, error) {
-	b, err := s.Cache.Get(ctx, cache.Medium, tagEvent(id), tagEvent(id), func(ctx context.Context) ([]byte, error) {
+	var over func(context.Context, *View) error
+	if viewer != nil {
+		over = func(ctx context.Context, v *View) error {
+			views := []View{*v}
+			err := s.overlay(ctx, viewer.ID, views)
+			*v = views[0]
+			return err
+		}
+	}
+	v, err := cache.GetOverlaid(ctx, s.Cache, cache.Medium, tagEvent(id), tagEvent(id), func(ctx context.Context) (View, error) {
 		e, err := s.Store.Event(ctx, id)
 		if err != nil {
-			return nil, err
+			return View{}, err
 		}
-		return json.Marshal(view(e))
-	})
+		return view(e), nil
+	}, over)
 	if apperr.Is(err, apperr.NotFound) {
 		return View{}, errNotFound
 	}
 	if err != nil {
 		return View{}, err
-	}
-	var v View
-	if err := json.Unmarshal(b, &v); err != nil {
-		return View{}, err
-	}
-	if viewer != nil {
-		views := []View{v}
-		if err := s.overlay(ctx, viewer.ID, views); err != nil {
-			return View{}, err
-		}
-		v = views[0]
 	}
 	return v, nil
 }

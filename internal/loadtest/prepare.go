@@ -29,6 +29,7 @@ type Prepared struct {
 	Users    []User  `json:"users"`
 	Courses  []int64 `json:"courses,omitempty"` // published courses the mix reads
 	Mixes    []int64 `json:"mixes,omitempty"`   // mixes the mix lists and plays
+	Events   []int64 `json:"events,omitempty"`  // upcoming events the mix lists, some with RSVPs
 }
 
 // User is one prepared account.

@@ -32,12 +32,13 @@ type Mix struct {
 	Shouts      time.Duration `json:"shouts"`      // GET the shout feed
 	Me          time.Duration `json:"me"`          // GET /api/users/me
 	// The content reads (they need prepared courses and mixes).
-	Courses    time.Duration `json:"courses"`    // GET /api/courses
-	Course     time.Duration `json:"course"`     // GET /api/courses/{id}
-	Mixes      time.Duration `json:"mixes"`      // GET /api/mixes
-	Play       time.Duration `json:"play"`       // POST /api/mixes/{id}/plays
-	Events     time.Duration `json:"events"`     // GET /api/events
-	NowPlaying time.Duration `json:"nowPlaying"` // GET /api/live/now-playing
+	Courses     time.Duration `json:"courses"`     // GET /api/courses
+	Course      time.Duration `json:"course"`      // GET /api/courses/{id}
+	Mixes       time.Duration `json:"mixes"`       // GET /api/mixes
+	Play        time.Duration `json:"play"`        // POST /api/mixes/{id}/plays
+	Events      time.Duration `json:"events"`      // GET /api/events
+	NowPlaying  time.Duration `json:"nowPlaying"`  // GET /api/live/now-playing
+	Leaderboard time.Duration `json:"leaderboard"` // GET /api/leaderboard?around=me
 }
 
 // DefaultMix is a member reading along and chatting now and then, and
@@ -45,7 +46,7 @@ type Mix struct {
 var DefaultMix = Mix{ReadHistory: 30 * time.Second, Post: 60 * time.Second, DM: 5 * time.Minute,
 	Profile: 2 * time.Minute, Shouts: 2 * time.Minute, Me: 5 * time.Minute,
 	Courses: 5 * time.Minute, Course: 5 * time.Minute, Mixes: 3 * time.Minute, Play: 3 * time.Minute,
-	Events: 5 * time.Minute, NowPlaying: 2 * time.Minute}
+	Events: 5 * time.Minute, NowPlaying: 2 * time.Minute, Leaderboard: 5 * time.Minute}
 
 // ParseMix reads "post=60s,dm=5m,..." over DefaultMix.
 func ParseMix(s string) (Mix, error) {
@@ -87,8 +88,10 @@ func ParseMix(s string) (Mix, error) {
 			m.Events = d
 		case "nowplaying":
 			m.NowPlaying = d
+		case "leaderboard":
+			m.Leaderboard = d
 		default:
-			return m, fmt.Errorf("mix: unknown action %q (read, post, dm, profile, shouts, me, courses, course, mixes, play, events, nowplaying)", k)
+			return m, fmt.Errorf("mix: unknown action %q (read, post, dm, profile, shouts, me, courses, course, mixes, play, events, nowplaying, leaderboard)", k)
 		}
 	}
 	return m, nil
@@ -340,6 +343,9 @@ func (r *run) user(ctx context.Context, i int) {
 		}},
 		{r.cfg.Mix.NowPlaying, time.Time{}, func(s time.Time) {
 			r.call(ctx, "GET /api/live/now-playing", "GET", base+"/live/now-playing", u.Token, nil, s, nil)
+		}},
+		{r.cfg.Mix.Leaderboard, time.Time{}, func(s time.Time) {
+			r.call(ctx, "GET /api/leaderboard", "GET", base+"/leaderboard?around=me", u.Token, nil, s, nil)
 		}},
 	}
 	if len(r.prep.Courses) > 0 {

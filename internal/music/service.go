@@ -2,7 +2,6 @@ package music
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"strconv"
@@ -246,33 +245,26 @@ func parseCursor(s string, sort Sort) (Cursor, bool) {
 // caller's likes are laid over the cached page with one query.
 func (s *Service) List(ctx context.Context, viewer *account.User, q Query) ([]byte, error) {
 	key := "mixes:" + string(q.Sort) + ":" + q.Genre + ":" + strconv.FormatInt(q.Creator, 10) + ":" + q.After.encode(SortPopular) + ":" + strconv.Itoa(q.Limit)
-	b, err := s.Cache.Get(ctx, cache.Medium, key, tagMixes, func(ctx context.Context) ([]byte, error) {
+	var over func(context.Context, *List[MixView]) error
+	if viewer != nil {
+		over = func(ctx context.Context, l *List[MixView]) error { return s.overlayLikes(ctx, viewer.ID, l.Items) }
+	}
+	return cache.GetOverlaidJSON(ctx, s.Cache, cache.Medium, key, tagMixes, func(ctx context.Context) (List[MixView], error) {
 		ms, err := s.Store.Mixes(ctx, q)
 		if err != nil {
-			return nil, err
+			return List[MixView]{}, err
 		}
 		views, err := s.views(ctx, ms)
 		if err != nil {
-			return nil, err
+			return List[MixView]{}, err
 		}
 		l := List[MixView]{Items: views}
 		if len(ms) == q.Limit {
 			last := ms[len(ms)-1]
 			l.NextCursor = Cursor{Plays: last.Plays, ID: last.ID}.encode(q.Sort)
 		}
-		return json.Marshal(l)
-	})
-	if err != nil || viewer == nil {
-		return b, err
-	}
-	var l List[MixView]
-	if err := json.Unmarshal(b, &l); err != nil {
-		return nil, err
-	}
-	if err := s.overlayLikes(ctx, viewer.ID, l.Items); err != nil {
-		return nil, err
-	}
-	return json.Marshal(l)
+		return l, nil
+	}, over)
 }
 
 func (s *Service) overlayLikes(ctx context.Context, userID int64, items []MixView) error {
@@ -297,33 +289,31 @@ var errNoMix = apperr.New(apperr.NotFound, "mix not found")
 
 // Get returns one mix (cached like the lists) with the caller's like.
 func (s *Service) Get(ctx context.Context, viewer *account.User, id int64) (MixView, error) {
-	b, err := s.Cache.Get(ctx, cache.Medium, "mix:"+strconv.FormatInt(id, 10), tagMixes, func(ctx context.Context) ([]byte, error) {
+	var over func(context.Context, *MixView) error
+	if viewer != nil {
+		over = func(ctx context.Context, v *MixView) error {
+			items := []MixView{*v}
+			err := s.overlayLikes(ctx, viewer.ID, items)
+			*v = items[0]
+			return err
+		}
+	}
+	v, err := cache.GetOverlaid(ctx, s.Cache, cache.Medium, "mix:"+strconv.FormatInt(id, 10), tagMixes, func(ctx context.Context) (MixView, error) {
 		m, err := s.Store.Mix(ctx, id)
 		if err != nil {
-			return nil, err
+			return MixView{}, err
 		}
 		v, err := s.views(ctx, []Mix{m})
 		if err != nil {
-			return nil, err
+			return MixView{}, err
 		}
-		return json.Marshal(v[0])
-	})
+		return v[0], nil
+	}, over)
 	if apperr.Is(err, apperr.NotFound) {
 		return MixView{}, errNoMix
 	}
 	if err != nil {
 		return MixView{}, err
-	}
-	var v MixView
-	if err := json.Unmarshal(b, &v); err != nil {
-		return MixView{}, err
-	}
-	if viewer != nil {
-		items := []MixView{v}
-		if err := s.overlayLikes(ctx, viewer.ID, items); err != nil {
-			return MixView{}, err
-		}
-		v = items[0]
 	}
 	return v, nil
 }
