@@ -303,6 +303,42 @@ func (l *ledger) receivable(ctx context.Context, userID int64) (int64, error) {
 	return res.LastInsertId()
 }
 
+// payDebt pays userID's debt (what a refund could not take back) from the
+// credits the wallet now holds, as far as they go: a transaction of its
+// own ("debt_repayment", postings of kind refund) right after the credit
+// that brought them, in the same database transaction. A user without
+// debt costs one indexed read.
+func (l *ledger) payDebt(ctx context.Context, userID int64) error {
+	var recv, owed int64
+	err := l.tx.QueryRowContext(ctx, `SELECT id, balance FROM wallet_accounts WHERE user_id = ? AND kind = 'receivable'`+forUpdate(l.s.db), userID).Scan(&recv, &owed)
+	if sqldb.IsNotFound(err) || (err == nil && owed >= 0) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var held int64
+	if err := l.tx.QueryRowContext(ctx, `SELECT balance FROM wallet_accounts WHERE user_id = ? AND kind = 'wallet'`, userID).Scan(&held); err != nil {
+		return err
+	}
+	pay := min(-owed, held)
+	if pay <= 0 {
+		return nil
+	}
+	acc, after, err := l.debitWallet(ctx, userID, pay)
+	if err != nil {
+		return err
+	}
+	recvAfter, err := l.moveSystem(ctx, recv, pay)
+	if err != nil {
+		return err
+	}
+	_, err = l.record(ctx, "debt_repayment", "debt", "debt repaid from new credits", userID,
+		posting{account: acc, amount: -pay, balanceAfter: after, kind: wallet.Refund},
+		posting{account: recv, amount: pay, balanceAfter: recvAfter, kind: wallet.Refund})
+	return err
+}
+
 // recipient checks that a tip may be sent to userID: the user exists and
 // is not banned. This is the one place that decides it; when moderation
 // adds states (a ban with an end, a suspension), they are read here.
@@ -353,6 +389,9 @@ func (l *ledger) Tip(ctx context.Context, from, to, amount int64, note string) (
 		posting{account: fromAcc, amount: -amount, balanceAfter: fromAfter, kind: wallet.TipSent, counterparty: to},
 		posting{account: toAcc, amount: amount, balanceAfter: toAfter, kind: wallet.TipReceived, counterparty: from})
 	if err != nil {
+		return wallet.Entry{}, err
+	}
+	if err := l.payDebt(ctx, to); err != nil {
 		return wallet.Entry{}, err
 	}
 	return wallet.Entry{ID: txID, Amount: -amount, Kind: wallet.TipSent, Counterparty: &to, Ref: wallet.UserRef(to), Memo: note,
@@ -415,6 +454,11 @@ func (l *ledger) Adjust(ctx context.Context, userID, amount int64, reason string
 		posting{account: accountRevenue, amount: -amount, balanceAfter: revAfter, kind: wallet.Adjustment})
 	if err != nil {
 		return wallet.Entry{}, err
+	}
+	if amount > 0 {
+		if err := l.payDebt(ctx, userID); err != nil {
+			return wallet.Entry{}, err
+		}
 	}
 	return wallet.Entry{ID: txID, Amount: amount, Kind: wallet.Adjustment, Ref: ref, Memo: reason, BalanceAfter: after, CreatedAt: l.now}, nil
 }
@@ -483,6 +527,9 @@ func (s *Wallet) CompletePayment(ctx context.Context, eventID, eventType string,
 			if _, err := l.record(ctx, "topup", "stripe:"+p.PaymentIntent, p.Pack, p.UserID,
 				posting{account: acc, amount: p.Credits, balanceAfter: after, kind: wallet.Topup},
 				posting{account: accountClearing, amount: -p.Credits, balanceAfter: clrAfter, kind: wallet.Topup}); err != nil {
+				return wallet.Reply{}, err
+			}
+			if err := l.payDebt(ctx, p.UserID); err != nil {
 				return wallet.Reply{}, err
 			}
 		case "course":

@@ -37,7 +37,7 @@ var benchRun atomic.Int64
 
 func benchTips(b *testing.B, db *sqldb.DB, s *sqlstore.Wallet) {
 	ctx := context.Background()
-	users := walletUsers(b, db, fmt.Sprint("bench", benchRun.Add(1)), 201)
+	users := walletUsers(b, db, fmt.Sprintf("bench%dx", benchRun.Add(1)), 201)
 	hot, cold := users[0], users[1:]
 	for _, u := range cold {
 		if _, err := s.Do(ctx, nil, func(ctx context.Context, l wallet.Ledger) (wallet.Reply, error) {
