@@ -5,7 +5,7 @@
 # wallet and many cold, the ledger check after; and webhook p50/p99
 # (verify + apply + commit). SQLite and, with PLAZA_TEST_MYSQL_DSN, MariaDB.
 # Medians of -count runs.
-set -euo pipefail
+set -uo pipefail # one failing figure does not hide the others
 cd "$(dirname "$0")/.."
 uptime
 go test -run '^$' -bench 'BenchmarkTips$' -benchtime="${TIPTIME:-2s}" -count="${COUNT:-3}" ./internal/sqlstore

@@ -48,6 +48,7 @@ func benchTips(b *testing.B, db *sqldb.DB, s *sqlstore.Wallet) {
 		}
 	}
 	var n, failed atomic.Int64
+	var firstErr atomic.Value
 	b.SetParallelism(benchClients / runtime.GOMAXPROCS(0))
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -67,13 +68,14 @@ func benchTips(b *testing.B, db *sqldb.DB, s *sqlstore.Wallet) {
 				return wallet.Reply{Status: 201, Body: []byte(fmt.Sprint(e.ID))}, err
 			}); err != nil {
 				failed.Add(1)
+				firstErr.CompareAndSwap(nil, err.Error())
 			}
 		}
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tips/s")
 	if failed.Load() > 0 {
-		b.Fatalf("%d tips failed", failed.Load())
+		b.Fatalf("%d tips failed; the first: %v", failed.Load(), firstErr.Load())
 	}
 	c, err := s.Check(ctx)
 	if err != nil || !c.OK {
