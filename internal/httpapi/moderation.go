@@ -7,6 +7,7 @@ import (
 
 	"github.com/plazahq/plaza/internal/account"
 	"github.com/plazahq/plaza/internal/apperr"
+	"github.com/plazahq/plaza/internal/batch"
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/moderation"
 )
@@ -23,15 +24,34 @@ func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Each user's wallet balance, one query for the page (the batch
+	// loader; users without a wallet hold 0).
+	ids := make([]int64, len(list))
+	for i := range list {
+		ids[i] = list[i].ID
+	}
+	balances, err := batch.New(s.wallet.Store.Balances, 500, time.Millisecond).LoadMany(r.Context(), ids)
+	if err != nil {
+		return err
+	}
+	items := make([]adminUserItem, len(list))
 	for i := range list {
 		list[i].User = s.present(list[i].User)
+		items[i] = adminUserItem{AdminUser: list[i], Balance: balances[list[i].ID]}
 	}
-	out := community.List[moderation.AdminUser]{Items: list}
+	out := community.List[adminUserItem]{Items: items}
 	if len(list) == p.Limit {
 		out.NextCursor = strconv.FormatInt(list[len(list)-1].ID, 10)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// adminUserItem is a user in the admins' list, with the wallet's balance
+// in credits.
+type adminUserItem struct {
+	moderation.AdminUser
+	Balance int64 `json:"balance"`
 }
 
 // adminUser serves GET /api/admin/users/{id} (admins).

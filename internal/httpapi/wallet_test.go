@@ -349,3 +349,57 @@ func TestWebhookAppliesOnceWhenTheDatabaseIsLost(t *testing.T) {
 	}
 	_ = tok
 }
+
+// TestAdminUsersBalancesBatched: the admins' user list shows each user's
+// balance, loaded in one query for the page: a page of 8 costs what a
+// page of 2 does.
+func TestAdminUsersBalancesBatched(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db, withEnv("PLAZA_RATE_PAYMENT", "off"))
+		adminTok, _ := e.admin("auditor")
+		want := map[int64]int64{}
+		for i := range 8 {
+			_, u := e.signup(fmt.Sprint("saver", i))
+			want[u.ID] = 0
+			if i%3 != 0 {
+				want[u.ID] = int64(10 * i)
+				e.must(201, e.do("POST", fmt.Sprintf("/api/admin/wallets/%d/adjust", u.ID), map[string]any{"amount": 10 * i, "reason": "seed"},
+					adminTok, key(fmt.Sprint("seed-", i))...))
+			}
+		}
+		e.jobs.Stop(context.Background()) // its polling would count as queries too
+		e.must(200, e.do("GET", "/api/users/me", nil, adminTok))
+		cost := func(limit int) int64 {
+			least := int64(-1)
+			for range 3 {
+				before := e.db.Queries()
+				var page struct {
+					Items []struct {
+						ID      int64
+						Balance *int64
+					}
+				}
+				e.must(200, e.do("GET", fmt.Sprintf("/api/admin/users?status=active&limit=%d", limit), nil, adminTok)).json(&page)
+				n := e.db.Queries() - before
+				if len(page.Items) != limit {
+					t.Fatalf("page of %d: %d items", limit, len(page.Items))
+				}
+				for _, it := range page.Items {
+					if it.Balance == nil {
+						t.Fatalf("user %d has no balance", it.ID)
+					}
+					if w, ok := want[it.ID]; ok && *it.Balance != w {
+						t.Fatalf("user %d: balance %d, want %d", it.ID, *it.Balance, w)
+					}
+				}
+				if least < 0 || n < least {
+					least = n
+				}
+			}
+			return least
+		}
+		if small, large := cost(2), cost(8); small != large {
+			t.Fatalf("a page of 2 costs %d queries, of 8 %d", small, large)
+		}
+	})
+}

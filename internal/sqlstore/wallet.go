@@ -30,6 +30,10 @@ const (
 type Wallet struct {
 	db  *sqldb.DB
 	now func() time.Time
+	// group gathers concurrent writes into shared transactions (one
+	// commit for many tips); each write keeps its own savepoint. nil:
+	// each write in its own transaction.
+	group *sqldb.Group
 }
 
 var _ wallet.Store = (*Wallet)(nil)
@@ -39,7 +43,14 @@ func NewWallet(db *sqldb.DB, now func() time.Time) *Wallet {
 	if now == nil {
 		now = time.Now
 	}
-	return &Wallet{db: db, now: now}
+	return &Wallet{db: db, now: now, group: sqldb.NewGroup(db.Write(), 128)}
+}
+
+// WithoutGroupCommit returns a store on the same database whose writes
+// each run in a transaction of their own, as before group commit: for
+// side-by-side benchmarks.
+func (s *Wallet) WithoutGroupCommit() *Wallet {
+	return &Wallet{db: s.db, now: s.now}
 }
 
 // errKeyTaken: the idempotency key's row exists (another call recorded it).
@@ -50,11 +61,16 @@ var errKeyTaken = errors.New("wallet: idempotency key taken")
 // on the first's row (MySQL) or its whole transaction (SQLite) and fails on
 // the duplicate, which rolls its effect back; it then answers with the
 // recorded reply.
+//
+// Concurrent calls share a database transaction through s.group (group
+// commit): each runs in its own savepoint, so a refused call (insufficient
+// funds, a taken key) undoes only its own writes, and every caller is
+// answered after the shared commit.
 func (s *Wallet) Do(ctx context.Context, key *wallet.Key, fn func(ctx context.Context, l wallet.Ledger) (wallet.Reply, error)) (wallet.Reply, error) {
 	for attempt := 0; ; attempt++ {
 		var reply wallet.Reply
 		now := s.now().UTC().Truncate(time.Millisecond)
-		err := s.db.Write().Tx(ctx, func(tx *sql.Tx) error {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
 			r, err := fn(ctx, &ledger{s: s, tx: tx, now: now})
 			if err != nil {
 				return err
@@ -106,6 +122,14 @@ func (s *Wallet) Do(ctx context.Context, key *wallet.Key, fn func(ctx context.Co
 		stored.Replayed = true
 		return stored, nil
 	}
+}
+
+// tx runs a write through the group committer, or alone without one.
+func (s *Wallet) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.group == nil {
+		return s.db.Write().Tx(ctx, fn)
+	}
+	return s.group.Tx(ctx, fn)
 }
 
 func (s *Wallet) lookupKey(ctx context.Context, key *wallet.Key) (reply wallet.Reply, hash string, at time.Time, found bool, err error) {
@@ -279,6 +303,42 @@ func (l *ledger) receivable(ctx context.Context, userID int64) (int64, error) {
 	return res.LastInsertId()
 }
 
+// payDebt pays userID's debt (what a refund could not take back) from the
+// credits the wallet now holds, as far as they go: a transaction of its
+// own ("debt_repayment", postings of kind refund) right after the credit
+// that brought them, in the same database transaction. A user without
+// debt costs one indexed read.
+func (l *ledger) payDebt(ctx context.Context, userID int64) error {
+	var recv, owed int64
+	err := l.tx.QueryRowContext(ctx, `SELECT id, balance FROM wallet_accounts WHERE user_id = ? AND kind = 'receivable'`+forUpdate(l.s.db), userID).Scan(&recv, &owed)
+	if sqldb.IsNotFound(err) || (err == nil && owed >= 0) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var held int64
+	if err := l.tx.QueryRowContext(ctx, `SELECT balance FROM wallet_accounts WHERE user_id = ? AND kind = 'wallet'`, userID).Scan(&held); err != nil {
+		return err
+	}
+	pay := min(-owed, held)
+	if pay <= 0 {
+		return nil
+	}
+	acc, after, err := l.debitWallet(ctx, userID, pay)
+	if err != nil {
+		return err
+	}
+	recvAfter, err := l.moveSystem(ctx, recv, pay)
+	if err != nil {
+		return err
+	}
+	_, err = l.record(ctx, "debt_repayment", "debt", "debt repaid from new credits", userID,
+		posting{account: acc, amount: -pay, balanceAfter: after, kind: wallet.Refund},
+		posting{account: recv, amount: pay, balanceAfter: recvAfter, kind: wallet.Refund})
+	return err
+}
+
 // recipient checks that a tip may be sent to userID: the user exists and
 // is not banned. This is the one place that decides it; when moderation
 // adds states (a ban with an end, a suspension), they are read here.
@@ -329,6 +389,9 @@ func (l *ledger) Tip(ctx context.Context, from, to, amount int64, note string) (
 		posting{account: fromAcc, amount: -amount, balanceAfter: fromAfter, kind: wallet.TipSent, counterparty: to},
 		posting{account: toAcc, amount: amount, balanceAfter: toAfter, kind: wallet.TipReceived, counterparty: from})
 	if err != nil {
+		return wallet.Entry{}, err
+	}
+	if err := l.payDebt(ctx, to); err != nil {
 		return wallet.Entry{}, err
 	}
 	return wallet.Entry{ID: txID, Amount: -amount, Kind: wallet.TipSent, Counterparty: &to, Ref: wallet.UserRef(to), Memo: note,
@@ -391,6 +454,11 @@ func (l *ledger) Adjust(ctx context.Context, userID, amount int64, reason string
 		posting{account: accountRevenue, amount: -amount, balanceAfter: revAfter, kind: wallet.Adjustment})
 	if err != nil {
 		return wallet.Entry{}, err
+	}
+	if amount > 0 {
+		if err := l.payDebt(ctx, userID); err != nil {
+			return wallet.Entry{}, err
+		}
 	}
 	return wallet.Entry{ID: txID, Amount: amount, Kind: wallet.Adjustment, Ref: ref, Memo: reason, BalanceAfter: after, CreatedAt: l.now}, nil
 }
@@ -459,6 +527,9 @@ func (s *Wallet) CompletePayment(ctx context.Context, eventID, eventType string,
 			if _, err := l.record(ctx, "topup", "stripe:"+p.PaymentIntent, p.Pack, p.UserID,
 				posting{account: acc, amount: p.Credits, balanceAfter: after, kind: wallet.Topup},
 				posting{account: accountClearing, amount: -p.Credits, balanceAfter: clrAfter, kind: wallet.Topup}); err != nil {
+				return wallet.Reply{}, err
+			}
+			if err := l.payDebt(ctx, p.UserID); err != nil {
 				return wallet.Reply{}, err
 			}
 		case "course":

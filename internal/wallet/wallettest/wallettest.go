@@ -304,6 +304,35 @@ func Exercise(t *testing.T, env Env) {
 		if b := balance(t, s, buyer); b.Balance != 0 || b.Debt != 200 {
 			t.Fatalf("after full refund: %+v, want balance 0 debt 200", b)
 		}
+		// Later credits pay the debt first, exactly: a tip received, an
+		// adjustment, a pack bought.
+		if _, err := tip(s, nil, u[0], buyer, 50); err != nil {
+			t.Fatal(err)
+		}
+		if b := balance(t, s, buyer); b.Balance != 0 || b.Debt != 150 {
+			t.Fatalf("after a tip of 50 received: %+v, want balance 0 debt 150", b)
+		}
+		adjust(t, s, buyer, 100)
+		if b := balance(t, s, buyer); b.Balance != 0 || b.Debt != 50 {
+			t.Fatalf("after an adjustment of 100: %+v, want balance 0 debt 50", b)
+		}
+		p2 := wallet.Payment{PaymentIntent: fmt.Sprint("pi_d", n), SessionID: fmt.Sprint("cs_d", n), UserID: buyer, Item: "credits",
+			Pack: "small", Credits: 70, AmountCents: 100}
+		if applied, err := s.CompletePayment(ctx, fmt.Sprint("evt_d", n), "checkout.session.completed", p2, nil); err != nil || !applied {
+			t.Fatalf("pack after debt: %v %v", applied, err)
+		}
+		if b := balance(t, s, buyer); b.Balance != 20 || b.Debt != 0 {
+			t.Fatalf("after a pack of 70: %+v, want balance 20 debt 0", b)
+		}
+		adjust(t, s, buyer, 5) // no debt left: all of it stays
+		if b := balance(t, s, buyer); b.Balance != 25 || b.Debt != 0 {
+			t.Fatalf("after an adjustment without debt: %+v, want balance 25 debt 0", b)
+		}
+		es, err := s.Entries(ctx, buyer, 0, 3)
+		if err != nil || len(es) != 3 || es[0].Amount != 5 || es[1].Kind != wallet.Refund || es[1].Amount != -50 || es[1].BalanceAfter != 20 || es[2].Kind != wallet.Topup || es[2].Amount != 70 {
+			t.Fatalf("entries after repayments: %+v %v", es, err)
+		}
+		adjust(t, s, buyer, -25)
 		_, _, err = s.RefundPayment(ctx, fmt.Sprint("evt_r3", n), "charge.refunded", "pi_unknown", 100, nil)
 		wantCode(t, err, apperr.NotFound)
 		_, err = s.CompletePayment(ctx, fmt.Sprint("evt_u", n), "checkout.session.completed",

@@ -1,0 +1,122 @@
+package sqldb_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/plazahq/plaza/internal/sqldb"
+	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
+)
+
+var errRefused = errors.New("refused")
+
+// TestGroupCommit: many concurrent calls spend a stock of 25 through a
+// group committer, each with a conditional update and a log row. Exactly
+// 25 succeed; the refused ones leave no row and their after-commit hooks
+// never run; calls shared transactions; and a call that wrecks the shared
+// transaction (it rolls the whole of it back) makes no other call fail.
+func TestGroupCommit(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		for _, q := range []string{
+			`CREATE TABLE group_stock (id INTEGER PRIMARY KEY, n BIGINT NOT NULL)`,
+			`CREATE TABLE group_log (id INTEGER PRIMARY KEY, caller INTEGER NOT NULL)`,
+			`INSERT INTO group_stock (id, n) VALUES (1, 25)`,
+		} {
+			if _, err := db.Write().Exec(ctx, q); err != nil {
+				t.Fatal(q, err)
+			}
+		}
+		g := sqldb.NewGroup(db.Write(), 16)
+		const callers = 120
+		var (
+			wg              sync.WaitGroup
+			start           = make(chan struct{})
+			ok, refused     atomic.Int64
+			hooks, badHooks atomic.Int64
+			other           []error
+			mu              sync.Mutex
+		)
+		for i := range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				err := g.Tx(ctx, func(tx *sql.Tx) error {
+					if _, err := tx.Exec(`INSERT INTO group_log (id, caller) VALUES (?, ?)`, i+1, i); err != nil {
+						return err
+					}
+					if i == 7 {
+						// A saboteur: ends the shared transaction under the others.
+						tx.Exec(`ROLLBACK`) //nolint:errcheck // the point is the wreck
+						return errors.New("sabotage")
+					}
+					res, err := tx.Exec(`UPDATE group_stock SET n = n - 1 WHERE id = 1 AND n >= 1`)
+					if err != nil {
+						return err
+					}
+					if n, _ := res.RowsAffected(); n == 0 {
+						db.AfterCommit(tx, func() { badHooks.Add(1) })
+						return errRefused
+					}
+					return db.AfterCommit(tx, func() { hooks.Add(1) })
+				})
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errors.Is(err, errRefused):
+					refused.Add(1)
+				case i == 7:
+				default:
+					mu.Lock()
+					other = append(other, err)
+					mu.Unlock()
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if len(other) > 0 {
+			t.Fatalf("unexpected errors: %v", other)
+		}
+		if ok.Load() != 25 || refused.Load() != callers-26 {
+			t.Fatalf("ok %d refused %d, want 25 and %d", ok.Load(), refused.Load(), callers-26)
+		}
+		var left, rows int64
+		if err := db.Write().QueryRow(ctx, []any{&left}, `SELECT n FROM group_stock WHERE id = 1`); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Write().QueryRow(ctx, []any{&rows}, `SELECT COUNT(*) FROM group_log`); err != nil {
+			t.Fatal(err)
+		}
+		if left != 0 || rows != 25 {
+			t.Fatalf("stock left %d, log rows %d; want 0 and 25 (refused calls' writes rolled back)", left, rows)
+		}
+		if hooks.Load() != 25 || badHooks.Load() != 0 {
+			t.Fatalf("after-commit hooks: %d of committed calls (want 25), %d of refused ones (want 0)", hooks.Load(), badHooks.Load())
+		}
+		st := g.Stats()
+		if st.Calls != callers || st.Batches >= st.Calls {
+			t.Fatalf("stats %+v: want %d calls in fewer batches", st, callers)
+		}
+		t.Logf("%d calls in %d transactions", st.Calls, st.Batches)
+	})
+}
+
+// TestGroupCommitCancelled: a caller whose context ended before its turn
+// gets its context's error and nothing of it runs.
+func TestGroupCommitCancelled(t *testing.T) {
+	db := sqldbtest.OpenSQLite(t, sqldb.Config{})
+	g := sqldb.NewGroup(db.Write(), 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := false
+	err := g.Tx(ctx, func(tx *sql.Tx) error { ran = true; return nil })
+	if err == nil || ran {
+		t.Fatalf("cancelled call: err %v, ran %v", err, ran)
+	}
+}
