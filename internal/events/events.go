@@ -88,6 +88,12 @@ type RSVPResult struct {
 	Promoted []int64
 }
 
+// MyRSVP is one member's answer to an event.
+type MyRSVP struct {
+	Status   Status
+	Position int // 1-based place in the waitlist when Waitlisted, else 0
+}
+
 // Attendee is one RSVP as the event's owner sees it.
 type Attendee struct {
 	UserID    int64
@@ -155,8 +161,9 @@ type Store interface {
 	// waitlisted one (ob.Promoted's jobs enqueued), in one transaction.
 	// Answering what one already answered changes nothing.
 	RSVP(ctx context.Context, eventID, userID int64, want Status, now time.Time, ob Outbox) (RSVPResult, error)
-	// MyRSVPs returns userID's statuses for the given events (absent: none).
-	MyRSVPs(ctx context.Context, userID int64, eventIDs []int64) (map[int64]Status, error)
+	// MyRSVPs returns userID's answers to the given events (absent: none),
+	// each with its waitlist place when waitlisted, in one query.
+	MyRSVPs(ctx context.Context, userID int64, eventIDs []int64) (map[int64]MyRSVP, error)
 	// Attendees pages an event's RSVPs.
 	Attendees(ctx context.Context, eventID int64, p AttendeePage) ([]Attendee, error)
 	// MarkAttended records that the users attended and awards each xp for

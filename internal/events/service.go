@@ -95,8 +95,10 @@ var (
 	errNotStarted = apperr.New(apperr.EventNotStarted, "attendance can be marked once the event has started")
 )
 
-// View is an event as clients see it; MyRSVP describes the caller (null
-// when anonymous or without an answer).
+// View is an event as clients see it; MyRSVP and MyWaitlistPosition
+// describe the caller (null when anonymous or without an answer; the
+// position only while the caller is waitlisted). They are laid over the
+// cached event for each viewer, never cached.
 type View struct {
 	ID          int64     `json:"id"`
 	OwnerID     int64     `json:"ownerId"`
@@ -110,6 +112,7 @@ type View struct {
 	Going       int       `json:"going"`
 	Waitlisted  int       `json:"waitlisted"`
 	MyRSVP      *Status   `json:"myRsvp"`
+	MyPosition  *int      `json:"myWaitlistPosition"`
 }
 
 func view(e Event) View {
@@ -219,7 +222,8 @@ func (s *Service) List(ctx context.Context, viewer *account.User, r Range) ([]by
 	}, over)
 }
 
-// overlay sets MyRSVP on views for user, in one query.
+// overlay sets MyRSVP (and MyPosition when waitlisted) on views for user,
+// in one query.
 func (s *Service) overlay(ctx context.Context, user int64, views []View) error {
 	if len(views) == 0 {
 		return nil
@@ -233,8 +237,11 @@ func (s *Service) overlay(ctx context.Context, user int64, views []View) error {
 		return err
 	}
 	for i := range views {
-		if st, ok := mine[views[i].ID]; ok {
-			views[i].MyRSVP = &st
+		if m, ok := mine[views[i].ID]; ok {
+			views[i].MyRSVP = &m.Status
+			if m.Status == Waitlisted {
+				views[i].MyPosition = &m.Position
+			}
 		}
 	}
 	return nil

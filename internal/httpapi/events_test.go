@@ -38,6 +38,7 @@ type eventView struct {
 	Going       int
 	Waitlisted  int
 	MyRSVP      *string
+	MyPosition  *int `json:"myWaitlistPosition"`
 }
 
 type rsvpView struct {
@@ -165,7 +166,8 @@ func TestEventsRulesAndBadInput(t *testing.T) {
 			t.Fatalf("ray again: %+v", v)
 		}
 		e.must(200, e.do("GET", "/api/events", nil, rayTok)).json(&list)
-		if it := list.Items[0]; it.Going != 2 || it.Waitlisted != 1 || it.MyRSVP == nil || *it.MyRSVP != "waitlisted" {
+		if it := list.Items[0]; it.Going != 2 || it.Waitlisted != 1 || it.MyRSVP == nil || *it.MyRSVP != "waitlisted" ||
+			it.MyPosition == nil || *it.MyPosition != 1 {
 			t.Fatalf("ray's list %+v", it)
 		}
 		if list.Items[1].MyRSVP != nil {
@@ -177,8 +179,17 @@ func TestEventsRulesAndBadInput(t *testing.T) {
 		}
 		var one eventView
 		e.must(200, e.do("GET", path, nil, patTok)).json(&one)
-		if one.MyRSVP == nil || *one.MyRSVP != "going" || one.Going != 2 {
+		if one.MyRSVP == nil || *one.MyRSVP != "going" || one.Going != 2 || one.MyPosition != nil {
 			t.Fatalf("pat's view %+v", one)
+		}
+		// A reload of the event tells ray where he stands in line.
+		e.must(200, e.do("GET", path, nil, rayTok)).json(&one)
+		if one.MyRSVP == nil || *one.MyRSVP != "waitlisted" || one.MyPosition == nil || *one.MyPosition != 1 {
+			t.Fatalf("ray's view %+v", one)
+		}
+		e.must(200, e.do("GET", path, nil, "")).json(&one)
+		if one.MyRSVP != nil || one.MyPosition != nil {
+			t.Fatalf("anonymous view %+v", one)
 		}
 
 		// Pages and ranges.
@@ -239,7 +250,7 @@ func TestEventsRulesAndBadInput(t *testing.T) {
 			t.Fatalf("promotion mail:\n%s", m)
 		}
 		e.must(200, e.do("GET", path, nil, rayTok)).json(&one)
-		if *one.MyRSVP != "going" || one.Going != 2 || one.Waitlisted != 0 {
+		if *one.MyRSVP != "going" || one.Going != 2 || one.Waitlisted != 0 || one.MyPosition != nil {
 			t.Fatalf("after the promotion %+v", one)
 		}
 

@@ -308,9 +308,11 @@ func (s *Events) RSVP(ctx context.Context, eventID, userID int64, want events.St
 	return res, err
 }
 
-// MyRSVPs returns one user's statuses for some events in one query.
-func (s *Events) MyRSVPs(ctx context.Context, userID int64, eventIDs []int64) (map[int64]events.Status, error) {
-	out := map[int64]events.Status{}
+// MyRSVPs returns one user's answers to some events in one query, a
+// waitlisted answer with its place (the waitlisted tickets up to its own,
+// counted through the (event_id, status, wait_seq) index).
+func (s *Events) MyRSVPs(ctx context.Context, userID int64, eventIDs []int64) (map[int64]events.MyRSVP, error) {
+	out := map[int64]events.MyRSVP{}
 	if len(eventIDs) == 0 {
 		return out, nil
 	}
@@ -320,11 +322,13 @@ func (s *Events) MyRSVPs(ctx context.Context, userID int64, eventIDs []int64) (m
 	}
 	err := s.db.Fresh().Query(ctx, func(rows *sql.Rows) error {
 		var id int64
-		var st string
-		err := rows.Scan(&id, &st)
-		out[id] = events.Status(st)
+		var m events.MyRSVP
+		err := rows.Scan(&id, &m.Status, &m.Position)
+		out[id] = m
 		return err
-	}, `SELECT event_id, status FROM event_rsvps WHERE user_id = ? AND event_id IN (`+placeholders(len(eventIDs))+`)`, args...)
+	}, `SELECT r.event_id, r.status, CASE WHEN r.status = 'waitlisted' THEN (SELECT COUNT(*) FROM event_rsvps w
+		WHERE w.event_id = r.event_id AND w.status = 'waitlisted' AND w.wait_seq <= r.wait_seq) ELSE 0 END
+		FROM event_rsvps r WHERE r.user_id = ? AND r.event_id IN (`+placeholders(len(eventIDs))+`)`, args...)
 	return out, err
 }
 

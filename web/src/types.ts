@@ -203,6 +203,8 @@ export interface Event {
   going: number;
   waitlisted: number;
   myRsvp: RSVPStatus | null;
+  /** The caller's 1-based place in the waitlist while waitlisted, else null. */
+  myWaitlistPosition: number | null;
 }
 
 export interface Track {

@@ -307,13 +307,29 @@ func TestEventRSVPAndWaitlist(t *testing.T) {
 	cl.open(page)
 	cl.waitText("[data-testid=places]", "full")
 	cl.clickText("Going")
-	cl.waitText("[data-testid=my-rsvp]", "You are on the waitlist (number 1 in line)")
+	cl.waitText("[data-testid=my-rsvp]", "You are #1 on the waitlist")
 
-	// Bob cannot come after all: Cleo is promoted, and her page says so.
+	// Dan queues behind her; a reload still says where he stands, from the
+	// event's own myWaitlistPosition, and so does the list.
+	dan := s.member("dan")
+	d := newBrowser(t, s)
+	d.signInAs(dan)
+	d.open(page)
+	d.clickText("Going")
+	d.waitText("[data-testid=my-rsvp]", "You are #2 on the waitlist")
+	d.open(page)
+	d.waitText("[data-testid=my-rsvp]", "You are #2 on the waitlist")
+	d.open("/events")
+	d.waitText("#main .tag", "You are #2 on the waitlist")
+
+	// Bob cannot come after all: Cleo is promoted, and her page says so;
+	// Dan, reloading, is now first in line.
 	b.clickText("Not going")
 	b.waitText("[data-testid=my-rsvp]", "You are not going")
 	cl.waitText("[data-testid=my-rsvp]", "You are going")
-	for _, x := range []*browser{c, b, cl} {
+	d.open(page)
+	d.waitText("[data-testid=my-rsvp]", "You are #1 on the waitlist")
+	for _, x := range []*browser{c, b, cl, d} {
 		if errs := x.pageErrors(); len(errs) > 0 {
 			t.Fatalf("page errors: %v", errs)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/plazahq/plaza/internal/app"
 	"github.com/plazahq/plaza/internal/config"
 	"github.com/plazahq/plaza/internal/httpapi"
+	"github.com/plazahq/plaza/internal/jobs"
 	"github.com/plazahq/plaza/internal/mail"
 	"github.com/plazahq/plaza/internal/media"
 	"github.com/plazahq/plaza/internal/sqldb"
@@ -38,6 +39,7 @@ type site struct {
 	ln      net.Listener
 	srv     *httptest.Server
 	env     map[string]string // configuration on top of the tests' own
+	kinds   []jobs.Kind       // job kinds registered next to the app's own
 }
 
 const password = "correct horse battery"
@@ -55,6 +57,19 @@ func newSiteWith(t testing.TB, env map[string]string) *site {
 		t.Fatal(err)
 	}
 	s := &site{t: t, url: "http://" + ln.Addr().String(), db: sqldbtest.OpenSQLite(t, sqldb.Config{}), dir: t.TempDir(), env: env}
+	s.start(ln)
+	return s
+}
+
+// newSiteWithJobs starts a site whose queue also runs kinds (registered
+// before its workers start, as the app registers its own).
+func newSiteWithJobs(t testing.TB, kinds ...jobs.Kind) *site {
+	t.Helper()
+	ln, err := listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &site{t: t, url: "http://" + ln.Addr().String(), db: sqldbtest.OpenSQLite(t, sqldb.Config{}), dir: t.TempDir(), kinds: kinds}
 	s.start(ln)
 	return s
 }
@@ -100,6 +115,9 @@ func (s *site) start(ln net.Listener) {
 		HashParams: account.HashParams{Memory: 64, Time: 1, Threads: 1}, MediaLimits: media.Limits{media.Image: 256 << 10, media.Audio: 256 << 10}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, k := range s.kinds {
+		a.Jobs.Register(k)
 	}
 	if err := a.Start(); err != nil {
 		t.Fatal(err)

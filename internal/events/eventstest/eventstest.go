@@ -213,6 +213,14 @@ func Exercise(t *testing.T, s events.Store, users []int64) {
 		if got := get(t, e.ID); got.Going != 2 || got.Waitlisted != 2 {
 			t.Fatalf("counts %d going, %d waitlisted", got.Going, got.Waitlisted)
 		}
+		// Each member reads back their own answer, with the waitlist place.
+		for u, want := range map[int64]events.MyRSVP{a: {Status: events.Going}, c: {Status: events.Waitlisted, Position: 1},
+			d: {Status: events.Waitlisted, Position: 2}} {
+			mine, err := s.MyRSVPs(ctx, u, []int64{e.ID})
+			if err != nil || mine[e.ID] != want {
+				t.Fatalf("user %d's RSVP %+v %v, want %+v", u, mine, err, want)
+			}
+		}
 		// a leaves: c (first in line) takes the place, d moves up.
 		r := rsvp(t, e.ID, a, events.Interested)
 		if r.Status != events.Interested || !slices.Equal(r.Promoted, []int64{c}) {
@@ -224,8 +232,11 @@ func Exercise(t *testing.T, s events.Store, users []int64) {
 		if r := rsvp(t, e.ID, d, events.Going); r.Position != 1 {
 			t.Fatalf("d after the promotion: %+v", r)
 		}
+		if mine, err := s.MyRSVPs(ctx, d, []int64{e.ID}); err != nil || mine[e.ID] != (events.MyRSVP{Status: events.Waitlisted, Position: 1}) {
+			t.Fatalf("d's RSVP after the promotion %+v %v", mine, err)
+		}
 		mine, err := s.MyRSVPs(ctx, c, []int64{e.ID, 1 << 40})
-		if err != nil || mine[e.ID] != events.Going || len(mine) != 1 {
+		if err != nil || mine[e.ID] != (events.MyRSVP{Status: events.Going}) || len(mine) != 1 {
 			t.Fatalf("c's RSVPs %v %v", mine, err)
 		}
 		// A waitlisted member leaving promotes no one.

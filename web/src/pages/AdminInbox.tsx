@@ -25,7 +25,8 @@ export default function AdminInbox() {
   const mark = async (m: ContactMessage, read: boolean) => {
     try {
       const updated = await api<ContactMessage>('/api/admin/contact-messages/' + m.id, { method: 'PATCH', body: { read } });
-      setItems((cur) => cur?.map((x) => (x.id === m.id ? updated : x)) ?? null);
+      // Under "unread only", a message marked read leaves the list.
+      setItems((cur) => (unreadOnly && updated.read ? cur?.filter((x) => x.id !== m.id) : cur?.map((x) => (x.id === m.id ? updated : x))) ?? null);
     } catch (e) {
       setError((e as Error).message);
     }
@@ -47,7 +48,7 @@ export default function AdminInbox() {
               <span class="muted"> from {m.ip}</span>
             </div>
             <p class="body">{m.message}</p>
-            <button type="button" class="small" onClick={() => void mark(m, !m.read)}>
+            <button type="button" class="small" onClick={() => void mark(m, !m.read)} aria-label={`${m.read ? 'Mark unread' : 'Mark read'}: the message from ${m.name}`}>
               {m.read ? 'Mark unread' : 'Mark read'}
             </button>
           </li>

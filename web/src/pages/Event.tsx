@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect } from 'preact/hooks';
 import { api } from '../api';
 import { FormError, useAction } from '../components/Form';
 import { Show, useLoad } from '../components/Load';
@@ -24,10 +24,10 @@ export default function Event({ params }: PageProps) {
     document.title = e.title + ' · Plaza';
     return e;
   }, [id]);
-  const [position, setPosition] = useState<number | null>(null);
+  // The answer and the place in line come back with the event (also after
+  // a reload of the page): read it again after answering.
   const rsvp = useAction(async (status: string) => {
-    const r = await api<{ status: RSVPStatus; position: number | null }>('/api/events/' + id + '/rsvp', { method: 'POST', body: { status } });
-    setPosition(r.status === 'waitlisted' ? r.position : null);
+    await api<{ status: RSVPStatus; position: number | null }>('/api/events/' + id + '/rsvp', { method: 'POST', body: { status } });
     reload();
   });
   // A place freed up: the server moves us off the waitlist and says so.
@@ -37,7 +37,6 @@ export default function Event({ params }: PageProps) {
     return realtime.subscribe('user:' + uid, {
       event: (ev) => {
         if (ev.type === 'event.promoted' && (ev.data as { eventId?: number }).eventId === id) {
-          setPosition(null);
           reload();
         }
       },
@@ -76,8 +75,7 @@ export default function Event({ params }: PageProps) {
                 ) : (
                   <div class="rsvp">
                     <p role="status" data-testid="my-rsvp">
-                      {e.myRsvp ? rsvpText(e.myRsvp) : 'Will you come?'}
-                      {e.myRsvp === 'waitlisted' && position !== null && ` (number ${position} in line)`}
+                      {e.myRsvp ? rsvpText(e.myRsvp, e.myWaitlistPosition) : 'Will you come?'}
                     </p>
                     <div class="tabs" role="group" aria-label="Your answer">
                       {choices.map((c) => {

@@ -5,7 +5,8 @@ import type { PageProps } from '../routes';
 import { allowed } from '../session';
 import type { Event, List } from '../types';
 
-export function rsvpText(s: Event['myRsvp']): string {
+export function rsvpText(s: Event['myRsvp'], position: number | null = null): string {
+  if (s === 'waitlisted' && position !== null) return `You are #${position} on the waitlist`;
   switch (s) {
     case 'going':
       return 'You are going';
@@ -56,7 +57,7 @@ export default function Events(_: PageProps) {
                   </p>
                   <p class="muted">
                     {placesText(e)}
-                    {e.myRsvp && <span class="tag">{rsvpText(e.myRsvp)}</span>}
+                    {e.myRsvp && <span class="tag">{rsvpText(e.myRsvp, e.myWaitlistPosition)}</span>}
                   </p>
                 </li>
               ))}
