@@ -535,12 +535,31 @@ func (s *Service) Post(ctx context.Context, by account.User, channelID int64, bo
 	if len(outbox) > 0 {
 		s.Jobs.Notify(ctx)
 	}
-	v, err := s.afterMessageWrite(ctx, m, "message.created", true)
+	// The author is the poster as this request authenticated them, at the
+	// level the award left them: no query to load them again.
+	author := Author{ID: by.ID, Username: by.Username, DisplayName: by.DisplayName, AvatarURL: s.AssetURL(by.AvatarURL), Level: by.Level}
+	if xp.Level > 0 {
+		author.Level = xp.Level
+	}
+	v := s.posted(ctx, m, author)
 	s.awarded(ctx, by.ID, xp)
 	for _, u := range mentioned {
 		s.publish(ctx, account.UserRoom(u), "mention", v)
 	}
-	return v, err
+	return v, nil
+}
+
+// posted renders a message just posted by author, keeps the channel's
+// newest page current (or stale) and publishes message.created.
+func (s *Service) posted(ctx context.Context, m Message, author Author) MessageView {
+	v := MessageView{ID: m.ID, ChannelID: m.ChannelID, Body: m.Body, CreatedAt: m.CreatedAt, Author: author, Reactions: []ReactionCount{}}
+	if s.newest != nil {
+		s.newest.add(v) // the newest page stays current: no miss for its readers
+	} else {
+		s.messagesChanged(ctx, m.ChannelID)
+	}
+	s.publish(ctx, "channel:"+strconv.FormatInt(m.ChannelID, 10), "message.created", v)
+	return v
 }
 
 var mentionRE = regexp.MustCompile(`(?:^|[^A-Za-z0-9_@])@([A-Za-z0-9_]{3,32})`)
@@ -584,20 +603,11 @@ func (s *Service) mentions(ctx context.Context, ch Channel, by account.User, bod
 	return out, nil
 }
 
-func (s *Service) afterMessageWrite(ctx context.Context, m Message, typ string, fresh bool) (MessageView, error) {
-	post := fresh && s.newest != nil
-	if !post {
-		s.messagesChanged(ctx, m.ChannelID)
-	}
-	views, err := s.messageViews(ctx, []Message{m}, 0, fresh)
+func (s *Service) afterMessageWrite(ctx context.Context, m Message, typ string) (MessageView, error) {
+	s.messagesChanged(ctx, m.ChannelID)
+	views, err := s.messageViews(ctx, []Message{m}, 0, false)
 	if err != nil {
-		if post {
-			s.messagesChanged(ctx, m.ChannelID)
-		}
 		return MessageView{}, err
-	}
-	if post {
-		s.newest.add(views[0]) // the newest page stays current: no miss for its readers
 	}
 	s.publish(ctx, "channel:"+strconv.FormatInt(m.ChannelID, 10), typ, views[0])
 	return views[0], nil
@@ -635,7 +645,7 @@ func (s *Service) Edit(ctx context.Context, by account.User, id int64, body stri
 	if err != nil {
 		return MessageView{}, err
 	}
-	return s.afterMessageWrite(ctx, m, "message.edited", false)
+	return s.afterMessageWrite(ctx, m, "message.edited")
 }
 
 // Delete soft-deletes a message and publishes message.deleted.

@@ -20,6 +20,16 @@ const defaultMaxAttempts = 10
 // and only if it commits. A job whose UniqueKey is held by an unfinished job
 // is skipped. Call Queue.Notify after the commit to wake workers at once.
 func InsertTx(ctx context.Context, tx *sql.Tx, dialect sqldb.Dialect, now time.Time, js ...Job) error {
+	return InsertPrepared(ctx, nil, tx, dialect, now, js...)
+}
+
+// InsertPrepared is InsertTx for a hot path: tx is a transaction of pool,
+// whose prepared statement runs the insert (nil pool: tx runs the text).
+func InsertPrepared(ctx context.Context, pool *sqldb.Pool, tx *sql.Tx, dialect sqldb.Dialect, now time.Time, js ...Job) error {
+	q := insertSQLite
+	if dialect == sqldb.MySQL {
+		q = insertMySQL
+	}
 	for _, j := range js {
 		if j.RunAt.IsZero() {
 			j.RunAt = now
@@ -34,19 +44,27 @@ func InsertTx(ctx context.Context, tx *sql.Tx, dialect sqldb.Dialect, now time.T
 		if j.UniqueKey != "" {
 			unique = j.UniqueKey
 		}
-		q := `INSERT INTO jobs (kind, payload, priority, state, max_attempts, run_at, unique_key, errors, created_at, updated_at)
-			VALUES (?, ?, ?, 'available', ?, ?, ?, '[]', ?, ?)`
-		if dialect == sqldb.MySQL {
-			q += ` ON DUPLICATE KEY UPDATE id = id`
+		args := []any{j.Kind, string(j.Payload), j.Priority, j.MaxAttempts, ms(j.RunAt), unique, ms(now), ms(now)}
+		var err error
+		if pool != nil {
+			_, err = pool.ExecTx(ctx, tx, q, args...)
 		} else {
-			q += ` ON CONFLICT (unique_key) DO NOTHING`
+			_, err = tx.ExecContext(ctx, q, args...)
 		}
-		if _, err := tx.ExecContext(ctx, q, j.Kind, string(j.Payload), j.Priority, j.MaxAttempts, ms(j.RunAt), unique, ms(now), ms(now)); err != nil {
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+const insertJob = `INSERT INTO jobs (kind, payload, priority, state, max_attempts, run_at, unique_key, errors, created_at, updated_at)
+	VALUES (?, ?, ?, 'available', ?, ?, ?, '[]', ?, ?)`
+
+const (
+	insertSQLite = insertJob + ` ON CONFLICT (unique_key) DO NOTHING`
+	insertMySQL  = insertJob + ` ON DUPLICATE KEY UPDATE id = id`
+)
 
 const jobCols = `id, kind, payload, priority, state, attempts, max_attempts, run_at, unique_key, errors, created_at, updated_at, finished_at`
 

@@ -35,7 +35,8 @@ type Pool struct {
 
 	afterCommit sync.Map // *sql.Tx of a running Tx -> *commitHooks
 
-	stmts sync.Map // query -> *sql.Stmt, for QueryPrepared
+	stmts     sync.Map // query -> *sql.Stmt, for QueryPrepared, ExecTx, QueryRowTx
+	preparing sync.Map // query -> true while txStmt prepares it in the background
 
 	waiting   atomic.Int64
 	queries   atomic.Int64 // statements and transactions run
@@ -177,6 +178,48 @@ func (p *Pool) QueryPrepared(ctx context.Context, each func(*sql.Rows) error, qu
 		}
 	}
 	return classify(rows.Err())
+}
+
+// ExecTx is tx.ExecContext for a hot statement with a fixed text, run in
+// tx, a transaction of this pool: like QueryPrepared it uses the statement
+// the pool keeps prepared, so the SQL is not parsed and planned again.
+func (p *Pool) ExecTx(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st := p.txStmt(ctx, tx, query)
+	if st == nil {
+		return tx.ExecContext(ctx, query, args...)
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// QueryRowTx is tx.QueryRowContext(...).Scan(dest...) through a prepared
+// statement, as ExecTx. It returns sql.ErrNoRows when there is no row.
+func (p *Pool) QueryRowTx(ctx context.Context, tx *sql.Tx, dest []any, query string, args ...any) error {
+	st := p.txStmt(ctx, tx, query)
+	if st == nil {
+		return tx.QueryRowContext(ctx, query, args...).Scan(dest...)
+	}
+	return st.QueryRowContext(ctx, args...).Scan(dest...)
+}
+
+// txStmt returns the pool's prepared statement for query bound to tx
+// (database/sql reuses it on tx's connection when it is prepared there
+// already), or nil the first time: preparing on the pool needs a
+// connection, and the one tx holds may be the pool's only one (SQLite's
+// writer), so it is prepared in the background meanwhile and the caller
+// runs the text unprepared this once.
+func (p *Pool) txStmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
+	if st, ok := p.stmts.Load(query); ok {
+		return tx.StmtContext(ctx, st.(*sql.Stmt))
+	}
+	if _, busy := p.preparing.LoadOrStore(query, true); !busy {
+		go func() {
+			defer p.preparing.Delete(query)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			p.stmt(ctx, query) //nolint:errcheck // a failure leaves it unprepared: the next call tries again
+		}()
+	}
+	return nil
 }
 
 func (p *Pool) stmt(ctx context.Context, query string) (*sql.Stmt, error) {

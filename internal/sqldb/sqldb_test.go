@@ -333,3 +333,69 @@ func TestQueryPrepared(t *testing.T) {
 		}
 	})
 }
+
+// TestExecTxPrepared runs prepared statements inside transactions on both
+// engines, from many goroutines: the first call runs unprepared (on
+// SQLite's one writer connection preparing on the pool would wait for
+// the connection the transaction holds), the statement is then kept
+// prepared, every write lands once, and a rolled-back transaction's
+// prepared write is undone.
+func TestExecTxPrepared(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		if _, err := db.Write().Exec(ctx, `CREATE TABLE ep (k INTEGER NOT NULL, v INTEGER NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		const ins, sum = `INSERT INTO ep (k, v) VALUES (?, ?)`, `SELECT COALESCE(SUM(v), 0), COUNT(*) FROM ep WHERE k = ?`
+		w := db.Write()
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Go(func() {
+				for i := range 10 {
+					err := w.Tx(ctx, func(tx *sql.Tx) error {
+						if _, err := w.ExecTx(ctx, tx, ins, g, i); err != nil {
+							return err
+						}
+						var s, n int
+						if err := w.QueryRowTx(ctx, tx, []any{&s, &n}, sum, g); err != nil {
+							return err
+						}
+						if want := i * (i + 1) / 2; s != want || n != i+1 {
+							t.Errorf("g=%d i=%d: sum %d of %d rows in the transaction, want %d of %d", g, i, s, n, want, i+1)
+						}
+						return nil
+					})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		waitFor(t, func() bool { return w.IsPrepared(ins) && w.IsPrepared(sum) })
+		errRollback := errors.New("roll back")
+		err := w.Tx(ctx, func(tx *sql.Tx) error {
+			if _, err := w.ExecTx(ctx, tx, ins, 0, 1000); err != nil {
+				return err
+			}
+			return errRollback
+		})
+		if !errors.Is(err, errRollback) {
+			t.Fatalf("rolled-back transaction: %v", err)
+		}
+		var s, n int
+		if err := w.Tx(ctx, func(tx *sql.Tx) error { return w.QueryRowTx(ctx, tx, []any{&s, &n}, sum, 0) }); err != nil || s != 45 || n != 10 {
+			t.Fatalf("k=0 after a rollback: sum %d of %d rows, %v; want 45 of 10", s, n, err)
+		}
+		for range 2 { // unprepared the first time, then (failing to prepare) again
+			err := w.Tx(ctx, func(tx *sql.Tx) error {
+				_, err := w.ExecTx(ctx, tx, `INSERT INTO ep (nope) VALUES (?)`, 1)
+				return err
+			})
+			if err == nil {
+				t.Fatal("a bad statement ran")
+			}
+		}
+	})
+}

@@ -67,18 +67,18 @@ func (s *Community) CreateChannel(ctx context.Context, c community.Channel, crea
 	return c, err
 }
 
-// Channel returns one channel.
+// Channel returns one channel. Every channel route checks access with it:
+// the statement stays prepared.
 func (s *Community) Channel(ctx context.Context, id int64) (community.Channel, error) {
 	var c community.Channel
-	var created int64
-	var archived sql.NullInt64
-	err := s.db.Fresh().QueryRow(ctx, []any{&c.ID, &c.Slug, &c.Name, &c.Description, &c.Private, &created, &c.Topic, &archived},
-		`SELECT `+channelCols+` FROM channels WHERE id = ?`, id)
-	if sqldb.IsNotFound(err) {
+	err := s.db.Fresh().QueryPrepared(ctx, func(rows *sql.Rows) error {
+		var err error
+		c, err = scanChannel(rows)
+		return err
+	}, `SELECT `+channelCols+` FROM channels WHERE id = ?`, id)
+	if err == nil && c.ID == 0 {
 		return c, notFound("channel")
 	}
-	c.CreatedAt = fromMS(created)
-	c.Archived = archived.Valid
 	return c, err
 }
 
@@ -101,7 +101,8 @@ func (s *Community) Channels(ctx context.Context, viewer int64, allPrivate bool,
 // IsMember reports membership.
 func (s *Community) IsMember(ctx context.Context, channelID, userID int64) (bool, error) {
 	var n int
-	err := s.db.Fresh().QueryRow(ctx, []any{&n}, `SELECT COUNT(*) FROM channel_members WHERE channel_id = ? AND user_id = ?`, channelID, userID)
+	err := s.db.Fresh().QueryPrepared(ctx, func(rows *sql.Rows) error { return rows.Scan(&n) },
+		`SELECT COUNT(*) FROM channel_members WHERE channel_id = ? AND user_id = ?`, channelID, userID)
 	return n > 0, err
 }
 
@@ -145,13 +146,14 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 	var xp gamification.Result
 	outbox = append(outbox, achievementCheck(m.SenderID)) // message achievements, streak
 	award, ok := s.rules.MessageAward(m.SenderID, 0)
-	err := s.db.Write().Tx(ctx, func(tx *sql.Tx) error {
+	w := s.db.Write() // the statements are its prepared ones: posting is the hottest write
+	err := w.Tx(ctx, func(tx *sql.Tx) error {
 		if ok {
 			if err := s.xp.LockTx(ctx, tx, m.SenderID); err != nil {
 				return err
 			}
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO messages (channel_id, sender_id, body, created_at) VALUES (?, ?, ?, ?)`,
+		res, err := w.ExecTx(ctx, tx, `INSERT INTO messages (channel_id, sender_id, body, created_at) VALUES (?, ?, ?, ?)`,
 			m.ChannelID, m.SenderID, m.Body, ms(m.CreatedAt))
 		if err != nil {
 			return err
@@ -160,7 +162,7 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 			return err
 		}
 		for _, u := range mentioned {
-			if err := notify(ctx, tx, u, "mention", m.SenderID, m.ChannelID, m.ID, m.CreatedAt); err != nil {
+			if _, err := w.ExecTx(ctx, tx, insertNotification, u, "mention", m.SenderID, m.ChannelID, m.ID, ms(m.CreatedAt)); err != nil {
 				return err
 			}
 		}
@@ -170,15 +172,16 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 				return err
 			}
 		}
-		return jobs.InsertTx(ctx, tx, s.db.Dialect, m.CreatedAt, outbox...)
+		return jobs.InsertPrepared(ctx, w, tx, s.db.Dialect, m.CreatedAt, outbox...)
 	})
 	m.CreatedAt = fromMS(ms(m.CreatedAt))
 	return m, xp, err
 }
 
+const insertNotification = `INSERT INTO notifications (user_id, kind, actor_id, context_id, ref_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`
+
 func notify(ctx context.Context, tx *sql.Tx, user int64, kind string, actor, contextID, ref int64, at time.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO notifications (user_id, kind, actor_id, context_id, ref_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		user, kind, actor, contextID, ref, ms(at))
+	_, err := tx.ExecContext(ctx, insertNotification, user, kind, actor, contextID, ref, ms(at))
 	return err
 }
 

@@ -50,7 +50,8 @@ func (x *XP) AwardTx(ctx context.Context, tx *sql.Tx, now time.Time, a gamificat
 		return gamification.Result{}, err
 	}
 	var res gamification.Result
-	err := tx.QueryRowContext(ctx, `SELECT xp, level FROM users WHERE id = ?`+forUpdate(x.db), a.UserID).Scan(&res.XP, &res.PrevLevel)
+	w := x.db.Write() // its prepared statements: an award rides on hot paths (every post)
+	err := w.QueryRowTx(ctx, tx, []any{&res.XP, &res.PrevLevel}, `SELECT xp, level FROM users WHERE id = ?`+forUpdate(x.db), a.UserID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return res, notFound("user")
 	}
@@ -62,8 +63,8 @@ func (x *XP) AwardTx(ctx context.Context, tx *sql.Tx, now time.Time, a gamificat
 	if a.DailyCap > 0 && amount > 0 {
 		day := now.UTC().Truncate(24 * time.Hour)
 		var sum int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM xp_events WHERE user_id = ? AND reason = ? AND created_at >= ?`,
-			a.UserID, string(a.Reason), ms(day)).Scan(&sum); err != nil {
+		if err := w.QueryRowTx(ctx, tx, []any{&sum}, `SELECT COALESCE(SUM(amount), 0) FROM xp_events WHERE user_id = ? AND reason = ? AND created_at >= ?`,
+			a.UserID, string(a.Reason), ms(day)); err != nil {
 			return res, err
 		}
 		amount = min(amount, max(a.DailyCap-sum, 0))
@@ -74,7 +75,7 @@ func (x *XP) AwardTx(ctx context.Context, tx *sql.Tx, now time.Time, a gamificat
 	// A plain insert whose duplicate is recognised: MySQL's upsert forms
 	// report a match as a change under ClientFoundRows. A duplicate-key
 	// error undoes only its own statement on both engines.
-	ins, err := tx.ExecContext(ctx, `INSERT INTO xp_events (user_id, amount, reason, ref, created_at) VALUES (?, ?, ?, ?, ?)`,
+	ins, err := w.ExecTx(ctx, tx, `INSERT INTO xp_events (user_id, amount, reason, ref, created_at) VALUES (?, ?, ?, ?, ?)`,
 		a.UserID, amount, string(a.Reason), a.Ref, ms(now))
 	if _, dup := sqldb.IsDuplicate(err); dup {
 		return res, nil
@@ -88,7 +89,7 @@ func (x *XP) AwardTx(ctx context.Context, tx *sql.Tx, now time.Time, a gamificat
 	res.Awarded = amount
 	res.XP += amount
 	res.Level = x.levels.For(res.XP)
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET xp = ?, level = ? WHERE id = ?`, res.XP, res.Level, a.UserID); err != nil {
+	if _, err := w.ExecTx(ctx, tx, `UPDATE users SET xp = ?, level = ? WHERE id = ?`, res.XP, res.Level, a.UserID); err != nil {
 		return res, err
 	}
 	if res.LeveledUp() { // level achievements
@@ -180,7 +181,7 @@ func (x *XP) LockTx(ctx context.Context, tx *sql.Tx, userID int64) error {
 		return nil
 	}
 	var id int64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE id = ? FOR UPDATE`, userID).Scan(&id)
+	err := x.db.Write().QueryRowTx(ctx, tx, []any{&id}, `SELECT id FROM users WHERE id = ? FOR UPDATE`, userID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return notFound("user")
 	}
