@@ -42,7 +42,7 @@ func TestPrepareMakesEvents(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st := mine[p.Events[i%len(p.Events)]]; len(mine) != 1 || st != events.Going {
+			if st := mine[p.Events[i%len(p.Events)]]; len(mine) != 1 || st.Status != events.Going {
 				t.Fatalf("user %d's RSVPs %v, want going to one event", u.ID, mine)
 			}
 		}
