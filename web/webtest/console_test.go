@@ -52,7 +52,9 @@ func TestProfileAchievementsAndCollectibles(t *testing.T) {
 	v.waitText(`section[aria-labelledby=col-h] .badges`, "epic · #1 of 10")
 	// The rule's award comes from a job: a reload shows it once it ran.
 	waitFor(t, "the first-message award", func() bool {
-		var l struct{ Items []struct{ Achievement struct{ Slug string } } }
+		var l struct {
+			Items []struct{ Achievement struct{ Slug string } }
+		}
 		s.call("GET", "/api/users/"+itoa(ann.id)+"/achievements", "", nil, &l)
 		for _, x := range l.Items {
 			if x.Achievement.Slug == "first-message" {
