@@ -3,6 +3,8 @@ package courses
 import (
 	"strings"
 	"testing"
+
+	"golang.org/x/net/html"
 )
 
 // TestRenderRemovesScripts feeds the usual stored-XSS vectors through both
@@ -45,8 +47,15 @@ func TestRenderRemovesScripts(t *testing.T) {
 	if bad := unsafeHTML(`<a href="x" onclick="y">`); bad == "" {
 		t.Fatal("the checker misses an event handler")
 	}
-	if bad := unsafeHTML(`<p>javascript: is text here</p>`); bad != "" {
-		t.Fatalf("the checker flags text: %s", bad)
+	for _, inert := range []string{`<p>javascript: is text here</p>`, `<img src="onA=">`, `<a href="/x?on=1">on=</a>`} {
+		if bad := unsafeHTML(inert); bad != "" {
+			t.Fatalf("the checker flags %q: %s", inert, bad)
+		}
+	}
+	for _, live := range []string{`<img src=x ONERROR=alert(1)>`, `<a href=" java	script:alert(1)">`, `<p style="x">`, `<svg/onload=1>`, `<script>`} {
+		if unsafeHTML(live) == "" {
+			t.Fatalf("the checker misses %q", live)
+		}
 	}
 
 	for _, tc := range []struct{ format, source, want string }{
@@ -65,46 +74,46 @@ func TestRenderRemovesScripts(t *testing.T) {
 	}
 }
 
-// unsafeHTML names what in out could run script, or "". Text between tags
-// is inert (the sanitizer escapes it), so only tags are inspected: their
-// names, event-handler attributes and script URLs.
+// unsafeHTML names what in out could run script, or "". out is read the
+// way a browser reads it (the HTML5 tokenizer of x/net/html), so an
+// attribute's value is never taken for an attribute: only tags count,
+// with their names, event-handler and style attributes and script URLs.
 func unsafeHTML(out string) string {
-	low := strings.ToLower(out)
-	for i := 0; i < len(low); i++ {
-		if low[i] != '<' {
-			continue
-		}
-		end := strings.IndexByte(low[i:], '>')
-		if end < 0 {
-			return "an unclosed tag"
-		}
-		tag := low[i : i+end+1]
-		i += end
-		for _, bad := range []string{"<script", "<iframe", "<object", "<embed", "<style", "<svg", "<form", "<input", "javascript:", "vbscript:", "data:", "style="} {
-			if strings.Contains(tag, bad) {
-				return bad + " in " + tag
+	z := html.NewTokenizer(strings.NewReader(out))
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return ""
+		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
+			tok := z.Token()
+			switch tok.Data {
+			case "script", "iframe", "object", "embed", "style", "svg", "math", "form", "input", "base", "meta", "link":
+				return "<" + tok.Data + "> in " + tok.String()
 			}
-		}
-		for j := 1; j+2 < len(tag); j++ {
-			if !isSpace(tag[j-1]) && tag[j-1] != '/' && tag[j-1] != '"' || tag[j] != 'o' || tag[j+1] != 'n' {
-				continue
-			}
-			k := j + 2
-			for k < len(tag) && tag[k] >= 'a' && tag[k] <= 'z' {
-				k++
-			}
-			for k < len(tag) && isSpace(tag[k]) {
-				k++
-			}
-			if k > j+2 && k < len(tag) && tag[k] == '=' {
-				return "an event handler in " + tag
+			for _, a := range tok.Attr {
+				key := strings.ToLower(a.Key)
+				val := strings.ToLower(strings.Map(dropSpace, a.Val))
+				switch {
+				case strings.HasPrefix(key, "on"):
+					return "an event handler in " + tok.String()
+				case key == "style" || key == "srcdoc" || key == "formaction":
+					return key + " in " + tok.String()
+				case strings.HasPrefix(val, "javascript:") || strings.HasPrefix(val, "vbscript:") || strings.HasPrefix(val, "data:"):
+					return "a script URL in " + tok.String()
+				}
 			}
 		}
 	}
-	return ""
 }
 
-func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' }
+// dropSpace drops what a browser ignores inside a URL's scheme (spaces,
+// tabs, newlines, controls), so "java\tscript:" is caught.
+func dropSpace(r rune) rune {
+	if r <= ' ' {
+		return -1
+	}
+	return r
+}
 
 // FuzzRender checks that no input, in either format, brings back a script
 // tag, an event handler or a script URL.
