@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -221,5 +222,26 @@ func TestFileLimitIsReadable(t *testing.T) {
 	n, err := FileLimit()
 	if err != nil || n < 64 {
 		t.Fatalf("FileLimit() = %d, %v", n, err)
+	}
+}
+
+// TestAcceptedConnsKeepTheirSocket: a connection from the listener still
+// hands out its socket (syscall.Conn), which the realtime writers need to
+// write without blocking; behind a wrapper without it every WebSocket
+// write took the slow path.
+func TestAcceptedConnsKeepTheirSocket(t *testing.T) {
+	a := serveGuarded(t, Config{})
+	a.served(t, 1)
+	sc, ok := a.take(t, 1)[0].(syscall.Conn)
+	if !ok {
+		t.Fatal("an accepted connection is not a syscall.Conn")
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil || raw == nil {
+		t.Fatalf("SyscallConn: %v, %v", raw, err)
+	}
+	var fd uintptr
+	if err := raw.Control(func(f uintptr) { fd = f }); err != nil || fd == 0 {
+		t.Fatalf("Control: fd %d, %v", fd, err)
 	}
 }
