@@ -7,7 +7,6 @@ import (
 
 	"github.com/plazahq/plaza/internal/account"
 	"github.com/plazahq/plaza/internal/apperr"
-	"github.com/plazahq/plaza/internal/batch"
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/moderation"
 )
@@ -24,13 +23,13 @@ func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// Each user's wallet balance, one query for the page (the batch
-	// loader; users without a wallet hold 0).
+	// Each user's wallet balance: one query for the whole page (users
+	// without a wallet hold 0).
 	ids := make([]int64, len(list))
 	for i := range list {
 		ids[i] = list[i].ID
 	}
-	balances, err := batch.New(s.wallet.Store.Balances, 500, time.Millisecond).LoadMany(r.Context(), ids)
+	balances, err := s.wallet.Store.Balances(r.Context(), ids)
 	if err != nil {
 		return err
 	}
