@@ -216,6 +216,7 @@ func (s *Server) registerMetrics() {
 	s.metrics.Gauge("plaza_ws_connections", "Open WebSocket connections.", nil, func() float64 { return float64(ws().Connections) })
 	s.metrics.Gauge("plaza_ws_rooms", "Rooms with subscribers on this instance.", nil, func() float64 { return float64(ws().Rooms) })
 	s.metrics.Counter("plaza_ws_delivered_total", "Event frames queued to subscribers.", nil, func() float64 { return float64(ws().Delivered) })
+	s.metrics.Counter("plaza_ws_writes_total", "Socket writes to WebSockets; each carries every frame its connection had waiting.", nil, func() float64 { return float64(ws().Writes) })
 	s.metrics.Counter("plaza_ws_inbound_total", "Frames received from clients.", nil, func() float64 { return float64(ws().Inbound) })
 	s.metrics.Counter("plaza_ws_slow_disconnects_total", "Connections dropped for falling behind.", nil, func() float64 { return float64(ws().Dropped) })
 	s.metrics.Counter("plaza_ws_resyncs_total", "Rooms told to resync: events missing from the shared history.", nil, func() float64 { return float64(ws().Resyncs) })

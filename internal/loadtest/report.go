@@ -47,6 +47,8 @@ type Cost struct {
 	CPUSeconds      float64 `json:"cpuSeconds"` // spent between them
 	Requests        float64 `json:"requests"`   // HTTP requests the server counted
 	Deliveries      float64 `json:"deliveries"` // event frames it queued to subscribers
+	Writes          float64 `json:"writes"`     // socket writes those frames took (plaza_ws_writes_total)
+	FramesPerWrite  float64 `json:"framesPerWrite,omitempty"`
 	CPUPer1kReq     float64 `json:"cpuSecondsPer1000Requests"`
 	CPUPer1kDeliver float64 `json:"cpuSecondsPer1000Deliveries"`
 }
@@ -59,13 +61,17 @@ func (rep *Report) costs(from, to []metrics, secs float64) {
 			continue
 		}
 		c := &Cost{Seconds: secs, CPUSeconds: to[i].CPUSeconds - from[i].CPUSeconds,
-			Requests: to[i].Requests - from[i].Requests, Deliveries: to[i].Delivered - from[i].Delivered}
+			Requests: to[i].Requests - from[i].Requests, Deliveries: to[i].Delivered - from[i].Delivered,
+			Writes: to[i].Writes - from[i].Writes}
 		c.CPUCores = c.CPUSeconds / secs
 		if c.Requests > 0 {
 			c.CPUPer1kReq = 1000 * c.CPUSeconds / c.Requests
 		}
 		if c.Deliveries > 0 {
 			c.CPUPer1kDeliver = 1000 * c.CPUSeconds / c.Deliveries
+		}
+		if c.Writes > 0 {
+			c.FramesPerWrite = c.Deliveries / c.Writes
 		}
 		rep.Targets[i].Steady = c
 	}
@@ -192,8 +198,8 @@ func (rep *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "Server %s: CPU %.2f cores, RSS %.0f MB, %.0f goroutines, %.0f WebSockets, %.0f open files\n",
 			t.Target, t.CPUCores, t.RSSMB, t.Goroutines, t.WSConnections, t.OpenFDs)
 		if c := t.Steady; c != nil {
-			fmt.Fprintf(w, "  steady state (%.1f s): CPU %.2f cores; %.0f requests, %.0f deliveries; %.3f CPU-s per 1,000 requests, %.3f CPU-s per 1,000 deliveries\n",
-				c.Seconds, c.CPUCores, c.Requests, c.Deliveries, c.CPUPer1kReq, c.CPUPer1kDeliver)
+			fmt.Fprintf(w, "  steady state (%.1f s): CPU %.2f cores; %.0f requests, %.0f deliveries in %.0f socket writes (%.2f a write); %.3f CPU-s per 1,000 requests, %.3f CPU-s per 1,000 deliveries\n",
+				c.Seconds, c.CPUCores, c.Requests, c.Deliveries, c.Writes, c.FramesPerWrite, c.CPUPer1kReq, c.CPUPer1kDeliver)
 		}
 	}
 	if len(rep.Breaches) == 0 {

@@ -613,6 +613,7 @@ type metrics struct {
 	CPUSeconds float64 `json:"cpuSeconds"`
 	Requests   float64 `json:"requests"`  // plaza_http_requests_total, summed over its labels
 	Delivered  float64 `json:"delivered"` // plaza_ws_delivered_total: event frames queued to subscribers
+	Writes     float64 `json:"writes"`    // plaza_ws_writes_total: socket writes to WebSockets
 	RSSBytes   float64 `json:"rssBytes"`
 	Goroutines float64 `json:"goroutines"`
 	WSConns    float64 `json:"wsConnections"`
@@ -679,6 +680,8 @@ func scrape(target, token string) metrics {
 			m.Requests += v
 		case "plaza_ws_delivered_total":
 			m.Delivered = v
+		case "plaza_ws_writes_total":
+			m.Writes = v
 		case "process_resident_memory_bytes":
 			m.RSSBytes = v
 		case "go_goroutines":

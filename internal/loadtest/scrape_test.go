@@ -42,7 +42,8 @@ func TestSteadyCostFromMetrics(t *testing.T) {
 	body = "process_cpu_seconds_total 10\n" +
 		`plaza_http_requests_total{code="200",method="GET",route="/api/a"} 100` + "\n" +
 		`plaza_http_requests_total{code="404",method="POST",route="/api/b c"} 50` + "\n" +
-		"plaza_ws_delivered_total 1000\n"
+		"plaza_ws_delivered_total 1000\n" +
+		"plaza_ws_writes_total 500\n"
 	from := scrape(srv.URL, "")
 	if from.Err != "" || from.Requests != 150 || from.Delivered != 1000 || from.CPUSeconds != 10 {
 		t.Fatalf("first reading: %+v", from)
@@ -50,13 +51,14 @@ func TestSteadyCostFromMetrics(t *testing.T) {
 	body = "process_cpu_seconds_total 14\n" +
 		`plaza_http_requests_total{code="200",method="GET",route="/api/a"} 2100` + "\n" +
 		`plaza_http_requests_total{code="404",method="POST",route="/api/b c"} 2050` + "\n" +
-		"plaza_ws_delivered_total 9000\n"
+		"plaza_ws_delivered_total 9000\n" +
+		"plaza_ws_writes_total 2500\n"
 	to := scrape(srv.URL, "")
 	rep := &Report{Targets: []TargetReport{{Target: srv.URL}}}
 	rep.costs([]metrics{from}, []metrics{to}, 8)
 	c := rep.Targets[0].Steady
 	if c == nil || c.CPUSeconds != 4 || c.CPUCores != 0.5 || c.Requests != 4000 || c.Deliveries != 8000 ||
-		c.CPUPer1kReq != 1 || c.CPUPer1kDeliver != 0.5 {
+		c.CPUPer1kReq != 1 || c.CPUPer1kDeliver != 0.5 || c.Writes != 2000 || c.FramesPerWrite != 4 {
 		t.Fatalf("cost: %+v", c)
 	}
 	// A reading that failed gives no cost rather than a wrong one.

@@ -39,6 +39,7 @@ type client struct {
 	closeCode   uint16   // kick's close frame, written once the outbox is empty
 	closeReason string
 	closeSent   bool
+	listed      bool            // in the hub's later list (writer.go)
 	raw         syscall.RawConn // the socket, for non-blocking writes (nil: not a plain socket)
 
 	queued   atomic.Int64 // frames queued, not yet written
@@ -55,6 +56,7 @@ type sub struct {
 	held      int // re-authorizations under way
 	pending   []Event
 	last      int64 // last seq sent
+	left      bool  // taken out of the connection's rooms; the hub's room may not know yet
 }
 
 func newClient(h *Hub, socket *gws.Conn, id Identity) *client {
@@ -69,14 +71,16 @@ func newClient(h *Hub, socket *gws.Conn, id Identity) *client {
 
 // write queues a JSON frame (framing it for this connection alone).
 // Callers hold c.mu.
-func (c *client) write(frame []byte) { c.writeWire(wireFrame(frame), nil) }
+func (c *client) write(frame []byte) { c.writeWire(wireFrame(frame), nil, false) }
 
 // writeWire queues a framed message (wireFrame); a connection that lets its
 // queue overflow is dropped rather than allowed to hold anything up.
 // Callers hold c.mu, so frames of one connection are queued in order.
 // ready collects the connection if this frame makes it ready (a fan-out
 // hands them to the writers together); nil: it goes to a writer at once.
-func (c *client) writeWire(wire []byte, ready *readyList) {
+// A frame that can wait (an ephemeral event) joins the connection's next
+// write, or the hub's writeLater.
+func (c *client) writeWire(wire []byte, ready *readyList, canWait bool) {
 	if c.closed.Load() {
 		return
 	}
@@ -86,16 +90,21 @@ func (c *client) writeWire(wire []byte, ready *readyList) {
 		go c.drop("slow consumer: " + strconv.Itoa(c.hub.cfg.SendQueue) + " frames behind")
 		return
 	}
+	if canWait && c.hub.cfg.EphemeralDelay > 0 {
+		c.enqueueLater(wire)
+		return
+	}
 	c.enqueue(wire, ready)
 }
 
 // writeEvent queues an event, framed once for every subscriber of its
-// room (Event.wire) when the hub framed it.
+// room (Event.wire) when the hub framed it. Ephemeral events (no seq:
+// typing, presence) can wait for the connection's next write.
 func (c *client) writeEvent(e *Event, ready *readyList) {
 	if e.wire == nil {
 		e.wire = wireFrame(e.Frame)
 	}
-	c.writeWire(e.wire, ready)
+	c.writeWire(e.wire, ready, e.Seq == 0)
 }
 
 func (c *client) send(v any) {
@@ -109,14 +118,14 @@ func (c *client) sendError(code, message, room string) {
 	c.send(errorFrame{Op: "error", Code: code, Message: message, Room: room})
 }
 
-// deliver passes a room event to the connection (called by the hub's
-// fan-out, which hands the connections collected in ready to the writers).
-func (c *client) deliver(e *Event, ready *readyList) {
+// deliver passes a room event to the connection, subscribed to its room by
+// s (called by the hub's fan-out, which hands the connections collected in
+// ready to the writers).
+func (c *client) deliver(s *sub, e *Event, ready *readyList) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := c.rooms[e.Room]
 	switch {
-	case s == nil:
+	case s.left:
 	case s.replaying || s.held > 0:
 		if len(s.pending) >= c.hub.cfg.SendQueue {
 			c.hub.dropped.Add(1)
@@ -395,7 +404,7 @@ func (c *client) enter(ctx context.Context, room string, since *int64) {
 	c.mu.Lock()
 	c.rooms[room] = s
 	c.mu.Unlock()
-	if first, size := c.hub.join(room, c); first {
+	if first, size := c.hub.join(room, c, s); first {
 		// Recorded before counting who is online below; the announcement
 		// reaches this client after its replay, like any live event.
 		c.hub.presence(room, true, c.user.ID, size)
@@ -493,6 +502,7 @@ func (c *client) release(room string, s *sub, err error) {
 		return
 	}
 	delete(c.rooms, room)
+	s.left = true
 	reason := "forbidden"
 	if code := apperr.From(err).Code; code != apperr.Forbidden && code != apperr.NotFound {
 		reason = "unavailable"
@@ -506,8 +516,11 @@ func (c *client) release(room string, s *sub, err error) {
 
 func (c *client) unsubscribe(room string, answer bool) {
 	c.mu.Lock()
-	_, ok := c.rooms[room]
-	delete(c.rooms, room)
+	s, ok := c.rooms[room]
+	if ok {
+		s.left = true
+		delete(c.rooms, room)
+	}
 	c.mu.Unlock()
 	if !ok {
 		if answer {

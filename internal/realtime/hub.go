@@ -55,6 +55,11 @@ type Config struct {
 	// this (3s); the frames between are absorbed, as a typing indicator
 	// lasts that long anyway.
 	TypingInterval time.Duration
+	// EphemeralDelay: an ephemeral event's frame (typing, presence) may
+	// wait up to this long (100ms) for its connection's next write and
+	// go out in that write's syscall rather than one of its own; a socket
+	// write costs far more than the frame. Negative: written at once.
+	EphemeralDelay time.Duration
 }
 
 func (c *Config) defaults() {
@@ -81,6 +86,9 @@ func (c *Config) defaults() {
 	}
 	if c.TypingInterval <= 0 {
 		c.TypingInterval = 3 * time.Second
+	}
+	if c.EphemeralDelay == 0 {
+		c.EphemeralDelay = 100 * time.Millisecond
 	}
 	if c.InboundRate <= 0 {
 		c.InboundRate = 10
@@ -153,6 +161,9 @@ type Hub struct {
 
 	ready chan []*client // connections with frames to write, for the writers (writer.go)
 
+	laterMu sync.Mutex
+	later   []*client // connections holding only ephemeral frames, written at the next writeLater (writer.go)
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -165,9 +176,9 @@ type presenceBatch struct {
 
 type hubRoom struct {
 	mu      sync.Mutex
-	subs    map[*client]struct{}
-	online  map[int64]int   // user -> connections subscribed
-	typing  map[int64]int64 // user -> unix nanos of the last typing sent (nil until someone types)
+	subs    map[*client]*sub // each subscriber with its subscription, so a fan-out needs no lookup of its own
+	online  map[int64]int    // user -> connections subscribed
+	typing  map[int64]int64  // user -> unix nanos of the last typing sent (nil until someone types)
 	lastSeq int64
 }
 
@@ -464,8 +475,8 @@ func (r *hubRoom) fanout(e Event, h *Hub) {
 	// at the end: a few channel sends, not a wake-up per subscriber. The
 	// list is the writers' from then on, so it is not reused.
 	ready := readyList{cs: make([]*client, 0, len(r.subs))}
-	for c := range r.subs {
-		c.deliver(&e, &ready)
+	for c, s := range r.subs {
+		c.deliver(s, &e, &ready)
 	}
 	h.dispatch(ready.cs)
 	if e.Type == account.SessionRevoked {
@@ -478,20 +489,20 @@ func (r *hubRoom) fanout(e Event, h *Hub) {
 	h.delivered.Add(int64(len(r.subs)))
 }
 
-// join adds c to room and reports whether the user just came online there
-// and how many subscribers the room has.
-func (h *Hub) join(room string, c *client) (first bool, size int) {
+// join adds c, subscribed by s, to room and reports whether the user just
+// came online there and how many subscribers the room has.
+func (h *Hub) join(room string, c *client, s *sub) (first bool, size int) {
 	sh := h.shard(room)
 	sh.mu.Lock()
 	r := sh.rooms[room]
 	if r == nil {
-		r = &hubRoom{subs: map[*client]struct{}{}, online: map[int64]int{}}
+		r = &hubRoom{subs: map[*client]*sub{}, online: map[int64]int{}}
 		sh.rooms[room] = r
 	}
 	r.mu.Lock()
 	sh.mu.Unlock()
 	defer r.mu.Unlock()
-	r.subs[c] = struct{}{}
+	r.subs[c] = s
 	r.online[c.user.ID]++
 	return r.online[c.user.ID] == 1, len(r.subs)
 }

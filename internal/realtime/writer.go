@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Writing frames to a connection.
@@ -25,6 +26,13 @@ import (
 // writer at a time per connection (c.writing). Every frame the server
 // writes goes through the outbox, pongs, pings and close frames included,
 // so nothing can fall into a batch a writer left half written.
+//
+// An ephemeral event's frame (typing, presence: no seq, no history) does
+// not make a connection ready. It waits in the outbox for the
+// connection's next write, whatever makes it, and otherwise for the
+// hub's writeLater, at most EphemeralDelay after it was queued: on a
+// busy instance most go out in a write that was happening anyway, and
+// those that do not share one timer and one hand-off to the writers.
 
 // wireFrame returns payload framed as an unmasked, final WebSocket text
 // frame, as a server sends it (RFC 6455 5.2).
@@ -88,6 +96,56 @@ func (c *client) enqueue(wire []byte, ready *readyList) {
 		return
 	}
 	c.hub.dispatch([]*client{c})
+}
+
+// enqueueLater adds a frame that can wait (writeWire) to the outbox. If no
+// writer has the connection and it is not listed yet, it is listed for
+// the hub's next writeLater.
+func (c *client) enqueueLater(wire []byte) {
+	c.outMu.Lock()
+	c.out = append(c.out, wire)
+	list := !c.writing && !c.listed
+	if list {
+		c.listed = true
+	}
+	c.outMu.Unlock()
+	if list {
+		c.hub.writeLaterFor(c)
+	}
+}
+
+// writeLaterFor lists c for writeLater, arming it when c is the first.
+func (h *Hub) writeLaterFor(c *client) {
+	h.laterMu.Lock()
+	h.later = append(h.later, c)
+	first := len(h.later) == 1
+	h.laterMu.Unlock()
+	if first {
+		time.AfterFunc(h.cfg.EphemeralDelay, h.writeLater)
+	}
+}
+
+// writeLater hands the listed connections whose frames are still waiting
+// (no write took them meanwhile) to the writers.
+func (h *Hub) writeLater() {
+	h.laterMu.Lock()
+	cs := h.later
+	h.later = nil
+	h.laterMu.Unlock()
+	ready := cs[:0]
+	for _, c := range cs {
+		c.outMu.Lock()
+		c.listed = false
+		start := !c.writing && len(c.out) > 0
+		if start {
+			c.writing = true
+		}
+		c.outMu.Unlock()
+		if start {
+			ready = append(ready, c)
+		}
+	}
+	h.dispatch(ready)
 }
 
 // writeControl queues a control frame (ping, pong): not counted against

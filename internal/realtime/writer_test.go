@@ -253,3 +253,67 @@ func TestTypingIsThrottled(t *testing.T) {
 		t.Fatalf("typing asked the authorizer %d times", n-asked)
 	}
 }
+
+// TestEphemeralFramesShareTheNextWrite: a typing frame waits for the
+// connection's next write (an event published within EphemeralDelay) and
+// goes out in it, before it; alone, it goes out once the delay is over.
+func TestEphemeralFramesShareTheNextWrite(t *testing.T) {
+	broker := realtime.NewMemoryBroker(1000, nil)
+	e := newWSEnv(t, realtime.Config{EphemeralDelay: 2 * time.Second}, broker, allowAll{})
+	c := e.join(1, "chat")
+	ctx := context.Background()
+
+	before := e.hub.Stats().Writes
+	broker.Ephemeral(ctx, "chat", "typing", []byte(`{"userId":2}`))
+	time.Sleep(100 * time.Millisecond) // well inside the delay: nothing written yet
+	if w := e.hub.Stats().Writes; w != before {
+		t.Fatalf("the typing frame was written at once (%d writes), not held for the next", w-before)
+	}
+	broker.Publish(ctx, "chat", "message.created", []byte(`{"n":1}`))
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var types []string
+	for len(types) < 2 {
+		_, b, err := c.Read(rctx)
+		if err != nil {
+			t.Fatalf("read %v after %v", err, types)
+		}
+		var f evFrame
+		if json.Unmarshal(b, &f) == nil && f.Op == "event" {
+			types = append(types, f.Type)
+		}
+	}
+	if types[0] != "typing" || types[1] != "message.created" {
+		t.Fatalf("frames in order %v, want typing then message.created", types)
+	}
+	time.Sleep(50 * time.Millisecond) // the writer counts its write after it
+	if w := e.hub.Stats().Writes - before; w != 1 {
+		t.Fatalf("%d writes for the two frames, want 1", w)
+	}
+
+	// Alone, the frame still goes out, after the delay and not long after.
+	start := time.Now()
+	broker.Ephemeral(ctx, "chat", "typing", []byte(`{"userId":3}`))
+	got := readEvents(c, "typing", 1, 10*time.Second)
+	if len(got) != 1 {
+		t.Fatal("a lone typing frame was never written")
+	}
+	if d := time.Since(start); d < 1500*time.Millisecond || d > 6*time.Second {
+		t.Fatalf("a lone typing frame arrived after %v, want about the 2s delay", d)
+	}
+}
+
+// TestEphemeralDelayOff: a negative EphemeralDelay writes typing at once.
+func TestEphemeralDelayOff(t *testing.T) {
+	broker := realtime.NewMemoryBroker(1000, nil)
+	e := newWSEnv(t, realtime.Config{EphemeralDelay: -1}, broker, allowAll{})
+	c := e.join(1, "chat")
+	start := time.Now()
+	broker.Ephemeral(context.Background(), "chat", "typing", []byte(`{"userId":2}`))
+	if got := readEvents(c, "typing", 1, 5*time.Second); len(got) != 1 {
+		t.Fatal("typing frame not delivered")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("typing took %v with the delay off", d)
+	}
+}
