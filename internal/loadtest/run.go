@@ -505,10 +505,26 @@ func (s *socket) read(ctx context.Context) {
 	}
 }
 
+// ephemeral reports whether b is an event frame without a seq (typing,
+// presence), from its head alone: the server writes every event frame as
+// {"op":"event","room":"<room>","seq":<n>,... and room names hold no
+// quote or escape.
+func ephemeral(b []byte) bool {
+	const head = `{"op":"event","room":"`
+	if !bytes.HasPrefix(b, []byte(head)) {
+		return false
+	}
+	end := bytes.IndexByte(b[len(head):], '"')
+	return end >= 0 && bytes.HasPrefix(b[len(head)+end+1:], []byte(`,"seq":0,`))
+}
+
 // OnMessage checks a frame's seq and records delivery latency.
 func (s *socket) OnMessage(_ *gws.Conn, m *gws.Message) {
 	defer m.Close()
 	now := time.Now().UnixNano()
+	if ephemeral(m.Bytes()) {
+		return // typing, presence: nothing to check, and most of the frames
+	}
 	var f frame
 	if json.Unmarshal(m.Bytes(), &f) != nil {
 		return

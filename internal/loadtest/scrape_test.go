@@ -68,3 +68,22 @@ func TestSteadyCostFromMetrics(t *testing.T) {
 		t.Fatalf("cost from a failed reading: %+v", rep.Targets[0].Steady)
 	}
 }
+
+// TestEphemeralFrames: the generator skips typing and presence frames
+// without decoding them, and only them.
+func TestEphemeralFrames(t *testing.T) {
+	for frame, want := range map[string]bool{
+		`{"op":"event","room":"channel:3","seq":0,"type":"typing","ts":1,"data":{"userId":4}}`:                true,
+		`{"op":"event","room":"chat","seq":0,"type":"presence","ts":1,"data":{"joined":[1],"left":[]}}`:       true,
+		`{"op":"event","room":"channel:3","seq":10,"type":"message.created","ts":1,"data":{"body":"lt:1 x"}}`: false,
+		`{"op":"event","room":"channel:3","seq":0","type":"x"}`:                                               false,
+		`{"op":"subscribed","room":"channel:3","seq":0,"online":[1]}`:                                         false,
+		`{"op":"event","room":"channel:3","seq":12,"type":"message.created","data":{"seq":0,"body":"x"}}`:     false,
+		`{"op":"event","room":"channel:3`:                                                                     false,
+		``:                                                                                                    false,
+	} {
+		if got := ephemeral([]byte(frame)); got != want {
+			t.Errorf("ephemeral(%s) = %v, want %v", frame, got, want)
+		}
+	}
+}
