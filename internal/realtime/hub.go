@@ -773,7 +773,7 @@ func (h *Hub) keepalive() {
 				case quiet > h.cfg.IdleTimeout:
 					c.kick(CloseIdle, "idle timeout")
 				case quiet > h.cfg.PingInterval:
-					c.writeControl(pingFrame)
+					c.ping()
 				}
 			}
 		}

@@ -158,6 +158,20 @@ func (c *client) writeControl(frame []byte) {
 	c.enqueue(frame, nil)
 }
 
+// ping queues the keepalive's ping, which can wait like an ephemeral
+// frame: the idle timeout is far longer than EphemeralDelay.
+func (c *client) ping() {
+	if c.closed.Load() {
+		return
+	}
+	c.queued.Add(1)
+	if c.hub.cfg.EphemeralDelay > 0 {
+		c.enqueueLater(pingFrame)
+		return
+	}
+	c.enqueue(pingFrame, nil)
+}
+
 // dispatch hands ready connections to the writers (in chunks of
 // writeChunk); when they are all busy, or gone, a goroutine writes the
 // chunk instead, so a fan-out never waits on a socket.
