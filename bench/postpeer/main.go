@@ -224,6 +224,9 @@ func report(all []round, concurrency []int) {
 	for _, c := range concurrency {
 		for _, name := range []string{"plaza", "pocketbase"} {
 			rs := pick(all, c, name)
+			if len(rs) == 0 {
+				continue
+			}
 			var errs int64
 			for _, r := range rs {
 				errs += r.Errors
