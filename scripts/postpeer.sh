@@ -14,7 +14,9 @@
 # PocketBase's; POSTPEER_PROFILE=FILE also takes a 10 s CPU profile of
 # Plaza alone under 64 clients after the comparison (its debug listener on
 # POSTPEER_DEBUG_ADDR, default 127.0.0.1:19460); POSTPEER_JSON=FILE keeps
-# the rounds; POSTPEER_KEEP=1 keeps the work directory.
+# the rounds; POSTPEER_KEEP=1 keeps the work directory; POSTPEER_USERS=N
+# prepares N Plaza users instead of one per client (with --plaza-rotate
+# every post is by the next of them, e.g. so every post earns XP).
 #
 # Plaza's per-user api tier (100/min by default) would answer most of these
 # posts 429, so the run raises it with its documented setting,
@@ -51,7 +53,7 @@ else # outside the repo's module: the peer is never a dependency of Plaza
 fi
 
 # Plaza: users with sessions and one channel, made in its database before it starts.
-PLAZA_DATA_DIR="$work/plaza-data" "$work/plaza" loadtest prepare --users "$maxc" --channels 1 --out "$work/lt.json" \
+PLAZA_DATA_DIR="$work/plaza-data" "$work/plaza" loadtest prepare --users "${POSTPEER_USERS:-$maxc}" --channels 1 --out "$work/lt.json" \
 	>"$work/prepare.log" 2>&1 || { cat "$work/prepare.log" >&2; exit 1; }
 PLAZA_DATA_DIR="$work/plaza-data" PLAZA_ADDR="127.0.0.1:$plaza_port" PLAZA_RATE_API=1000000/1m \
 PLAZA_DEBUG_ADDR="$debug_addr" "$work/plaza" serve >"$work/plaza.log" 2>&1 &

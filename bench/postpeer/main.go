@@ -35,6 +35,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/plazahq/plaza/internal/loadgen"
@@ -78,6 +79,7 @@ func run() error {
 	plazaURL := flag.String("plaza", "", "Plaza's base URL")
 	plazaPID := flag.Int("plaza-pid", 0, "Plaza's process id, for its CPU")
 	prepared := flag.String("plaza-prepared", "", "file written by 'plaza loadtest prepare' (users with sessions, channels)")
+	rotate := flag.Bool("plaza-rotate", false, "post as every prepared user in turn rather than client c as user c: with enough users each stays under the daily XP cap, so every post awards XP")
 	pbURL := flag.String("pb", "", "PocketBase's base URL")
 	pbPID := flag.Int("pb-pid", 0, "PocketBase's process id, for its CPU")
 	pbEmail := flag.String("pb-email", "", "PocketBase superuser email")
@@ -111,7 +113,7 @@ func run() error {
 		}
 	}
 
-	plaza, err := plazaServer(strings.TrimRight(*plazaURL, "/"), *plazaPID, *prepared)
+	plaza, err := plazaServer(strings.TrimRight(*plazaURL, "/"), *plazaPID, *prepared, *rotate)
 	if err != nil {
 		return err
 	}
@@ -289,12 +291,15 @@ func list(v []float64) string {
 	return strings.Join(s, " ")
 }
 
-// plazaServer posts to the first prepared channel, client c as user c mod N.
-func plazaServer(base string, pid int, prepared string) (server, error) {
+// plazaServer posts to the first prepared channel, client c as user c mod
+// N, or with rotate as each of the N users in turn.
+func plazaServer(base string, pid int, prepared string, rotate bool) (server, error) {
 	p, err := loadtest.Load(prepared)
 	if err != nil {
 		return server{}, err
 	}
+	var next atomic.Int64
+	fmt.Printf("plaza: %d prepared users, rotate %v\n", len(p.Users), rotate)
 	url := fmt.Sprintf("%s/api/community/channels/%d/messages", base, p.Channels[0])
 	return server{name: "plaza", pid: pid, request: func(c int, body string) (*http.Request, error) {
 		b, err := json.Marshal(map[string]string{"body": body})
@@ -306,7 +311,11 @@ func plazaServer(base string, pid int, prepared string) (server, error) {
 			return nil, err
 		}
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+p.Users[c%len(p.Users)].Token)
+		u := c
+		if rotate {
+			u = int(next.Add(1))
+		}
+		req.Header.Set("Authorization", "Bearer "+p.Users[u%len(p.Users)].Token)
 		return req, nil
 	}}, nil
 }
