@@ -56,9 +56,25 @@ type Cache interface {
 }
 
 // UserTag is the cache tag of everything derived from one user: the user
-// record, their sessions, their public profile. Any change to them
-// invalidates it.
+// record, their public profile, /me. Any change to them invalidates it.
 func UserTag(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
+
+// AccountTag is the cache tag of a user's cached sessions, which carry the
+// account row. A change to the account drops it with UserTag (the
+// account's own writes, bans); an XP award drops it only when the level
+// moved (XPTags), so the hot paths that award XP (a post, a reaction, a
+// play) do not make the author's next request reload the session.
+func AccountTag(id int64) string { return "account:" + strconv.FormatInt(id, 10) }
+
+// XPTags are the tags an XP award to user id makes stale: what shows their
+// xp (UserTag) always, and their sessions (AccountTag), whose level
+// unlocks courses and labels their messages, when levelMoved.
+func XPTags(id int64, levelMoved bool) []string {
+	if levelMoved {
+		return []string{UserTag(id), AccountTag(id)}
+	}
+	return []string{UserTag(id)}
+}
 
 // UserRoom is the user's private real-time room, where everything addressed
 // to them (DMs, mentions, AI answers, session ends) is published.
@@ -156,7 +172,7 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 
 // changed invalidates what is cached about user id, after a write to it.
 func (s *Service) changed(ctx context.Context, id int64) {
-	s.cache.InvalidateTag(ctx, UserTag(id))
+	s.cache.InvalidateTag(ctx, UserTag(id), AccountTag(id))
 }
 
 // revoked tells the user's open connections that sessions ended. reason is
@@ -479,7 +495,7 @@ func (s *Service) cachedSession(ctx context.Context, token string, now time.Time
 		return Session{}, User{}, errNoSession
 	}
 	hash := hashSecret(token)
-	b, err := s.cache.Get(ctx, cache.Sessions, "session:"+hash, UserTag(uid), func(ctx context.Context) ([]byte, error) {
+	b, err := s.cache.Get(ctx, cache.Sessions, "session:"+hash, AccountTag(uid), func(ctx context.Context) ([]byte, error) {
 		sess, u, err := s.store.SessionByToken(ctx, hash, now)
 		if err != nil {
 			return nil, err

@@ -158,12 +158,12 @@ func (s *Service) react(ctx context.Context, r Reaction, on bool, room, tag stri
 	return v, nil
 }
 
-// awarded follows a committed XP award: what is cached about the user
-// (their profile's xp and level) is dropped, and level.up is published in
-// their room when the award moved them up a level.
+// awarded follows a committed XP award: what is cached about the user's
+// xp is dropped (their sessions too when the level moved), and level.up is
+// published in their room when the award moved them up a level.
 func (s *Service) awarded(ctx context.Context, user int64, res gamification.Result) {
 	if res.Awarded != 0 {
-		s.Cache.InvalidateTag(ctx, account.UserTag(user))
+		s.Cache.InvalidateTag(ctx, account.XPTags(user, res.LeveledUp())...)
 	}
 	if res.LeveledUp() {
 		if s.newest != nil {

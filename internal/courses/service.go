@@ -196,8 +196,8 @@ func (s *Service) Complete(ctx context.Context, by account.User, courseID, lesso
 		return CompleteView{}, err
 	}
 	if res.XPAwarded > 0 {
-		// Profiles and cached sessions carry xp and level.
-		s.Cache.InvalidateTag(ctx, account.UserTag(by.ID))
+		// Profiles carry xp and level, cached sessions the level.
+		s.Cache.InvalidateTag(ctx, account.XPTags(by.ID, res.Level != res.PrevLevel)...)
 		if res.Level > res.PrevLevel && s.Publisher != nil {
 			if err := s.Publisher.Publish(ctx, account.UserRoom(by.ID), "level.up", map[string]any{"level": res.Level, "xp": res.XP}); err != nil {
 				s.Log.Warn("level.up not published", "user", by.ID, "err", err)

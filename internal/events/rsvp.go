@@ -185,7 +185,7 @@ func (s *Service) MarkAttended(ctx context.Context, by account.User, id int64, u
 	}
 	for _, a := range out {
 		if a.XPAwarded > 0 {
-			s.Cache.InvalidateTag(ctx, account.UserTag(a.UserID))
+			s.Cache.InvalidateTag(ctx, account.XPTags(a.UserID, true)...) // the level may have moved
 		}
 	}
 	return out, nil

@@ -247,12 +247,20 @@ func (s *Server) mfaDisable(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// me answers from the (cached) session lookup; the encoded bytes are cached
-// too, under the user's tag.
+// me answers with the user's record, cached under the user's tag. It is
+// read afresh on a miss, not taken from the session: a cached session keeps
+// its xp while awards that leave the level alone come and go
+// (account.XPTags).
 func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
-	u := authFrom(r).user
-	b, err := s.cache.Get(r.Context(), cache.Long, "me:"+strconv.FormatInt(u.ID, 10), account.UserTag(u.ID),
-		func(context.Context) ([]byte, error) { return json.Marshal(s.present(u)) })
+	id := authFrom(r).user.ID
+	b, err := s.cache.Get(r.Context(), cache.Long, "me:"+strconv.FormatInt(id, 10), account.UserTag(id),
+		func(ctx context.Context) ([]byte, error) {
+			u, err := s.accounts.User(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(s.present(u))
+		})
 	if err != nil {
 		return err
 	}

@@ -124,7 +124,7 @@ func (s *Server) rebuildXP(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !dry {
 		for _, d := range rep.Drifted {
-			s.cache.InvalidateTag(r.Context(), account.UserTag(d.UserID))
+			s.cache.InvalidateTag(r.Context(), account.XPTags(d.UserID, true)...)
 		}
 	}
 	rebuilt := false

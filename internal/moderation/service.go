@@ -139,7 +139,7 @@ func (s *Service) Ban(ctx context.Context, by account.User, ip string, id int64,
 // every instance to re-check theirs: each finds the account banned and
 // closes with 4003.
 func (s *Service) banned(ctx context.Context, id int64) {
-	s.d.Cache.InvalidateTag(ctx, account.UserTag(id))
+	s.d.Cache.InvalidateTag(ctx, account.UserTag(id), account.AccountTag(id))
 	if err := s.d.Publisher.Publish(ctx, account.UserRoom(id), account.SessionRevoked, map[string]any{"reason": "banned"}); err != nil {
 		s.d.Log.Warn("ban not announced to open connections", "user", id, "err", err)
 	}
@@ -156,7 +156,7 @@ func (s *Service) Unban(ctx context.Context, by account.User, ip string, id int6
 	if err != nil {
 		return account.User{}, err
 	}
-	s.d.Cache.InvalidateTag(ctx, account.UserTag(id))
+	s.d.Cache.InvalidateTag(ctx, account.UserTag(id), account.AccountTag(id))
 	return u, nil
 }
 
@@ -214,7 +214,7 @@ func (s *Service) Resolve(ctx context.Context, r Resolve) (Resolution, error) {
 		if f := s.d.AfterRemove[t.Kind]; f != nil {
 			f(ctx, t.ID, res.ChannelID)
 		}
-		s.d.Cache.InvalidateTag(ctx, account.UserTag(t.AuthorID)) // their XP moved
+		s.d.Cache.InvalidateTag(ctx, account.XPTags(t.AuthorID, true)...) // their XP (and maybe level) moved
 		data := map[string]any{"targetKind": t.Kind, "targetId": t.ID, "note": r.Note, "xpRevoked": res.XPRevoked}
 		if err := s.d.Publisher.Publish(ctx, account.UserRoom(t.AuthorID), RemovedEvent, data); err != nil {
 			s.d.Log.Warn("removal not announced to its author", "user", t.AuthorID, "err", err)

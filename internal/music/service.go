@@ -82,7 +82,7 @@ func NewService(d Deps) (*Service, error) {
 		d.Cache.InvalidateTag(ctx, tagMixes)
 		for creator, r := range awards {
 			if r.Awarded != 0 {
-				d.Cache.InvalidateTag(ctx, account.UserTag(creator))
+				d.Cache.InvalidateTag(ctx, account.XPTags(creator, r.LeveledUp())...)
 			}
 			if r.LeveledUp() {
 				if err := d.Publisher.Publish(ctx, account.UserRoom(creator), "level.up", map[string]any{"level": r.Level, "xp": r.XP}); err != nil {
