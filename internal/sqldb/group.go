@@ -31,6 +31,13 @@ import (
 type Group struct {
 	pool *Pool
 	max  int
+	// prepared: the savepoint statements run through the pool's prepared
+	// statements (SQLite, where parsing them is most of their cost).
+	prepared bool
+	// replace: each call's SAVEPOINT replaces the one before instead of
+	// being RELEASEd after the call (MySQL, where every statement is a
+	// round trip and a savepoint of a name already set replaces it).
+	replace bool
 
 	mu      sync.Mutex
 	pending []*groupCall
@@ -54,6 +61,18 @@ func NewGroup(p *Pool, maxBatch int) *Group {
 		maxBatch = 128
 	}
 	return &Group{pool: p, max: maxBatch}
+}
+
+// NewGroupOn returns a group committer on db's writer, tuned for its
+// engine: on MySQL/MariaDB a call's savepoint is set over the previous
+// call's instead of released (one round trip fewer per call; MySQL
+// deletes a savepoint when one of the same name is set); on SQLite the
+// savepoint statements are prepared once.
+func NewGroupOn(db *DB, maxBatch int) *Group {
+	g := NewGroup(db.Write(), maxBatch)
+	g.replace = db.Dialect == MySQL
+	g.prepared = db.Dialect == SQLite
+	return g
 }
 
 // GroupStats are a group's counts since it was made.
@@ -127,18 +146,21 @@ func (g *Group) run(batch []*groupCall) {
 				c.err = classify(err) // the caller gave up before its turn: nothing of it runs
 				continue
 			}
-			if _, err := tx.Exec(`SAVEPOINT plaza_group`); err != nil {
+			if _, err := g.exec(tx, `SAVEPOINT plaza_group`); err != nil {
 				return err
 			}
 			mark := hooks.(*commitHooks).len()
 			if err := c.fn(tx); err != nil {
 				c.err = err
 				hooks.(*commitHooks).truncate(mark) // what a rolled-back call asked for never happened
-				if _, rerr := tx.Exec(`ROLLBACK TO SAVEPOINT plaza_group`); rerr != nil {
+				if _, rerr := g.exec(tx, `ROLLBACK TO SAVEPOINT plaza_group`); rerr != nil {
 					return errors.Join(rerr, err) // the transaction itself is lost (MySQL rolls a deadlock back whole)
 				}
 			}
-			if _, err := tx.Exec(`RELEASE SAVEPOINT plaza_group`); err != nil {
+			if g.replace {
+				continue // the next call's SAVEPOINT replaces this one
+			}
+			if _, err := g.exec(tx, `RELEASE SAVEPOINT plaza_group`); err != nil {
 				return err
 			}
 		}
@@ -156,6 +178,14 @@ func (g *Group) run(batch []*groupCall) {
 		}
 		c.err = g.pool.Tx(c.ctx, c.fn)
 	}
+}
+
+// exec runs one of the savepoint statements in tx.
+func (g *Group) exec(tx *sql.Tx, query string) (sql.Result, error) {
+	if g.prepared {
+		return g.pool.ExecTx(context.Background(), tx, query)
+	}
+	return tx.Exec(query)
 }
 
 func (h *commitHooks) len() int {

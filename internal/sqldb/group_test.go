@@ -31,79 +31,93 @@ func TestGroupCommit(t *testing.T) {
 				t.Fatal(q, err)
 			}
 		}
-		g := sqldb.NewGroup(db.Write(), 16)
-		const callers = 120
-		var (
-			wg              sync.WaitGroup
-			start           = make(chan struct{})
-			ok, refused     atomic.Int64
-			hooks, badHooks atomic.Int64
-			other           []error
-			mu              sync.Mutex
-		)
-		for i := range callers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				err := g.Tx(ctx, func(tx *sql.Tx) error {
-					if _, err := tx.Exec(`INSERT INTO group_log (id, caller) VALUES (?, ?)`, i+1, i); err != nil {
-						return err
+		// NewGroupOn: on MySQL each call's SAVEPOINT replaces the one
+		// before (never released); on SQLite they are prepared.
+		for _, tuned := range []bool{false, true} {
+			t.Run(map[bool]string{false: "NewGroup", true: "NewGroupOn"}[tuned], func(t *testing.T) {
+				for _, q := range []string{`DELETE FROM group_log`, `UPDATE group_stock SET n = 25 WHERE id = 1`} {
+					if _, err := db.Write().Exec(ctx, q); err != nil {
+						t.Fatal(q, err)
 					}
-					if i == 7 {
-						// A saboteur: ends the shared transaction under the others.
-						tx.Exec(`ROLLBACK`) //nolint:errcheck // the point is the wreck
-						return errors.New("sabotage")
-					}
-					res, err := tx.Exec(`UPDATE group_stock SET n = n - 1 WHERE id = 1 AND n >= 1`)
-					if err != nil {
-						return err
-					}
-					if n, _ := res.RowsAffected(); n == 0 {
-						db.AfterCommit(tx, func() { badHooks.Add(1) })
-						return errRefused
-					}
-					return db.AfterCommit(tx, func() { hooks.Add(1) })
-				})
-				switch {
-				case err == nil:
-					ok.Add(1)
-				case errors.Is(err, errRefused):
-					refused.Add(1)
-				case i == 7:
-				default:
-					mu.Lock()
-					other = append(other, err)
-					mu.Unlock()
 				}
-			}()
+				g := sqldb.NewGroup(db.Write(), 16)
+				if tuned {
+					g = sqldb.NewGroupOn(db, 16)
+				}
+				const callers = 120
+				var (
+					wg              sync.WaitGroup
+					start           = make(chan struct{})
+					ok, refused     atomic.Int64
+					hooks, badHooks atomic.Int64
+					other           []error
+					mu              sync.Mutex
+				)
+				for i := range callers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						err := g.Tx(ctx, func(tx *sql.Tx) error {
+							if _, err := tx.Exec(`INSERT INTO group_log (id, caller) VALUES (?, ?)`, i+1, i); err != nil {
+								return err
+							}
+							if i == 7 {
+								// A saboteur: ends the shared transaction under the others.
+								tx.Exec(`ROLLBACK`) //nolint:errcheck // the point is the wreck
+								return errors.New("sabotage")
+							}
+							res, err := tx.Exec(`UPDATE group_stock SET n = n - 1 WHERE id = 1 AND n >= 1`)
+							if err != nil {
+								return err
+							}
+							if n, _ := res.RowsAffected(); n == 0 {
+								db.AfterCommit(tx, func() { badHooks.Add(1) })
+								return errRefused
+							}
+							return db.AfterCommit(tx, func() { hooks.Add(1) })
+						})
+						switch {
+						case err == nil:
+							ok.Add(1)
+						case errors.Is(err, errRefused):
+							refused.Add(1)
+						case i == 7:
+						default:
+							mu.Lock()
+							other = append(other, err)
+							mu.Unlock()
+						}
+					}()
+				}
+				close(start)
+				wg.Wait()
+				if len(other) > 0 {
+					t.Fatalf("unexpected errors: %v", other)
+				}
+				if ok.Load() != 25 || refused.Load() != callers-26 {
+					t.Fatalf("ok %d refused %d, want 25 and %d", ok.Load(), refused.Load(), callers-26)
+				}
+				var left, rows int64
+				if err := db.Write().QueryRow(ctx, []any{&left}, `SELECT n FROM group_stock WHERE id = 1`); err != nil {
+					t.Fatal(err)
+				}
+				if err := db.Write().QueryRow(ctx, []any{&rows}, `SELECT COUNT(*) FROM group_log`); err != nil {
+					t.Fatal(err)
+				}
+				if left != 0 || rows != 25 {
+					t.Fatalf("stock left %d, log rows %d; want 0 and 25 (refused calls' writes rolled back)", left, rows)
+				}
+				if hooks.Load() != 25 || badHooks.Load() != 0 {
+					t.Fatalf("after-commit hooks: %d of committed calls (want 25), %d of refused ones (want 0)", hooks.Load(), badHooks.Load())
+				}
+				st := g.Stats()
+				if st.Calls != callers || st.Batches >= st.Calls {
+					t.Fatalf("stats %+v: want %d calls in fewer batches", st, callers)
+				}
+				t.Logf("%d calls in %d transactions", st.Calls, st.Batches)
+			})
 		}
-		close(start)
-		wg.Wait()
-		if len(other) > 0 {
-			t.Fatalf("unexpected errors: %v", other)
-		}
-		if ok.Load() != 25 || refused.Load() != callers-26 {
-			t.Fatalf("ok %d refused %d, want 25 and %d", ok.Load(), refused.Load(), callers-26)
-		}
-		var left, rows int64
-		if err := db.Write().QueryRow(ctx, []any{&left}, `SELECT n FROM group_stock WHERE id = 1`); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.Write().QueryRow(ctx, []any{&rows}, `SELECT COUNT(*) FROM group_log`); err != nil {
-			t.Fatal(err)
-		}
-		if left != 0 || rows != 25 {
-			t.Fatalf("stock left %d, log rows %d; want 0 and 25 (refused calls' writes rolled back)", left, rows)
-		}
-		if hooks.Load() != 25 || badHooks.Load() != 0 {
-			t.Fatalf("after-commit hooks: %d of committed calls (want 25), %d of refused ones (want 0)", hooks.Load(), badHooks.Load())
-		}
-		st := g.Stats()
-		if st.Calls != callers || st.Batches >= st.Calls {
-			t.Fatalf("stats %+v: want %d calls in fewer batches", st, callers)
-		}
-		t.Logf("%d calls in %d transactions", st.Calls, st.Batches)
 	})
 }
 

@@ -201,6 +201,26 @@ func (p *Pool) QueryRowTx(ctx context.Context, tx *sql.Tx, dest []any, query str
 	return st.QueryRowContext(ctx, args...).Scan(dest...)
 }
 
+// QueryTx is QueryRows in tx through a prepared statement, as ExecTx:
+// each is called for every row, and rows are closed after.
+func (p *Pool) QueryTx(ctx context.Context, tx *sql.Tx, each func(*sql.Rows) error, query string, args ...any) error {
+	st := p.txStmt(ctx, tx, query)
+	if st == nil {
+		return classify(queryRows(ctx, tx, each, query, args...))
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return classify(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return classify(err)
+		}
+	}
+	return classify(rows.Err())
+}
+
 // txStmt returns the pool's prepared statement for query bound to tx
 // (database/sql reuses it on tx's connection when it is prepared there
 // already), or nil the first time: preparing on the pool needs a

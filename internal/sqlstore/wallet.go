@@ -43,7 +43,7 @@ func NewWallet(db *sqldb.DB, now func() time.Time) *Wallet {
 	if now == nil {
 		now = time.Now
 	}
-	return &Wallet{db: db, now: now, group: sqldb.NewGroup(db.Write(), 128)}
+	return &Wallet{db: db, now: now, group: sqldb.NewGroupOn(db, 128)}
 }
 
 // WithoutGroupCommit returns a store on the same database whose writes
@@ -67,25 +67,56 @@ var errKeyTaken = errors.New("wallet: idempotency key taken")
 // funds, a taken key) undoes only its own writes, and every caller is
 // answered after the shared commit.
 func (s *Wallet) Do(ctx context.Context, key *wallet.Key, fn func(ctx context.Context, l wallet.Ledger) (wallet.Reply, error)) (wallet.Reply, error) {
+	careful, opened := false, 0
 	for attempt := 0; ; attempt++ {
 		var reply wallet.Reply
+		var open int64
 		now := s.now().UTC().Truncate(time.Millisecond)
 		err := s.tx(ctx, func(tx *sql.Tx) error {
-			r, err := fn(ctx, &ledger{s: s, tx: tx, now: now})
-			if err != nil {
+			l := &ledger{s: s, tx: tx, now: now, careful: careful}
+			r, err := fn(ctx, l)
+			open = l.open
+			switch {
+			case l.open != 0:
+				return errOpenWallet // even if fn went on: it must roll back
+			case l.redo:
+				return errCareful // even if fn went on: the half-made tip must roll back
+			case err != nil:
 				return err
 			}
 			reply = r
 			if key == nil {
 				return nil
 			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO idempotency_keys (user_id, idem_key, request_hash, status, body, created_at)
+			_, err = s.db.Write().ExecTx(ctx, tx, `INSERT INTO idempotency_keys (user_id, idem_key, request_hash, status, body, created_at)
 				VALUES (?, ?, ?, ?, ?, ?)`, key.UserID, key.Key, key.Hash, r.Status, string(r.Body), ms(now))
 			if _, dup := sqldb.IsDuplicate(err); dup {
 				return errKeyTaken
 			}
 			return err
 		})
+		if errors.Is(err, errOpenWallet) && open != 0 && opened < 3 {
+			// Rolled back; the wallet is opened empty in a statement of
+			// its own (a concurrent one may open it first), then the call
+			// runs again. An empty wallet is what no wallet reads as.
+			opened++
+			if _, oerr := s.db.Write().Exec(ctx, `INSERT INTO wallet_accounts (kind, user_id, balance, created_at) VALUES ('wallet', ?, 0, ?)`,
+				open, ms(now)); oerr != nil {
+				if _, dup := sqldb.IsDuplicate(oerr); !dup {
+					return wallet.Reply{}, oerr
+				}
+			}
+			attempt--
+			continue
+		}
+		if errors.Is(err, errCareful) && !careful {
+			// The one-statement tip did not apply (a refusal, or a wallet
+			// to open): everything fn did was rolled back; run it again
+			// step by step, which says why or opens the wallet.
+			careful = true
+			attempt--
+			continue
+		}
 		if err == nil {
 			if key != nil && rand.IntN(1000) == 0 {
 				s.pruneKeys(ctx, now)
@@ -158,9 +189,29 @@ type ledger struct {
 	s   *Wallet
 	tx  *sql.Tx
 	now time.Time
+	// careful: a tip moves its credits one wallet at a time, each step
+	// able to say why it is refused (see tipFast).
+	careful bool
+	// redo: a fast tip changed one wallet and not the other; the call
+	// must roll back and run again carefully.
+	redo bool
+	// open: a credit found no wallet for this user (MySQL); the call
+	// must roll back, and Do opens the wallet and runs it again.
+	open int64
 }
 
 func (l *ledger) Tx() *sql.Tx { return l.tx }
+
+// exec and queryRow run a statement in the transaction through the
+// writer's prepared statements: the ledger's texts are fixed, and parsing
+// them anew was a large part of a tip's cost on SQLite.
+func (l *ledger) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return l.s.db.Write().ExecTx(ctx, l.tx, query, args...)
+}
+
+func (l *ledger) queryRow(ctx context.Context, dest []any, query string, args ...any) error {
+	return l.s.db.Write().QueryRowTx(ctx, l.tx, dest, query, args...)
+}
 
 func (l *ledger) sqlite() bool { return l.s.db.Dialect == sqldb.SQLite }
 
@@ -182,7 +233,7 @@ func (l *ledger) record(ctx context.Context, kind, ref, memo string, actor int64
 	if sum != 0 {
 		return 0, errors.New("wallet: postings do not sum to zero")
 	}
-	res, err := l.tx.ExecContext(ctx, `INSERT INTO wallet_transactions (kind, ref, memo, actor_id, created_at) VALUES (?, ?, ?, ?, ?)`,
+	res, err := l.exec(ctx, `INSERT INTO wallet_transactions (kind, ref, memo, actor_id, created_at) VALUES (?, ?, ?, ?, ?)`,
 		kind, ref, memo, actor, ms(l.now))
 	if err != nil {
 		return 0, err
@@ -191,19 +242,39 @@ func (l *ledger) record(ctx context.Context, kind, ref, memo string, actor int64
 	if err != nil {
 		return 0, err
 	}
-	q := `INSERT INTO wallet_postings (tx_id, account_id, amount, balance_after, kind, counterparty, created_at) VALUES `
 	args := make([]any, 0, 7*len(ps))
-	for i, p := range ps {
-		if i > 0 {
-			q += ", "
-		}
-		q += "(?, ?, ?, ?, ?, ?, ?)"
+	for _, p := range ps {
 		args = append(args, txID, p.account, p.amount, p.balanceAfter, string(p.kind), p.counterparty, ms(l.now))
 	}
-	if _, err := l.tx.ExecContext(ctx, q, args...); err != nil {
+	if _, err := l.exec(ctx, insertPostings(len(ps)), args...); err != nil {
 		return 0, err
 	}
 	return txID, nil
+}
+
+// postingsInserts are the texts of one INSERT of 1 to 4 postings, made
+// once so that each stays one prepared statement.
+var postingsInserts = func() (qs [5]string) {
+	q := `INSERT INTO wallet_postings (tx_id, account_id, amount, balance_after, kind, counterparty, created_at) VALUES `
+	for n := 1; n < len(qs); n++ {
+		if n > 1 {
+			q += ", "
+		}
+		q += "(?, ?, ?, ?, ?, ?, ?)"
+		qs[n] = q
+	}
+	return qs
+}()
+
+func insertPostings(n int) string {
+	if n < len(postingsInserts) {
+		return postingsInserts[n]
+	}
+	q := postingsInserts[1]
+	for range n - 1 {
+		q += ", (?, ?, ?, ?, ?, ?, ?)"
+	}
+	return q
 }
 
 // debitWallet takes amount from userID's wallet if it holds that much.
@@ -211,14 +282,14 @@ func (l *ledger) record(ctx context.Context, kind, ref, memo string, actor int64
 // so two concurrent debits can never both pass on one balance.
 func (l *ledger) debitWallet(ctx context.Context, userID, amount int64) (account, after int64, err error) {
 	if l.sqlite() {
-		err = l.tx.QueryRowContext(ctx, `UPDATE wallet_accounts SET balance = balance - ?
-			WHERE user_id = ? AND kind = 'wallet' AND balance >= ? RETURNING id, balance`, amount, userID, amount).Scan(&account, &after)
+		err = l.queryRow(ctx, []any{&account, &after}, `UPDATE wallet_accounts SET balance = balance - ?
+			WHERE user_id = ? AND kind = 'wallet' AND balance >= ? RETURNING id, balance`, amount, userID, amount)
 		if sqldb.IsNotFound(err) {
 			return 0, 0, wallet.ErrInsufficientFunds("")
 		}
 		return account, after, err
 	}
-	res, err := l.tx.ExecContext(ctx, `UPDATE wallet_accounts SET balance = balance - ?
+	res, err := l.exec(ctx, `UPDATE wallet_accounts SET balance = balance - ?
 		WHERE user_id = ? AND kind = 'wallet' AND balance >= ?`, amount, userID, amount)
 	if err != nil {
 		return 0, 0, err
@@ -227,7 +298,7 @@ func (l *ledger) debitWallet(ctx context.Context, userID, amount int64) (account
 		return 0, 0, wallet.ErrInsufficientFunds("")
 	}
 	// The row is ours (locked by the UPDATE); this reads what we wrote.
-	err = l.tx.QueryRowContext(ctx, `SELECT id, balance FROM wallet_accounts WHERE user_id = ? AND kind = 'wallet'`, userID).Scan(&account, &after)
+	err = l.queryRow(ctx, []any{&account, &after}, `SELECT id, balance FROM wallet_accounts WHERE user_id = ? AND kind = 'wallet'`, userID)
 	return account, after, err
 }
 
@@ -236,8 +307,8 @@ func (l *ledger) debitWallet(ctx context.Context, userID, amount int64) (account
 func (l *ledger) creditWallet(ctx context.Context, userID, amount int64) (account, after int64, err error) {
 	for range 2 {
 		if l.sqlite() {
-			err = l.tx.QueryRowContext(ctx, `UPDATE wallet_accounts SET balance = balance + ?
-				WHERE user_id = ? AND kind = 'wallet' AND balance <= ? RETURNING id, balance`, amount, userID, wallet.MaxAmount-amount).Scan(&account, &after)
+			err = l.queryRow(ctx, []any{&account, &after}, `UPDATE wallet_accounts SET balance = balance + ?
+				WHERE user_id = ? AND kind = 'wallet' AND balance <= ? RETURNING id, balance`, amount, userID, wallet.MaxAmount-amount)
 			if err == nil {
 				return account, after, nil
 			}
@@ -245,24 +316,36 @@ func (l *ledger) creditWallet(ctx context.Context, userID, amount int64) (accoun
 				return 0, 0, err
 			}
 		} else {
-			res, err := l.tx.ExecContext(ctx, `UPDATE wallet_accounts SET balance = balance + ?
+			res, err := l.exec(ctx, `UPDATE wallet_accounts SET balance = balance + ?
 				WHERE user_id = ? AND kind = 'wallet' AND balance <= ?`, amount, userID, wallet.MaxAmount-amount)
 			if err != nil {
 				return 0, 0, err
 			}
 			if affected(res) == 1 {
-				err = l.tx.QueryRowContext(ctx, `SELECT id, balance FROM wallet_accounts WHERE user_id = ? AND kind = 'wallet'`, userID).Scan(&account, &after)
+				err = l.queryRow(ctx, []any{&account, &after}, `SELECT id, balance FROM wallet_accounts WHERE user_id = ? AND kind = 'wallet'`, userID)
 				return account, after, err
 			}
 		}
+		// A wallet is never deleted: when it exists, the UPDATE refused
+		// the cap. (A plain read: on MySQL a locking read of a missing row
+		// would lock the gap the INSERT below goes into.)
 		var n int
-		if err := l.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM wallet_accounts WHERE user_id = ? AND kind = 'wallet'`+forUpdate(l.s.db), userID).Scan(&n); err != nil {
+		if err := l.queryRow(ctx, []any{&n}, `SELECT COUNT(*) FROM wallet_accounts WHERE user_id = ? AND kind = 'wallet'`, userID); err != nil {
 			return 0, 0, err
 		}
 		if n > 0 {
 			return 0, 0, apperr.New(apperr.Validation, "the receiving wallet cannot hold that many credits")
 		}
-		res, err := l.tx.ExecContext(ctx, `INSERT INTO wallet_accounts (kind, user_id, balance, created_at) VALUES ('wallet', ?, ?, ?)`,
+		if !l.sqlite() {
+			// Opening the wallet inside this transaction deadlocks on
+			// MySQL when several transactions credit the same new wallet
+			// at once: the UPDATE above left each of them a gap lock where
+			// the row goes, and each one's INSERT waits for the others'
+			// (error 1213). Do opens it alone, empty, and runs the call again.
+			l.open = userID
+			return 0, 0, errOpenWallet
+		}
+		res, err := l.exec(ctx, `INSERT INTO wallet_accounts (kind, user_id, balance, created_at) VALUES ('wallet', ?, ?, ?)`,
 			userID, amount, ms(l.now))
 		if _, dup := sqldb.IsDuplicate(err); dup {
 			continue // opened by a concurrent transaction: update it
@@ -279,13 +362,13 @@ func (l *ledger) creditWallet(ctx context.Context, userID, amount int64) (accoun
 // moveSystem adds amount (signed) to a system or receivable account.
 func (l *ledger) moveSystem(ctx context.Context, account, amount int64) (after int64, err error) {
 	if l.sqlite() {
-		err = l.tx.QueryRowContext(ctx, `UPDATE wallet_accounts SET balance = balance + ? WHERE id = ? RETURNING balance`, amount, account).Scan(&after)
+		err = l.queryRow(ctx, []any{&after}, `UPDATE wallet_accounts SET balance = balance + ? WHERE id = ? RETURNING balance`, amount, account)
 		return after, err
 	}
-	if _, err := l.tx.ExecContext(ctx, `UPDATE wallet_accounts SET balance = balance + ? WHERE id = ?`, amount, account); err != nil {
+	if _, err := l.exec(ctx, `UPDATE wallet_accounts SET balance = balance + ? WHERE id = ?`, amount, account); err != nil {
 		return 0, err
 	}
-	err = l.tx.QueryRowContext(ctx, `SELECT balance FROM wallet_accounts WHERE id = ?`, account).Scan(&after)
+	err = l.queryRow(ctx, []any{&after}, `SELECT balance FROM wallet_accounts WHERE id = ?`, account)
 	return after, err
 }
 
@@ -310,7 +393,7 @@ func (l *ledger) receivable(ctx context.Context, userID int64) (int64, error) {
 // debt costs one indexed read.
 func (l *ledger) payDebt(ctx context.Context, userID int64) error {
 	var recv, owed int64
-	err := l.tx.QueryRowContext(ctx, `SELECT id, balance FROM wallet_accounts WHERE user_id = ? AND kind = 'receivable'`+forUpdate(l.s.db), userID).Scan(&recv, &owed)
+	err := l.queryRow(ctx, []any{&recv, &owed}, `SELECT id, balance FROM wallet_accounts WHERE user_id = ? AND kind = 'receivable'`+forUpdate(l.s.db), userID)
 	if sqldb.IsNotFound(err) || (err == nil && owed >= 0) {
 		return nil
 	}
@@ -318,7 +401,7 @@ func (l *ledger) payDebt(ctx context.Context, userID int64) error {
 		return err
 	}
 	var held int64
-	if err := l.tx.QueryRowContext(ctx, `SELECT balance FROM wallet_accounts WHERE user_id = ? AND kind = 'wallet'`, userID).Scan(&held); err != nil {
+	if err := l.queryRow(ctx, []any{&held}, `SELECT balance FROM wallet_accounts WHERE user_id = ? AND kind = 'wallet'`, userID); err != nil {
 		return err
 	}
 	pay := min(-owed, held)
@@ -344,7 +427,7 @@ func (l *ledger) payDebt(ctx context.Context, userID int64) error {
 // adds states (a ban with an end, a suspension), they are read here.
 func (l *ledger) recipient(ctx context.Context, userID int64) error {
 	var banned, until sql.NullInt64
-	err := l.tx.QueryRowContext(ctx, `SELECT banned_at, banned_until FROM users WHERE id = ?`, userID).Scan(&banned, &until)
+	err := l.queryRow(ctx, []any{&banned, &until}, `SELECT banned_at, banned_until FROM users WHERE id = ?`, userID)
 	if sqldb.IsNotFound(err) {
 		return apperr.New(apperr.NotFound, "user not found")
 	}
@@ -366,6 +449,9 @@ func (l *ledger) Tip(ctx context.Context, from, to, amount int64, note string) (
 	}
 	if err := l.recipient(ctx, to); err != nil {
 		return wallet.Entry{}, err
+	}
+	if !l.careful {
+		return l.tipFast(ctx, from, to, amount, note)
 	}
 	// Rows are locked in user-id order, so A→B and B→A tips never wait
 	// on each other in a circle.
@@ -393,6 +479,108 @@ func (l *ledger) Tip(ctx context.Context, from, to, amount int64, note string) (
 	}
 	if err := l.payDebt(ctx, to); err != nil {
 		return wallet.Entry{}, err
+	}
+	return wallet.Entry{ID: txID, Amount: -amount, Kind: wallet.TipSent, Counterparty: &to, Ref: wallet.UserRef(to), Memo: note,
+		BalanceAfter: fromAfter, CreatedAt: l.now}, nil
+}
+
+// errCareful: the one-statement tip changed fewer than both wallets (the
+// sender holds too little, the recipient has no wallet yet or would hold
+// too much). Do rolls the call back and runs it again with the ledger's
+// careful path, which refuses with the reason or opens the wallet.
+var errCareful = errors.New("wallet: tip needs the careful path")
+
+// errOpenWallet: a credit on MySQL found no wallet to credit (ledger.open).
+var errOpenWallet = errors.New("wallet: the wallet must be opened first")
+
+// The tip's one UPDATE of both wallets: the sender's only if it holds
+// amount, the recipient's only if it stays within MaxAmount. The unique
+// index (user_id, kind) is scanned in user-id order, so on MySQL the two
+// rows are locked lower user id first, as the careful path does. Args:
+// from, -amount, amount, from, to, from, amount, MaxAmount-amount.
+const tipUpdate = `UPDATE wallet_accounts SET balance = balance + CASE WHEN user_id = ? THEN ? ELSE ? END
+	WHERE user_id IN (?, ?) AND kind = 'wallet' AND CASE WHEN user_id = ? THEN balance >= ? ELSE balance <= ? END`
+
+// tipFast is a tip in the fewest statements: on SQLite one UPDATE of
+// both wallets RETURNING their balances and the recipient's debt, on
+// MySQL the UPDATE and one locking read of the two users' accounts
+// (MariaDB has no UPDATE ... RETURNING); then the transaction and its
+// postings. A debt is paid as in the careful path. When the UPDATE does
+// not change both wallets it returns errCareful (see there).
+func (l *ledger) tipFast(ctx context.Context, from, to, amount int64, note string) (wallet.Entry, error) {
+	var (
+		fromAcc, fromAfter, toAcc, toAfter int64
+		owed                               sql.NullInt64 // the recipient's receivable, if any
+		rows                               int
+	)
+	args := []any{from, -amount, amount, from, to, from, amount, wallet.MaxAmount - amount}
+	if l.sqlite() {
+		err := l.s.db.Write().QueryTx(ctx, l.tx, func(r *sql.Rows) error {
+			var acc, user, bal int64
+			var recv sql.NullInt64
+			if err := r.Scan(&acc, &user, &bal, &recv); err != nil {
+				return err
+			}
+			rows++
+			if user == from {
+				fromAcc, fromAfter = acc, bal
+			} else {
+				toAcc, toAfter, owed = acc, bal, recv
+			}
+			return nil
+		}, tipUpdate+` RETURNING id, user_id, balance,
+			(SELECT r.balance FROM wallet_accounts r WHERE r.user_id = wallet_accounts.user_id AND r.kind = 'receivable')`, args...)
+		if err != nil {
+			return wallet.Entry{}, err
+		}
+	} else {
+		res, err := l.exec(ctx, tipUpdate, args...)
+		if err != nil {
+			return wallet.Entry{}, err
+		}
+		if affected(res) == 2 {
+			// Both wallets are ours (locked by the UPDATE); the receivable
+			// is read locked, so a debt a refund just recorded is seen.
+			err = l.s.db.Write().QueryTx(ctx, l.tx, func(r *sql.Rows) error {
+				var acc, user, bal int64
+				var kind string
+				if err := r.Scan(&acc, &user, &kind, &bal); err != nil {
+					return err
+				}
+				switch {
+				case kind == kindReceivable:
+					if user == to {
+						owed = sql.NullInt64{Int64: bal, Valid: true}
+					}
+				case user == from:
+					fromAcc, fromAfter = acc, bal
+					rows++
+				default:
+					toAcc, toAfter = acc, bal
+					rows++
+				}
+				return nil
+			}, `SELECT id, user_id, kind, balance FROM wallet_accounts
+				WHERE user_id IN (?, ?) AND kind IN ('wallet', 'receivable') FOR UPDATE`, from, to)
+			if err != nil {
+				return wallet.Entry{}, err
+			}
+		}
+	}
+	if rows != 2 {
+		l.redo = true
+		return wallet.Entry{}, errCareful
+	}
+	txID, err := l.record(ctx, "tip", wallet.UserRef(to), note, from,
+		posting{account: fromAcc, amount: -amount, balanceAfter: fromAfter, kind: wallet.TipSent, counterparty: to},
+		posting{account: toAcc, amount: amount, balanceAfter: toAfter, kind: wallet.TipReceived, counterparty: from})
+	if err != nil {
+		return wallet.Entry{}, err
+	}
+	if owed.Valid && owed.Int64 < 0 {
+		if err := l.payDebt(ctx, to); err != nil {
+			return wallet.Entry{}, err
+		}
 	}
 	return wallet.Entry{ID: txID, Amount: -amount, Kind: wallet.TipSent, Counterparty: &to, Ref: wallet.UserRef(to), Memo: note,
 		BalanceAfter: fromAfter, CreatedAt: l.now}, nil

@@ -153,3 +153,65 @@ func TestWalletGroupCommitTips(t *testing.T) {
 		t.Logf("%d effects, %d refused for funds, %d replays, %d reused keys", effects, refusedFunds, replays, reused)
 	})
 }
+
+// TestWalletNewWalletConcurrentTips: 64 senders tip one user who has no
+// wallet yet, all at once, with each tip in a transaction of its own (the
+// store without group commit) and then through the group committer. On
+// MariaDB this was error 1213: each transaction's UPDATE of the missing
+// wallet row left a gap lock where the row goes, and each one's INSERT
+// of the wallet waited for the others'. Every tip must succeed, and the
+// new wallet holds exactly what was sent.
+func TestWalletNewWalletConcurrentTips(t *testing.T) {
+	for _, e := range sqldbtest.Engines() {
+		t.Run(e.Name, func(t *testing.T) { newWalletConcurrentTips(t, e.Open(t, sqldb.Config{PoolSize: 32})) })
+	}
+}
+
+func newWalletConcurrentTips(t *testing.T, db *sqldb.DB) {
+	{
+		ctx := context.Background()
+		grouped := sqlstore.NewWallet(db, nil)
+		senders := walletUsers(t, db, "open", 64)
+		for _, u := range senders {
+			if _, err := grouped.Do(ctx, nil, func(ctx context.Context, l wallet.Ledger) (wallet.Reply, error) {
+				_, err := l.Adjust(ctx, u, 100, "fund", 0)
+				return wallet.Reply{}, err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for round, s := range []*sqlstore.Wallet{grouped.WithoutGroupCommit(), grouped} {
+			to := walletUsers(t, db, fmt.Sprint("fresh", round), 1)[0]
+			var wg sync.WaitGroup
+			errs := make(chan error, len(senders))
+			start := make(chan struct{})
+			for i, from := range senders {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					key := &wallet.Key{UserID: from, Key: fmt.Sprint("open-", round, "-", i), Hash: "h"}
+					_, err := s.Do(ctx, key, func(ctx context.Context, l wallet.Ledger) (wallet.Reply, error) {
+						_, err := l.Tip(ctx, from, to, 2, "")
+						return wallet.Reply{Status: 201}, err
+					})
+					errs <- err
+				}()
+			}
+			close(start)
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Errorf("round %d: %v", round, err)
+				}
+			}
+			if b, err := s.Balance(ctx, to); err != nil || b.Balance != 2*int64(len(senders)) {
+				t.Errorf("round %d: the new wallet holds %+v (%v), want %d", round, b, err, 2*len(senders))
+			}
+		}
+		if c, err := grouped.Check(ctx); err != nil || !c.OK {
+			t.Fatalf("ledger check: %+v %v", c, err)
+		}
+	}
+}

@@ -383,4 +383,27 @@ func Exercise(t *testing.T, env Env) {
 			t.Fatalf("revoked %d times", revoked.Load())
 		}
 	})
+
+	t.Run("a wallet holds at most 2^53-1; a tip past it is refused and changes nothing", func(t *testing.T) {
+		full := u[1]
+		adjust(t, s, full, wallet.MaxAmount-balance(t, s, full).Balance)
+		adjust(t, s, u[0], 10)
+		adjust(t, s, u[7], 10)
+		before := []int64{balance(t, s, u[0]).Balance, balance(t, s, u[7]).Balance}
+		for _, from := range []int64{u[0], u[7]} { // one on each side of full's id: both lock orders
+			_, err := tip(s, &wallet.Key{UserID: from, Key: fmt.Sprint("full-", seq.Add(1)), Hash: "h"}, from, full, 1)
+			wantCode(t, err, apperr.Validation)
+		}
+		if b := balance(t, s, full).Balance; b != wallet.MaxAmount {
+			t.Fatalf("the full wallet holds %d", b)
+		}
+		if a, b := balance(t, s, u[0]).Balance, balance(t, s, u[7]).Balance; a != before[0] || b != before[1] {
+			t.Fatalf("senders hold %d, %d after refused tips; want %v", a, b, before)
+		}
+		// A tip out of the full wallet still works.
+		if _, err := tip(s, nil, full, u[0], 1); err != nil {
+			t.Fatal(err)
+		}
+		checkLedger(t, s)
+	})
 }
