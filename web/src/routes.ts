@@ -47,6 +47,7 @@ export const routes: Route[] = [
   { path: '/live', title: 'Now playing', access: 'anyone', load: () => import('./pages/Live') },
   { path: '/leaderboard', title: 'Leaderboard', access: 'anyone', load: () => import('./pages/Leaderboard') },
   { path: '/wallet', title: 'Wallet', access: 'user', load: () => import('./pages/Wallet') },
+  { path: '/collectibles', title: 'Collectibles', access: 'anyone', load: () => import('./pages/Collectibles') },
   { path: '/admin', title: 'Admin', access: 'moderator', load: () => import('./pages/Admin') },
   { path: '/admin/users', title: 'Users', access: 'admin', load: () => import('./pages/AdminUsers') },
   { path: '/admin/reports', title: 'Reports', access: 'moderator', load: () => import('./pages/AdminReports') },
@@ -55,6 +56,12 @@ export const routes: Route[] = [
   { path: '/admin/inbox', title: 'Contact inbox', access: 'admin', load: () => import('./pages/AdminInbox') },
   { path: '/admin/jobs', title: 'Jobs', access: 'admin', load: () => import('./pages/AdminJobs') },
   { path: '/admin/ops', title: 'Operations', access: 'admin', load: () => import('./pages/AdminOps') },
+  { path: '/admin/courses', title: 'Courses', access: 'admin', load: () => import('./pages/AdminCourses') },
+  { path: '/admin/courses/:id', title: 'Course', access: 'admin', load: () => import('./pages/AdminCourse') },
+  { path: '/admin/courses/:id/lessons/new', title: 'New lesson', access: 'admin', load: () => import('./pages/AdminLesson') },
+  { path: '/admin/courses/:id/lessons/:lessonId', title: 'Lesson', access: 'admin', load: () => import('./pages/AdminLesson') },
+  { path: '/admin/achievements', title: 'Achievements', access: 'admin', load: () => import('./pages/AdminAchievements') },
+  { path: '/admin/collectibles', title: 'Collectibles', access: 'admin', load: () => import('./pages/AdminCollectibles') },
 ];
 
 export const notFound: Route = { path: '', title: 'Not found', access: 'anyone', load: () => import('./pages/NotFound') };
@@ -87,6 +94,7 @@ export const nav: NavItem[] = [
   { href: '/live', label: 'Live', access: 'anyone' },
   { href: '/leaderboard', label: 'Leaderboard', access: 'anyone' },
   { href: '/wallet', label: 'Wallet', access: 'user' },
+  { href: '/collectibles', label: 'Collectibles', access: 'anyone' },
   { href: '/admin', label: 'Admin', access: 'moderator' },
 ];
 
@@ -99,4 +107,7 @@ export const adminNav: NavItem[] = [
   { href: '/admin/cache', label: 'Cache', access: 'admin' },
   { href: '/admin/audit', label: 'Audit log', access: 'admin' },
   { href: '/admin/ops', label: 'Operations', access: 'admin' },
+  { href: '/admin/courses', label: 'Courses', access: 'admin' },
+  { href: '/admin/achievements', label: 'Achievements', access: 'admin' },
+  { href: '/admin/collectibles', label: 'Collectibles', access: 'admin' },
 ];

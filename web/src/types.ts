@@ -259,6 +259,13 @@ export interface Achievement {
   xp: number;
   rarity: string;
   awardedCount: number;
+  /** What earns it; null: granted by hand only. */
+  rule?: AchievementRule | null;
+}
+
+export interface AchievementRule {
+  kind: 'messages' | 'shouts' | 'streak' | 'courses' | 'level' | 'mixes' | 'events';
+  count: number;
 }
 
 export interface Collectible {
@@ -269,8 +276,16 @@ export interface Collectible {
   rarity: string;
   supply: number | null;
   remaining: number | null;
-  priceCredits: number;
+  /** null: not for sale (granted by an achievement only). */
+  priceCredits: number | null;
   achievementId: number | null;
+}
+
+/** A collectible someone holds: POST /api/collectibles/{id}/purchase, GET /api/users/{id}/collectibles. */
+export interface Owned {
+  collectible: Collectible;
+  serial: number;
+  acquiredAt: string;
 }
 
 export interface Wallet {
@@ -331,4 +346,47 @@ export interface AuditRow {
   before: unknown;
   after: unknown;
   reason: string;
+}
+
+/** A course as admins see it (GET /api/admin/courses[/{id}]): published or not; modules only on one course. */
+export interface AdminCourse {
+  id: number;
+  slug: string;
+  title: string;
+  summary: string;
+  coverUrl: string;
+  priceCents: number;
+  currency: string;
+  unlock: Unlock;
+  published: boolean;
+  lessonCount: number;
+  createdAt: string;
+  updatedAt: string;
+  modules: AdminModule[] | null;
+}
+
+export interface AdminModule {
+  id: number;
+  courseId: number;
+  title: string;
+  position: number;
+  lessons: AdminLesson[];
+}
+
+/** A lesson with its source (what the admin wrote) and body (as the server rendered and sanitized it). */
+export interface AdminLesson {
+  id: number;
+  courseId: number;
+  moduleId: number;
+  title: string;
+  format: 'markdown' | 'html';
+  source: string;
+  body: string;
+  videoUrl: string;
+  durationSec: number;
+  preview: boolean;
+  dripDays: number;
+  position: number;
+  createdAt: string;
+  updatedAt: string;
 }

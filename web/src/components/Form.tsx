@@ -16,7 +16,8 @@ export function useAction<A extends unknown[]>(fn: (...args: A) => Promise<void>
     } catch (e) {
       if (e instanceof ApiError) {
         setFields(e.fields);
-        setError(Object.keys(e.fields).length ? 'Please check the fields marked below.' : e.message);
+        // A 422 says only "invalid" beside its fields; a conflict (409) says why in its message.
+        setError(Object.keys(e.fields).length && e.status === 422 ? 'Please check the fields marked below.' : e.message);
       } else {
         setError((e as Error).message || 'Something went wrong.');
       }
