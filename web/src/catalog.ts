@@ -67,15 +67,15 @@ export function rfc3339ToLocal(iso: string): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
-/** The kinds of achievement rules, as the API names them, with what they count. */
-export const ruleKinds: { kind: AchievementRule['kind']; label: string }[] = [
-  { kind: 'messages', label: 'channel messages posted' },
-  { kind: 'shouts', label: 'shouts posted' },
-  { kind: 'streak', label: 'days in a row with a message or shout' },
-  { kind: 'courses', label: 'courses completed' },
-  { kind: 'level', label: 'level reached' },
-  { kind: 'mixes', label: 'mixes published' },
-  { kind: 'events', label: 'events attended' },
+/** The kinds of achievement rules, as the API names them, with what they count (one, many). */
+export const ruleKinds: { kind: AchievementRule['kind']; one: string; many: string }[] = [
+  { kind: 'messages', one: 'channel message posted', many: 'channel messages posted' },
+  { kind: 'shouts', one: 'shout posted', many: 'shouts posted' },
+  { kind: 'streak', one: 'day in a row with a message or shout', many: 'days in a row with a message or shout' },
+  { kind: 'courses', one: 'course completed', many: 'courses completed' },
+  { kind: 'level', one: 'level reached', many: 'level reached' },
+  { kind: 'mixes', one: 'mix published', many: 'mixes published' },
+  { kind: 'events', one: 'event attended', many: 'events attended' },
 ];
 
 export const rarities = ['common', 'uncommon', 'rare', 'epic', 'legendary'] as const;
@@ -85,7 +85,7 @@ export function ruleText(rule: AchievementRule | null | undefined): string {
   if (!rule) return 'Granted by hand';
   if (rule.kind === 'level') return `Reach level ${rule.count}`;
   const k = ruleKinds.find((r) => r.kind === rule.kind);
-  return `${rule.count.toLocaleString('en-US')} ${k ? k.label : rule.kind}`;
+  return `${rule.count.toLocaleString('en-US')} ${k ? (rule.count === 1 ? k.one : k.many) : rule.kind}`;
 }
 
 /** What is left of a collectible's supply, in words. */

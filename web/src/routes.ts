@@ -94,7 +94,6 @@ export const nav: NavItem[] = [
   { href: '/live', label: 'Live', access: 'anyone' },
   { href: '/leaderboard', label: 'Leaderboard', access: 'anyone' },
   { href: '/wallet', label: 'Wallet', access: 'user' },
-  { href: '/collectibles', label: 'Collectibles', access: 'anyone' },
   { href: '/admin', label: 'Admin', access: 'moderator' },
 ];
 

@@ -69,6 +69,8 @@ test('ruleText: what earns an achievement', () => {
   assert.equal(ruleText(undefined), 'Granted by hand');
   assert.equal(ruleText({ kind: 'messages', count: 1000 }), '1,000 channel messages posted');
   assert.equal(ruleText({ kind: 'level', count: 5 }), 'Reach level 5');
+  assert.equal(ruleText({ kind: 'shouts', count: 1 }), '1 shout posted');
+  assert.equal(ruleText({ kind: 'mixes', count: 3 }), '3 mixes published');
 });
 
 test('supplyText, soldOut and serialText', () => {

@@ -57,6 +57,17 @@ func TestScreenshots(t *testing.T) {
 	s.call("POST", "/api/events/"+itoa(ev.ID)+"/rsvp", cleo.token, map[string]string{"status": "going"}, nil)
 	s.call("PUT", "/api/live/now-playing", bob.token, map[string]any{"live": true, "track": map[string]string{"title": "Strings of Life", "artist": "Derrick May"}}, nil)
 	s.call("PUT", "/api/live/now-playing", bob.token, map[string]any{"live": true, "track": map[string]string{"title": "Can You Feel It", "artist": "Mr. Fingers"}}, nil)
+	var owl struct{ ID int64 }
+	s.call("POST", "/api/admin/achievements", admin.token, map[string]any{"slug": "night-owl", "name": "Night owl", "description": "Three shouts after midnight.",
+		"xp": 25, "rarity": "rare", "rule": map[string]any{"kind": "shouts", "count": 3}}, &owl)
+	s.call("POST", "/api/admin/achievements", admin.token, map[string]any{"slug": "mentor", "name": "Mentor", "description": "Helped a newcomer finish a course.",
+		"xp": 50, "rarity": "epic"}, nil)
+	var gold struct{ ID int64 }
+	s.call("POST", "/api/admin/collectibles", admin.token, map[string]any{"slug": "gold-vinyl", "name": "Gold vinyl", "rarity": "legendary", "supply": 2, "priceCredits": 40}, &gold)
+	s.call("POST", "/api/admin/collectibles", admin.token, map[string]any{"slug": "tour-poster", "name": "Tour poster", "rarity": "uncommon", "supply": 100, "priceCredits": 15}, nil)
+	s.call("POST", "/api/admin/collectibles", admin.token, map[string]any{"slug": "owl-pin", "name": "Owl pin", "rarity": "rare", "achievementId": owl.ID}, nil)
+	s.callKey("POST", "/api/admin/wallets/"+itoa(cleo.id)+"/adjust", admin.token, "shots-cleo", map[string]any{"amount": 120, "reason": "welcome"})
+	s.callKey("POST", "/api/collectibles/"+itoa(gold.ID)+"/purchase", cleo.token, "shots-gold", map[string]any{})
 
 	shots := []struct{ name, path, ready string }{
 		{"sign-in", "/sign-in", "#f-login"},
@@ -89,6 +100,36 @@ func TestScreenshots(t *testing.T) {
 				eval[bool](b, `(document.activeElement.blur(), window.scrollTo(0, 0), true)`)
 			}
 			save(t, b, filepath.Join(dir, shot.name+"-"+size.name+".png"), shot.name == "settings")
+		}
+	}
+	// The collectibles as cleo (ann's browsers above hold the most live
+	// sockets a member may have); the admin console's catalog pages as mara.
+	catalog := []struct {
+		name, path, ready string
+		who               member
+		fullPage          bool
+	}{
+		{"collectibles", "/collectibles", "[data-testid=owned]", cleo, false},
+		{"admin-courses", "/admin/courses", "table.admin-courses", admin, false},
+		{"admin-course", "/admin/courses/" + itoa(course), ".module-admin", admin, false},
+		{"admin-lesson", "/admin/courses/" + itoa(course) + "/lessons/" + itoa(lessons[0]), "[data-testid=lesson-preview] p", admin, true},
+		{"admin-achievements", "/admin/achievements", "table.admin-achievements", admin, false},
+		{"admin-collectibles", "/admin/collectibles", "table.admin-collectibles", admin, false},
+	}
+	for _, size := range sizes {
+		for _, shot := range catalog {
+			b := newBrowser(t, s)
+			b.signInAs(shot.who)
+			b.run(chromedp.EmulateViewport(size.w, size.h))
+			b.open(shot.path)
+			b.run(chromedp.WaitVisible(chromedp.CSS(shot.ready)))
+			b.waitJS(`!document.querySelector('#main [aria-busy=true]')`, "%s to load", shot.path)
+			save(t, b, filepath.Join(dir, shot.name+"-"+size.name+".png"), shot.fullPage)
+			// Closed at once: a member has at most PLAZA_WS_MAX_PER_USER (10) live sockets,
+			// and a page refused one would show "Reconnecting".
+			if err := chromedp.Cancel(b.ctx); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	// The dark theme, chosen with the toggle.

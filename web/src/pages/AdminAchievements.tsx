@@ -11,7 +11,7 @@ import type { Achievement, AchievementRule, List } from '../types';
 export default function AdminAchievements() {
   const { v, reload } = useLoad(() => api<List<Achievement>>('/api/achievements'), []);
   return (
-    <section class="page">
+    <section class="page catalog">
       <h1>Achievements</h1>
       <Show v={v} what="Achievements">
         {(l) => (
@@ -42,15 +42,16 @@ export default function AdminAchievements() {
                           </>
                         )}
                       </td>
-                      <td>{ruleText(a.rule)}</td>
-                      <td>{a.rarity}</td>
-                      <td>{a.xp}</td>
-                      <td>{a.awardedCount}</td>
+                      <td data-label="Earned by">{ruleText(a.rule)}</td>
+                      <td data-label="Rarity">{a.rarity}</td>
+                      <td data-label="XP">{a.xp}</td>
+                      <td data-label="Awarded">{a.awardedCount}</td>
                     </tr>
                   ))}
                 </tbody>
               </table>
             )}
+            <p class="muted">Awarded counts may lag by up to five minutes.</p>
             <div class="two-forms">
               <Define onSaved={reload} />
               {l.items.length > 0 && <Grant items={l.items} />}
@@ -110,7 +111,7 @@ function Define({ onSaved }: { onSaved: () => void }) {
         name="ach-rule"
         value={kind}
         onValue={setKind}
-        options={[{ value: '', label: 'Granted by hand only' }, ...ruleKinds.map((k) => ({ value: k.kind, label: 'A count of ' + k.label }))]}
+        options={[{ value: '', label: 'Granted by hand only' }, ...ruleKinds.map((k) => ({ value: k.kind, label: k.kind === 'level' ? 'Reaching a level' : 'A count of ' + k.many }))]}
         error={f['rule.kind']}
       />
       {kind && (

@@ -16,8 +16,11 @@ export default function AdminCollectibles() {
   const achs = achievements.v.state === 'ok' ? achievements.v.data.items : [];
   const achName = (id: number | null) => (id === null ? '' : (achs.find((a) => a.id === id)?.name ?? 'achievement #' + id));
   return (
-    <section class="page">
+    <section class="page catalog">
       <h1>Collectibles</h1>
+      <p>
+        <a href="/collectibles">Open the members' page</a>
+      </p>
       <Show v={list.v} what="Collectibles">
         {(l) =>
           l.items.length === 0 ? (
@@ -42,9 +45,9 @@ export default function AdminCollectibles() {
                     <td>
                       <strong>{c.name}</strong> <small class="muted">{c.slug}</small> <span class="tag">{c.rarity}</span>
                     </td>
-                    <td>{supplyText(c)}</td>
-                    <td>{c.priceCredits === null ? 'Not for sale' : credits(c.priceCredits)}</td>
-                    <td>{achName(c.achievementId) || '—'}</td>
+                    <td data-label="Supply">{supplyText(c)}</td>
+                    <td data-label="Price">{c.priceCredits === null ? 'Not for sale' : credits(c.priceCredits)}</td>
+                    <td data-label="Granted by">{achName(c.achievementId) || '—'}</td>
                     <td>
                       <button type="button" class="small secondary" onClick={() => setEditing(c)} aria-label={`Edit ${c.name}`}>
                         Edit
@@ -113,7 +116,7 @@ function CollectibleForm({ c, achievements, onSaved, onClose }: { c?: Collectibl
   });
   const f = save.fields;
   return (
-    <form class="card" onSubmit={submit(save.run)} noValidate aria-labelledby={p + 'col-h'}>
+    <form class="card form-card" onSubmit={submit(save.run)} noValidate aria-labelledby={p + 'col-h'}>
       <h2 id={p + 'col-h'} ref={heading} tabIndex={-1}>
         {c ? `Edit “${c.name}”` : 'New collectible'}
       </h2>

@@ -13,7 +13,7 @@ export default function AdminCourse({ params }: PageProps) {
   const id = Number(params['id']);
   const { v, set, reload } = useLoad(() => api<C>('/api/admin/courses/' + id), [id]);
   return (
-    <section class="page narrow">
+    <section class="page narrow catalog">
       <p>
         <a href="/admin/courses">← All courses</a>
       </p>

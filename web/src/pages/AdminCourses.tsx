@@ -14,7 +14,7 @@ import { unlockText } from './Courses';
 export default function AdminCourses() {
   const { v } = useLoad(() => api<List<AdminCourse>>('/api/admin/courses'), []);
   return (
-    <section class="page">
+    <section class="page catalog">
       <h1>Courses</h1>
       <Show v={v} what="Course administration">
         {(l) =>
@@ -38,10 +38,10 @@ export default function AdminCourses() {
                     <td>
                       <a href={'/admin/courses/' + c.id}>{c.title}</a> <small class="muted">/{c.slug}</small>
                     </td>
-                    <td>{c.published ? <span class="tag done">Published</span> : <span class="tag">Draft</span>}</td>
-                    <td>{unlockText(c.unlock, c.priceCents, c.currency)}</td>
-                    <td>{c.lessonCount}</td>
-                    <td>{fullDate(c.updatedAt)}</td>
+                    <td data-label="State">{c.published ? <span class="tag done">Published</span> : <span class="tag">Draft</span>}</td>
+                    <td data-label="Who may open it">{unlockText(c.unlock, c.priceCents, c.currency)}</td>
+                    <td data-label="Lessons">{c.lessonCount}</td>
+                    <td data-label="Updated">{fullDate(c.updatedAt)}</td>
                   </tr>
                 ))}
               </tbody>
@@ -49,7 +49,7 @@ export default function AdminCourses() {
           )
         }
       </Show>
-      <section class="card" aria-labelledby="new-course-h">
+      <section class="card form-card" aria-labelledby="new-course-h">
         <h2 id="new-course-h">New course</h2>
         <CourseForm prefix="new" submitLabel="Create course" onSaved={(c) => navigate('/admin/courses/' + c.id)} />
       </section>

@@ -20,7 +20,7 @@ export default function AdminLesson({ params, query }: PageProps) {
   const lessonId = params['lessonId'] ? Number(params['lessonId']) : 0;
   const { v } = useLoad(() => api<AdminCourse>('/api/admin/courses/' + id), [id]);
   return (
-    <section class="page narrow">
+    <section class="page narrow catalog">
       <p>
         <a href={'/admin/courses/' + id}>← Back to the course</a>
       </p>

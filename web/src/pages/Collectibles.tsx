@@ -25,7 +25,7 @@ export default function Collectibles() {
     wallet.reload();
   };
   return (
-    <section class="page">
+    <section class="page catalog">
       <h1>Collectibles</h1>
       {u ? (
         <p class="balance" data-testid="balance">
@@ -97,7 +97,7 @@ function Item({ c, owned, balance, signedIn, onBought, onRefused }: ItemProps) {
   const short = balance !== null && c.priceCredits !== null && balance < c.priceCredits;
   return (
     <li class={'card collectible rarity-' + c.rarity} data-collectible={c.id}>
-      {c.imageUrl ? <img class="cover" src={c.imageUrl} alt="" loading="lazy" width={320} height={180} /> : <div class="cover blank" aria-hidden="true" />}
+      {c.imageUrl && <img class="cover" src={c.imageUrl} alt="" loading="lazy" width={320} height={180} />}
       <h2>{c.name}</h2>
       <p>
         <span class="tag">{c.rarity}</span> <span class={'tag' + (gone ? ' danger' : '')} data-testid="supply">{supplyText(c)}</span>

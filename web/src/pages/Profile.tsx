@@ -146,6 +146,9 @@ function Collectibles({ id }: { id: number }) {
   return (
     <section aria-labelledby="col-h">
       <h2 id="col-h">Collectibles</h2>
+      <p>
+        <a href="/collectibles">All collectibles</a>
+      </p>
       <Show v={v} what="Collectibles">
         {(l) =>
           l.items.length === 0 ? (

@@ -32,6 +32,9 @@ export default function Wallet({ query }: PageProps) {
             <p class="balance" data-testid="balance">
               Balance: <strong>{credits(w.balance)}</strong>
             </p>
+            <p>
+              Spend credits on <a href="/collectibles">collectibles</a>.
+            </p>
             <Tip to={query.get('to') ?? ''} onDone={() => (wallet.reload(), txs.reload())} />
             <Packs />
             <h2>Transactions</h2>
