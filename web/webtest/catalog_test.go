@@ -135,6 +135,19 @@ func TestAdminBuildsCourseMemberCompletesIt(t *testing.T) {
 	if p.Progress.Completed != 1 || p.Progress.Total != 1 {
 		t.Fatalf("ann's progress after completing: %+v, want 1 of 1", p.Progress)
 	}
+
+	// The admin deletes the lesson, confirming with the keyboard's focus on the confirmation.
+	a.open("/admin/courses/" + itoa(course) + "/lessons/" + itoa(lesson))
+	a.clickText("Delete…")
+	a.waitJS(`document.activeElement?.textContent === 'Delete “Microphones” for good'`, "the keyboard at the confirmation")
+	a.fill("#f-delete-reason", "recorded again")
+	a.clickText("Delete “Microphones” for good")
+	a.waitJS(fmt.Sprintf(`location.pathname === '/admin/courses/%d'`, course), "the course's page")
+	a.waitText(".module-admin", "No lessons yet.")
+	s.call("GET", "/api/admin/audit?action=lesson.delete", root.token, nil, &audit)
+	if len(audit.Items) != 1 || audit.Items[0].Reason != "recorded again" || audit.Items[0].Target.ID != lesson {
+		t.Fatalf("audit of the deletion: %+v", audit.Items)
+	}
 	noPageErrors(t, a, m)
 }
 

@@ -174,6 +174,11 @@ function Rendered({ html }: { html: string }) {
 function Delete({ c, l }: { c: AdminCourse; l: L }) {
   const [asking, setAsking] = useState(false);
   const [reason, setReason] = useState('');
+  const confirm = useRef<HTMLButtonElement>(null);
+  // "Delete…" is replaced by the confirmation: the keyboard goes to it.
+  useEffect(() => {
+    if (asking) confirm.current?.focus();
+  }, [asking]);
   const del = useAction(async () => {
     await api('/api/admin/lessons/' + l.id, { method: 'DELETE', ...(reason.trim() ? { body: { reason: reason.trim() } } : {}) });
     navigate('/admin/courses/' + c.id);
@@ -187,7 +192,7 @@ function Delete({ c, l }: { c: AdminCourse; l: L }) {
         <>
           <ReasonField name="delete-reason" value={reason} onValue={setReason} error={del.fields['reason']} />
           <div class="row wrap">
-            <button type="button" class="danger" disabled={del.busy} onClick={() => void del.run()}>
+            <button type="button" class="danger" ref={confirm} disabled={del.busy} onClick={() => void del.run()}>
               Delete “{l.title}” for good
             </button>
             <button type="button" class="secondary" onClick={() => setAsking(false)}>
