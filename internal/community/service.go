@@ -478,7 +478,7 @@ func (s *Service) Messages(ctx context.Context, viewer *account.User, channelID 
 		return withMine(ctx, s, b, viewer, KindMessage, func(v *MessageView) (int64, []ReactionCount) { return v.ID, v.Reactions })
 	}
 	if s.newest != nil {
-		b, err := s.newest.read(ctx, channelID, p.Limit, func(ctx context.Context) ([]MessageView, error) {
+		b, views, err := s.newest.read(ctx, channelID, p.Limit, func(ctx context.Context) ([]MessageView, error) {
 			ms, err := s.Store.ChannelMessages(ctx, channelID, Page{Limit: MaxLimit})
 			if err != nil {
 				return nil, err
@@ -488,7 +488,7 @@ func (s *Service) Messages(ctx context.Context, viewer *account.User, channelID 
 		if err != nil {
 			return nil, err
 		}
-		return mine(b)
+		return newestMine(ctx, s, b, views, p.Limit, viewer)
 	}
 	key := "chmsgs:" + strconv.FormatInt(channelID, 10) + ":" + strconv.Itoa(p.Limit)
 	b, err := s.Cache.Get(ctx, cache.Short, key, tagChannelMessages(channelID), load(0))
