@@ -23,6 +23,7 @@ import (
 type sharedBodies struct {
 	seed maphash.Seed
 	zstd *zstd.Encoder
+	gzip sync.Pool // *gzip.Writer: each holds a compressor's tables (about 1 MB)
 
 	mu sync.Mutex
 	m  map[uint64]*sharedBody
@@ -65,14 +66,21 @@ func (s *sharedBodies) entry(body []byte) *sharedBody {
 	return e
 }
 
-func (e *sharedBody) gzip() []byte {
+func (e *sharedBody) gzipOf(pool *sync.Pool) []byte {
 	e.gzOnce.Do(func() {
 		var b bytes.Buffer
-		// gzhttp's level (withCompression uses its default).
-		zw, _ := gzip.NewWriterLevel(&b, gzip.DefaultCompression)
+		b.Grow(len(e.body)/3 + 64)
+		zw, _ := pool.Get().(*gzip.Writer)
+		if zw == nil {
+			// gzhttp's level (withCompression uses its default).
+			zw, _ = gzip.NewWriterLevel(&b, gzip.DefaultCompression)
+		} else {
+			zw.Reset(&b)
+		}
 		zw.Write(e.body)
 		zw.Write([]byte{'\n'})
 		zw.Close()
+		pool.Put(zw)
 		e.gz = b.Bytes()
 	})
 	return e.gz
@@ -103,7 +111,7 @@ func (s *Server) writeShared(w http.ResponseWriter, r *http.Request, body []byte
 	if enc == "zstd" {
 		out = e.zstdOf(s.shared.zstd)
 	} else {
-		out = e.gzip()
+		out = e.gzipOf(&s.shared.gzip)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
