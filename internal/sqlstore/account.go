@@ -124,18 +124,14 @@ func (s *Accounts) UsersByIDs(ctx context.Context, ids []int64) (map[int64]accou
 	if len(ids) == 0 {
 		return out, nil
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
 	var r userRow
-	err := s.db.Read().Query(ctx, func(rows *sql.Rows) error {
+	err := queryIDs(ctx, s.db.Read(), func(rows *sql.Rows) error {
 		if err := rows.Scan(r.dest()...); err != nil {
 			return err
 		}
 		out[r.u.ID] = r.user()
 		return nil
-	}, `SELECT `+userCols+` FROM users WHERE id IN (`+placeholders(len(ids))+`)`, args...)
+	}, `SELECT `+userCols+` FROM users WHERE id IN (`+inIDs+`)`, nil, ids)
 	return out, err
 }
 
