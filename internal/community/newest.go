@@ -51,12 +51,15 @@ func encodeNewest(views []MessageView, limit int) ([]byte, error) {
 }
 
 // read returns the channel's first page of limit messages (limit <=
-// MaxLimit), loading the newest MaxLimit with load when it has none.
-func (n *newestPages) read(ctx context.Context, channelID int64, limit int, load func(context.Context) ([]MessageView, error)) ([]byte, error) {
+// MaxLimit), loading the newest MaxLimit with load when it has none: the
+// encoded page and the views it was encoded from, which are shared with
+// every reader and must not be changed.
+func (n *newestPages) read(ctx context.Context, channelID int64, limit int, load func(context.Context) ([]MessageView, error)) ([]byte, []MessageView, error) {
 	n.mu.Lock()
 	np := n.chans[channelID]
 	if np != nil && np.loaded && n.now().Sub(np.loadedAt) < n.maxAge {
 		b := np.enc[limit]
+		views := np.views[:min(limit, len(np.views))]
 		var err error
 		if b == nil {
 			if b, err = encodeNewest(np.views, limit); err == nil {
@@ -64,7 +67,7 @@ func (n *newestPages) read(ctx context.Context, channelID int64, limit int, load
 			}
 		}
 		n.mu.Unlock()
-		return b, err
+		return b, views, err
 	}
 	if np == nil {
 		np = &newestPage{}
@@ -80,22 +83,24 @@ func (n *newestPages) read(ctx context.Context, channelID int64, limit int, load
 	if !mine {
 		// Another load is under way: answer from this one, keep that one.
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return encodeNewest(views, limit)
+		b, err := encodeNewest(views, limit)
+		return b, views[:min(limit, len(views))], err
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	early := np.early
 	np.loading, np.early = false, nil
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	views = mergeNewest(views, early)
 	if np.gen == gen && n.chans[channelID] == np {
 		np.views, np.loaded, np.loadedAt, np.enc = views, true, n.now(), map[int][]byte{}
 	}
-	return encodeNewest(views, limit)
+	b, err := encodeNewest(views, limit)
+	return b, views[:min(limit, len(views))], err
 }
 
 // mergeNewest adds posts to views (newest first), each once, in id order,

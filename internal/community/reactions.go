@@ -64,26 +64,65 @@ func withMine[T any](ctx context.Context, s *Service, b []byte, viewer *account.
 	if err := json.Unmarshal(b, &l); err != nil {
 		return nil, err
 	}
+	if set, err := setMine(ctx, s, l.Items, viewer, kind, item); err != nil || !set {
+		return b, err
+	}
+	return json.Marshal(l)
+}
+
+// setMine sets Mine on items (decoded from a shared page, so theirs to
+// change) for viewer, and reports whether any was set.
+func setMine[T any](ctx context.Context, s *Service, items []T, viewer *account.User, kind ItemKind,
+	item func(*T) (int64, []ReactionCount)) (bool, error) {
 	var ids []int64
-	for i := range l.Items {
-		if id, rs := item(&l.Items[i]); len(rs) > 0 {
+	for i := range items {
+		if id, rs := item(&items[i]); len(rs) > 0 {
 			ids = append(ids, id)
 		}
 	}
 	if len(ids) == 0 {
-		return b, nil
+		return false, nil
 	}
 	mine, err := s.Store.MyReactions(ctx, kind, ids, viewer.ID)
 	if err != nil || len(mine) == 0 {
-		return b, err
+		return false, err
 	}
-	for i := range l.Items {
-		id, rs := item(&l.Items[i])
+	for i := range items {
+		id, rs := item(&items[i])
 		for j := range rs {
 			rs[j].Mine = slices.Contains(mine[id], rs[j].Emoji)
 		}
 	}
-	return json.Marshal(l)
+	return true, nil
+}
+
+// newestMine is withMine for the newest page kept in memory (newest.go):
+// the views it was encoded from are at hand, so the page is not decoded
+// again; only a viewer with reactions on it gets a page of their own,
+// rendered from a copy (the kept views are shared by every reader).
+func newestMine(ctx context.Context, s *Service, b []byte, views []MessageView, limit int, viewer *account.User) ([]byte, error) {
+	if viewer == nil {
+		return b, nil
+	}
+	reacted := false
+	for i := range views {
+		if len(views[i].Reactions) > 0 {
+			reacted = true
+			break
+		}
+	}
+	if !reacted {
+		return b, nil
+	}
+	own := slices.Clone(views)
+	for i := range own {
+		own[i].Reactions = slices.Clone(own[i].Reactions)
+	}
+	set, err := setMine(ctx, s, own, viewer, KindMessage, func(v *MessageView) (int64, []ReactionCount) { return v.ID, v.Reactions })
+	if err != nil || !set {
+		return b, err
+	}
+	return encodeNewest(own, limit)
 }
 
 // ReactionView is what PUT .../reactions/{emoji} answers.

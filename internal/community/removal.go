@@ -11,7 +11,7 @@ import (
 // open clients take it down; the room's history drops its earlier events,
 // so a reconnecting client's replay shows only its deletion.
 func (s *Service) MessageRemoved(ctx context.Context, id, channelID int64) {
-	s.Cache.InvalidateTag(ctx, tagChannelMessages(channelID))
+	s.messagesChanged(ctx, channelID) // the cached pages and the newest page kept in memory
 	s.publishRemoval(ctx, "channel:"+strconv.FormatInt(channelID, 10), "message.deleted",
 		map[string]any{"id": id, "channelId": channelID, "removed": true}, KindMessage, id)
 }

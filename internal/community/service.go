@@ -296,6 +296,30 @@ func (s *Service) accessRemoved(ctx context.Context, room string, users ...int64
 // Cache tags.
 const tagChannels = "channels"
 
+// channelTier holds single channels, which every read of and post to a
+// channel looks up to check access: the long tier, invalidated with the
+// channel lists by every channel edit (tagChannels), and Revocable since
+// a channel made private takes read access away (while Redis is lost, an
+// instance keeps them at most cache.Config.IsolatedTTL).
+var channelTier = cache.Tier{Name: cache.Long.Name, TTL: cache.Long.TTL, Revocable: true}
+
+// channel is Store.Channel through the cache.
+func (s *Service) channel(ctx context.Context, id int64) (Channel, error) {
+	b, err := s.Cache.Get(ctx, channelTier, "channel:"+strconv.FormatInt(id, 10), tagChannels, func(ctx context.Context) ([]byte, error) {
+		ch, err := s.Store.Channel(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(ch)
+	})
+	if err != nil {
+		return Channel{}, err
+	}
+	var ch Channel
+	err = json.Unmarshal(b, &ch)
+	return ch, err
+}
+
 func tagChannelMessages(id int64) string { return "chmsgs:" + strconv.FormatInt(id, 10) }
 
 const tagShouts = "shouts"
@@ -395,7 +419,7 @@ var errNoChannel = apperr.New(apperr.NotFound, "channel not found")
 // readable returns the channel if viewer may read it. A private channel
 // the viewer is not in looks like one that does not exist.
 func (s *Service) readable(ctx context.Context, viewer *account.User, channelID int64) (Channel, error) {
-	ch, err := s.Store.Channel(ctx, channelID)
+	ch, err := s.channel(ctx, channelID)
 	if apperr.Is(err, apperr.NotFound) {
 		return Channel{}, errNoChannel
 	}
@@ -478,7 +502,7 @@ func (s *Service) Messages(ctx context.Context, viewer *account.User, channelID 
 		return withMine(ctx, s, b, viewer, KindMessage, func(v *MessageView) (int64, []ReactionCount) { return v.ID, v.Reactions })
 	}
 	if s.newest != nil {
-		b, err := s.newest.read(ctx, channelID, p.Limit, func(ctx context.Context) ([]MessageView, error) {
+		b, views, err := s.newest.read(ctx, channelID, p.Limit, func(ctx context.Context) ([]MessageView, error) {
 			ms, err := s.Store.ChannelMessages(ctx, channelID, Page{Limit: MaxLimit})
 			if err != nil {
 				return nil, err
@@ -488,7 +512,7 @@ func (s *Service) Messages(ctx context.Context, viewer *account.User, channelID 
 		if err != nil {
 			return nil, err
 		}
-		return mine(b)
+		return newestMine(ctx, s, b, views, p.Limit, viewer)
 	}
 	key := "chmsgs:" + strconv.FormatInt(channelID, 10) + ":" + strconv.Itoa(p.Limit)
 	b, err := s.Cache.Get(ctx, cache.Short, key, tagChannelMessages(channelID), load(0))

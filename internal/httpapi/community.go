@@ -111,6 +111,10 @@ func (s *Server) channelMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if p.Before == 0 {
+		s.writeShared(w, r, b) // the newest page: every reader's, until the next post
+		return nil
+	}
 	writeRaw(w, http.StatusOK, b)
 	return nil
 }

@@ -144,3 +144,41 @@ func TestNewestPageStaysCurrentUnderParallelPosts(t *testing.T) {
 		}
 	})
 }
+
+// TestNewestPageDropsRemovedMessage: a message a moderator removes is gone
+// from the channel's newest page at the next read, also when that page is
+// the one kept current in memory (a read loaded it before the removal):
+// "removing content hides it everywhere".
+func TestNewestPageDropsRemovedMessage(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db)
+		adminTok, _ := e.admin("chief")
+		modTok := e.modUser(adminTok, "mona")
+		authorTok, _ := e.signup("spammer")
+		aTok, _ := e.signup("alice")
+		var ch channel
+		e.must(201, e.do("POST", "/api/community/channels", map[string]any{"name": "General"}, adminTok)).json(&ch)
+		path := fmt.Sprintf("/api/community/channels/%d/messages", ch.ID)
+		var keep, spam struct{ ID int64 }
+		e.must(201, e.do("POST", path, map[string]string{"body": "hello"}, aTok)).json(&keep)
+		e.must(201, e.do("POST", path, map[string]string{"body": "buy now"}, authorTok)).json(&spam)
+		ids := func() []int64 {
+			var l struct{ Items []struct{ ID int64 } }
+			e.must(200, e.do("GET", path, nil, aTok)).json(&l)
+			var out []int64
+			for _, m := range l.Items {
+				out = append(out, m.ID)
+			}
+			return out
+		}
+		if got := ids(); !slices.Equal(got, []int64{spam.ID, keep.ID}) { // the page is loaded now
+			t.Fatalf("before: %v", got)
+		}
+		var r struct{ ID int64 }
+		e.must(201, e.do("POST", "/api/reports", map[string]any{"targetKind": "message", "targetId": spam.ID, "reason": "spam"}, aTok)).json(&r)
+		e.must(200, e.do("POST", fmt.Sprintf("/api/admin/reports/%d/resolve", r.ID), map[string]string{"action": "remove"}, modTok))
+		if got := ids(); !slices.Equal(got, []int64{keep.ID}) {
+			t.Fatalf("after the removal the newest page lists %v, want only %d", got, keep.ID)
+		}
+	})
+}

@@ -102,6 +102,7 @@ type Deps struct {
 // Server holds the routes and what they need.
 type Server struct {
 	cfg       Config
+	shared    *sharedBodies // compressed forms of bodies many requests send (shared_body.go)
 	accounts  *account.Service
 	db        *sqldb.DB
 	cache     *cache.Cache
@@ -180,6 +181,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, accounts: d.Accounts, db: d.DB, cache: d.Cache, limiter: d.Limiter, metrics: d.Metrics,
 		media: d.Media, urls: d.URLs, community: d.Community, hub: d.Hub, jobs: d.Jobs, ai: d.AI, analytics: d.Analytics, xp: d.XP, probes: d.Probes, log: d.Log, proxies: ps}
+	if s.shared, err = newSharedBodies(); err != nil {
+		return nil, err
+	}
 	s.music = d.Music
 	s.courses = d.Courses
 	s.events = d.Events

@@ -180,6 +180,23 @@ func (p *Pool) QueryPrepared(ctx context.Context, each func(*sql.Rows) error, qu
 	return classify(rows.Err())
 }
 
+// QueryRowPrepared is QueryRow for a hot query with a fixed text, through
+// the statement the pool keeps prepared (as QueryPrepared). It returns
+// sql.ErrNoRows when there is no row.
+func (p *Pool) QueryRowPrepared(ctx context.Context, dest []any, query string, args ...any) error {
+	ctx, cancel := p.bound(ctx)
+	defer cancel()
+	if err := p.acquire(ctx); err != nil {
+		return err
+	}
+	defer p.release()
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return classify(err)
+	}
+	return classify(st.QueryRowContext(ctx, args...).Scan(dest...))
+}
+
 // ExecTx is tx.ExecContext for a hot statement with a fixed text, run in
 // tx, a transaction of this pool: like QueryPrepared it uses the statement
 // the pool keeps prepared, so the SQL is not parsed and planned again.

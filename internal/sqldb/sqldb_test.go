@@ -334,6 +334,46 @@ func TestQueryPrepared(t *testing.T) {
 	})
 }
 
+// TestQueryRowPrepared: one prepared single-row query from many
+// goroutines on both engines: each call scans its own row, a key with no
+// row is sql.ErrNoRows (what stores turn into not found), a bad query an
+// error.
+func TestQueryRowPrepared(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		if _, err := db.Write().Exec(ctx, `CREATE TABLE qrp (k INTEGER NOT NULL PRIMARY KEY, v VARCHAR(20) NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 10 {
+			if _, err := db.Write().Exec(ctx, `INSERT INTO qrp (k, v) VALUES (?, ?)`, i, fmt.Sprint("v", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		for g := range 24 {
+			wg.Go(func() {
+				k := g % 12 // 10 and 11 have no row
+				var v string
+				var n int64
+				err := db.Fresh().QueryRowPrepared(ctx, []any{&v, &n}, `SELECT v, k * 2 FROM qrp WHERE k = ?`, k)
+				switch {
+				case k >= 10:
+					if !sqldb.IsNotFound(err) {
+						t.Errorf("k=%d: %v, want no rows", k, err)
+					}
+				case err != nil || v != fmt.Sprint("v", k) || n != int64(2*k):
+					t.Errorf("k=%d: %q %d %v", k, v, n, err)
+				}
+			})
+		}
+		wg.Wait()
+		var v string
+		if err := db.Fresh().QueryRowPrepared(ctx, []any{&v}, `SELECT nope FROM qrp WHERE k = ?`, 1); err == nil || sqldb.IsNotFound(err) {
+			t.Fatalf("a bad query: %v", err)
+		}
+	})
+}
+
 // TestExecTxPrepared runs prepared statements inside transactions on both
 // engines, from many goroutines: the first call runs unprepared (on
 // SQLite's one writer connection preparing on the pool would wait for

@@ -111,7 +111,7 @@ func insertVerification(ctx context.Context, tx *sql.Tx, userID int64, v account
 // UserByID returns one user.
 func (s *Accounts) UserByID(ctx context.Context, id int64) (account.User, error) {
 	var r userRow
-	err := s.db.Fresh().QueryRow(ctx, r.dest(), `SELECT `+userCols+` FROM users WHERE id = ?`, id)
+	err := s.db.Fresh().QueryRowPrepared(ctx, r.dest(), `SELECT `+userCols+` FROM users WHERE id = ?`, id)
 	if sqldb.IsNotFound(err) {
 		return account.User{}, notFound("user")
 	}
@@ -124,18 +124,14 @@ func (s *Accounts) UsersByIDs(ctx context.Context, ids []int64) (map[int64]accou
 	if len(ids) == 0 {
 		return out, nil
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
 	var r userRow
-	err := s.db.Read().Query(ctx, func(rows *sql.Rows) error {
+	err := queryIDs(ctx, s.db.Read(), func(rows *sql.Rows) error {
 		if err := rows.Scan(r.dest()...); err != nil {
 			return err
 		}
 		out[r.u.ID] = r.user()
 		return nil
-	}, `SELECT `+userCols+` FROM users WHERE id IN (`+placeholders(len(ids))+`)`, args...)
+	}, `SELECT `+userCols+` FROM users WHERE id IN (`+inIDs+`)`, nil, ids)
 	return out, err
 }
 
@@ -295,7 +291,7 @@ const sessionCols = `s.id, s.user_id, s.user_agent, s.ip, s.created_at, s.last_s
 func (s *Accounts) SessionByToken(ctx context.Context, tokenHash string, now time.Time) (account.Session, account.User, error) {
 	var sr sessionRow
 	var ur userRow
-	err := s.db.Fresh().QueryRow(ctx, append(sr.dest(), ur.dest()...), `SELECT `+sessionCols+`, `+userColsAs+`
+	err := s.db.Fresh().QueryRowPrepared(ctx, append(sr.dest(), ur.dest()...), `SELECT `+sessionCols+`, `+userColsAs+`
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?`, tokenHash, ms(now))
 	if sqldb.IsNotFound(err) {

@@ -316,11 +316,7 @@ func (s *Events) MyRSVPs(ctx context.Context, userID int64, eventIDs []int64) (m
 	if len(eventIDs) == 0 {
 		return out, nil
 	}
-	args := []any{userID}
-	for _, id := range eventIDs {
-		args = append(args, id)
-	}
-	err := s.db.Fresh().Query(ctx, func(rows *sql.Rows) error {
+	err := queryIDs(ctx, s.db.Fresh(), func(rows *sql.Rows) error {
 		var id int64
 		var m events.MyRSVP
 		err := rows.Scan(&id, &m.Status, &m.Position)
@@ -328,7 +324,7 @@ func (s *Events) MyRSVPs(ctx context.Context, userID int64, eventIDs []int64) (m
 		return err
 	}, `SELECT r.event_id, r.status, CASE WHEN r.status = 'waitlisted' THEN (SELECT COUNT(*) FROM event_rsvps w
 		WHERE w.event_id = r.event_id AND w.status = 'waitlisted' AND w.wait_seq <= r.wait_seq) ELSE 0 END
-		FROM event_rsvps r WHERE r.user_id = ? AND r.event_id IN (`+placeholders(len(eventIDs))+`)`, args...)
+		FROM event_rsvps r WHERE r.user_id = ? AND r.event_id IN (`+inIDs+`)`, []any{userID}, eventIDs)
 	return out, err
 }
 

@@ -263,16 +263,12 @@ func (s *Music) LikedAmong(ctx context.Context, userID int64, mixIDs []int64) (m
 	if len(mixIDs) == 0 {
 		return out, nil
 	}
-	args := []any{userID}
-	for _, id := range mixIDs {
-		args = append(args, id)
-	}
-	err := s.db.Fresh().Query(ctx, func(rows *sql.Rows) error {
+	err := queryIDs(ctx, s.db.Fresh(), func(rows *sql.Rows) error {
 		var id int64
 		err := rows.Scan(&id)
 		out[id] = true
 		return err
-	}, `SELECT mix_id FROM mix_likes WHERE user_id = ? AND mix_id IN (`+placeholders(len(mixIDs))+`)`, args...)
+	}, `SELECT mix_id FROM mix_likes WHERE user_id = ? AND mix_id IN (`+inIDs+`)`, []any{userID}, mixIDs)
 	return out, err
 }
 

@@ -5,7 +5,9 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/plazahq/plaza/internal/apperr"
@@ -58,4 +60,40 @@ func placeholders(n int) string {
 		}
 	}
 	return string(b)
+}
+
+// inIDs marks where queryIDs puts an IN list's placeholders.
+const inIDs = "/*ids*/"
+
+// maxPreparedIDs is the longest IN list queryIDs runs prepared.
+const maxPreparedIDs = 128
+
+// queryIDs is Query for a hot read with an IN list of ids (written inIDs
+// in query; lead are the arguments before it). The list is padded with
+// its first id again (which changes no IN predicate) to the next power of
+// two, so the statement's text is one of a few and stays prepared
+// (QueryPrepared) instead of being parsed on every call; a list longer
+// than maxPreparedIDs runs unprepared.
+func queryIDs(ctx context.Context, p *sqldb.Pool, each func(*sql.Rows) error, query string, lead []any, ids []int64) error {
+	n := len(ids)
+	if n <= maxPreparedIDs {
+		n = 1
+		for n < len(ids) {
+			n *= 2
+		}
+	}
+	args := make([]any, 0, len(lead)+n)
+	args = append(args, lead...)
+	for i := range n {
+		if i < len(ids) {
+			args = append(args, ids[i])
+		} else {
+			args = append(args, ids[0])
+		}
+	}
+	q := strings.Replace(query, inIDs, placeholders(n), 1)
+	if n > maxPreparedIDs {
+		return p.Query(ctx, each, q, args...)
+	}
+	return p.QueryPrepared(ctx, each, q, args...)
 }

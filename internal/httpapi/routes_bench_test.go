@@ -1,0 +1,106 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/plazahq/plaza/internal/account"
+	"github.com/plazahq/plaza/internal/app"
+	"github.com/plazahq/plaza/internal/config"
+	"github.com/plazahq/plaza/internal/httpapi"
+	"github.com/plazahq/plaza/internal/mail"
+	"github.com/plazahq/plaza/internal/sqldb"
+	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
+)
+
+// BenchmarkChannelRoutes is the per-request cost of the load test's most
+// frequent routes, through the whole handler (middleware, session,
+// compression) but without a network: the newest page of a channel read
+// by a signed-in member who accepts gzip, a post to it (with the session
+// reload its XP award causes), and a post followed by a read.
+//
+//	go test ./internal/httpapi -run '^$' -bench ChannelRoutes -benchtime 2000x -count 5
+func BenchmarkChannelRoutes(b *testing.B) {
+	db := sqldbtest.OpenSQLite(b, sqldb.Config{})
+	dir := b.TempDir()
+	vars := map[string]string{"PLAZA_DATA_DIR": dir, "PLAZA_RATE_API": "off", "PLAZA_JOB_WORKERS": "1"}
+	cfg, err := config.FromEnv(func(k string) string { return vars[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	box, _ := mail.NewMailbox(dir, "Plaza <no-reply@test>", sqldbtest.Quiet())
+	a, err := app.New(context.Background(), app.Options{Config: cfg, DB: db, Mailer: box, Log: sqldbtest.Quiet(), HashParams: fastHash, HistorySize: 10})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		a.Stop(ctx)
+	})
+	api, err := httpapi.New(a.HTTP("bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := a.Accounts.CreateAdmin(ctx, account.RegisterInput{Email: "b@example.com", Username: "bench", Password: pw}); err != nil {
+		b.Fatal(err)
+	}
+	token, _, _, err := a.Accounts.Login(ctx, account.LoginInput{Login: "bench", Password: pw})
+	if err != nil {
+		b.Fatal(err)
+	}
+	do := func(method, path string, body any) *httptest.ResponseRecorder {
+		var rd *bytes.Reader
+		if body != nil {
+			j, _ := json.Marshal(body)
+			rd = bytes.NewReader(j)
+		} else {
+			rd = bytes.NewReader(nil)
+		}
+		req := httptest.NewRequest(method, path, rd)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Accept-Encoding", "gzip")
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		w := httptest.NewRecorder()
+		api.ServeHTTP(w, req)
+		if w.Code >= 300 {
+			b.Fatalf("%s %s: %d %s", method, path, w.Code, w.Body)
+		}
+		return w
+	}
+	var ch struct{ ID int64 }
+	json.Unmarshal(do("POST", "/api/community/channels", map[string]any{"name": "General"}).Body.Bytes(), &ch)
+	msgs := fmt.Sprintf("/api/community/channels/%d/messages", ch.ID)
+	for i := range 60 {
+		do("POST", msgs, map[string]string{"body": fmt.Sprintf("lt:%d hello from the load test", i)})
+	}
+	post := map[string]string{"body": "lt:1764662400000000000 hello from the load test"}
+	b.Run("GET newest page", func(b *testing.B) {
+		for range b.N {
+			do("GET", msgs+"?limit=50", nil)
+		}
+	})
+	b.Run("POST message", func(b *testing.B) {
+		for range b.N {
+			do("POST", msgs, post)
+		}
+	})
+	b.Run("POST then 2 GETs", func(b *testing.B) {
+		for range b.N {
+			do("POST", msgs, post)
+			do("GET", msgs+"?limit=50", nil)
+			do("GET", msgs+"?limit=50", nil)
+		}
+	})
+}
