@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // Tag versions for state that is kept outside the cache, per process (a
@@ -72,4 +74,41 @@ func (r *Redis) TagVersions(ctx context.Context, tags []string) ([]int64, error)
 		}
 	}
 	return out, nil
+}
+
+// InvalidateTagSync is InvalidateTag for a writer whose readers compare
+// TagVersions: it waits up to wait (rather than Config.OpTimeout, which
+// suits reads) for the tags' versions to move in Redis, and says whether
+// they did. Once it returns nil, every instance reading TagVersions sees
+// the new versions. An error means they did not move (Redis not
+// answering): other instances cannot know of the write until what they
+// kept expires; the invalidation is remembered as InvalidateTag's is.
+func (c *Cache) InvalidateTagSync(ctx context.Context, wait time.Duration, tags ...string) error {
+	for _, t := range tags {
+		c.local.InvalidateTag(ctx, t)
+	}
+	if c.remote == nil {
+		return nil
+	}
+	if !c.redis.Up() {
+		// Known down: one short try, so writes do not each wait long
+		// through an outage.
+		wait = c.cfg.OpTimeout
+	}
+	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
+	defer cancel()
+	for _, t := range tags {
+		if err := c.remote.InvalidateTag(octx, t); err != nil {
+			c.dirty.Store(true)
+			c.remoteFailed(err)
+			return err
+		}
+	}
+	// The versions moved; the broadcast only drops other instances' local
+	// copies of tagged entries, as InvalidateTag's does.
+	if err := c.rc.Publish(octx, c.channel(), c.id+"|t|"+strings.Join(tags, "\x00")).Err(); err != nil {
+		c.dirty.Store(true)
+		c.remoteFailed(err)
+	}
+	return nil
 }

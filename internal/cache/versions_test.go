@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/plazahq/plaza/internal/cache"
 	"github.com/plazahq/plaza/internal/redisx/redistest"
@@ -36,7 +37,14 @@ func TestTagVersionsFollowInvalidationAtOnce(t *testing.T) {
 			if va, _ := a.TagVersions(ctx, tags); va[1] != v1[1] {
 				t.Fatalf("instances disagree: %v vs %v", va, v1)
 			}
-			v0 = v1
+			if err := a.InvalidateTagSync(ctx, time.Second, "courses:progress:8"); err != nil {
+				t.Fatal(err)
+			}
+			v2, _ := b.TagVersions(ctx, tags)
+			if v2[2] == v1[2] || v2[1] != v1[1] {
+				t.Fatalf("after InvalidateTagSync of tag 8: %v, before %v", v2, v1)
+			}
+			v0 = v2
 		}
 	})
 }
@@ -58,6 +66,13 @@ func TestTagVersionsWhileRedisIsLost(t *testing.T) {
 	}
 	if _, err := c.TagVersions(ctx, []string{"x"}); !errors.Is(err, cache.ErrSharedDown) {
 		t.Fatalf("with Redis known down: %v", err)
+	}
+	start := time.Now()
+	if err := c.InvalidateTagSync(ctx, 5*time.Second, "x"); err == nil {
+		t.Fatal("InvalidateTagSync says the version moved with Redis cut")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("InvalidateTagSync waited %v with Redis known down", d)
 	}
 	if newCache(t, nil, "").Shared() {
 		t.Fatal("an in-process cache says it is shared")
