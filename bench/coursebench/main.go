@@ -9,6 +9,9 @@
 //   - plaza-anonymous: the same route without a token (no query at all)
 //
 // The database is the embedded default (SQLite), or MySQL with --mysql.
+// With --redis Plaza runs as one of several instances would: the cache
+// shared through Redis, each reader's progress memo checked against the
+// version their writes bump there.
 //
 //	go run ./bench/coursebench --clients 50 --duration 5s --rounds 5
 package main
@@ -21,6 +24,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -28,10 +32,16 @@ import (
 
 	"github.com/plazahq/plaza/bench/internal/benchkit"
 	"github.com/plazahq/plaza/internal/account"
+	"github.com/plazahq/plaza/internal/app"
+	"github.com/plazahq/plaza/internal/config"
 	"github.com/plazahq/plaza/internal/courses"
+	"github.com/plazahq/plaza/internal/httpapi"
 	"github.com/plazahq/plaza/internal/loadgen"
+	"github.com/plazahq/plaza/internal/mail"
+	"github.com/plazahq/plaza/internal/redisx"
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqlstore"
+	"github.com/redis/go-redis/v9"
 )
 
 func main() {
@@ -49,6 +59,7 @@ func run() error {
 	nCourses := flag.Int("courses", 12, "published courses (2 modules of 4 lessons each)")
 	enrolled := flag.Int("enrolled", 3, "courses each user is enrolled in, with some lessons done")
 	mysqlServer := flag.String("mysql", "", "MySQL/MariaDB server URL; empty: embedded SQLite")
+	redisURL := flag.String("redis", "", "Redis URL (as REDIS_URL): the multi-instance setup; empty: in-process cache")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	ctx := context.Background()
@@ -77,8 +88,21 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	plaza, err := benchkit.Plaza(db, true)
-	if err != nil {
+	var plaza http.Handler
+	if *redisURL != "" {
+		rc, err := redisx.Open(ctx, *redisURL)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		prefix := fmt.Sprintf("plaza-coursebench-%d:", time.Now().UnixNano())
+		defer dropPrefix(rc, prefix)
+		plaza, err = plazaRedis(db, rc, prefix)
+		if err != nil {
+			return err
+		}
+		engine += "+Redis"
+	} else if plaza, err = benchkit.Plaza(db, true); err != nil {
 		return err
 	}
 	plazaURL, stop1 := benchkit.Listen(plaza)
@@ -221,6 +245,42 @@ func seed(ctx context.Context, db *sqldb.DB, users, nCourses, enrolled int) ([]s
 		tokens = append(tokens, tok)
 	}
 	return tokens, nil
+}
+
+// plazaRedis is benchkit.Plaza with the cache shared through Redis under
+// prefix, as `plaza serve` runs with REDIS_URL.
+func plazaRedis(db *sqldb.DB, rc *redis.Client, prefix string) (http.Handler, error) {
+	dir, err := os.MkdirTemp("", "plaza-bench-")
+	if err != nil {
+		return nil, err
+	}
+	env := map[string]string{"PLAZA_DATA_DIR": dir, "PLAZA_JOB_WORKERS": "0", "PLAZA_REDIS_PREFIX": prefix,
+		"PLAZA_RATE_API": "off", "PLAZA_RATE_STRICT": "off", "PLAZA_RATE_AI": "off", "PLAZA_RATE_PAYMENT": "off"}
+	cfg, err := config.FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		return nil, err
+	}
+	box, err := mail.NewMailbox(filepath.Join(dir, "mail"), "bench@plaza", benchkit.Quiet)
+	if err != nil {
+		return nil, err
+	}
+	a, err := app.New(context.Background(), app.Options{Config: cfg, DB: db, Redis: rc, Mailer: box, Log: benchkit.Quiet})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Start(); err != nil {
+		return nil, err
+	}
+	return httpapi.New(a.HTTP("bench"))
+}
+
+// dropPrefix deletes the run's Redis keys.
+func dropPrefix(rc *redis.Client, prefix string) {
+	ctx := context.Background()
+	iter := rc.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		rc.Del(ctx, iter.Val())
+	}
 }
 
 func get(url, token string) ([]byte, error) {

@@ -215,11 +215,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err := a.newMusic(o); err != nil {
 		return nil, err
 	}
-	courseCfg := courses.Config{}
-	if o.Redis != nil { // several instances: a reader's progress is not kept in one
-		courseCfg.ProgressTTL = -1
-	}
-	a.Courses, err = courses.NewService(courseCfg, courses.Deps{Store: sqlstore.NewCourses(o.DB, a.XP),
+	a.Courses, err = courses.NewService(courses.Config{}, courses.Deps{Store: sqlstore.NewCourses(o.DB, a.XP),
 		Cache: a.Cache, Publisher: a.Hub, AssetURL: a.URLs.URL, Now: o.Now, Log: log})
 	if err != nil {
 		return nil, err

@@ -121,3 +121,171 @@ func TestMaxBatchSplitsAndErrorsPropagate(t *testing.T) {
 		t.Fatal("error swallowed")
 	}
 }
+
+// gate is a fetch that records each call's keys and blocks until released,
+// answering every key with the call's number.
+type gate struct {
+	mu      sync.Mutex
+	calls   [][]int
+	started chan struct{}
+	release chan struct{}
+}
+
+func newGate() *gate {
+	return &gate{started: make(chan struct{}, 100), release: make(chan struct{}, 100)}
+}
+
+func (g *gate) fetch(_ context.Context, keys []int) (map[int]int, error) {
+	g.mu.Lock()
+	g.calls = append(g.calls, append([]int(nil), keys...))
+	n := len(g.calls)
+	g.mu.Unlock()
+	g.started <- struct{}{}
+	<-g.release
+	out := map[int]int{}
+	for _, k := range keys {
+		if k >= 0 { // negative keys have no value
+			out[k] = n
+		}
+	}
+	return out, nil
+}
+
+// Callers that ask while a fetch runs share the next fetch, and none of
+// them is answered by the fetch that was already under way when it asked.
+func TestCoalescerGathersWhileAFetchRuns(t *testing.T) {
+	g := newGate()
+	c := batch.NewCoalescer(g.fetch, 0, 1)
+	ctx := context.Background()
+	first := make(chan int)
+	go func() {
+		v, _, _ := c.Load(ctx, 1)
+		first <- v
+	}()
+	<-g.started // fetch 1 runs, for key 1 alone
+	var wg sync.WaitGroup
+	got := make([]int, 10)
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, ok, err := c.Load(ctx, i%5) // key 1 again among them
+			if err != nil || !ok {
+				t.Errorf("load %d: %v %v", i, ok, err)
+			}
+			got[i] = v
+		}()
+	}
+	// Let the ten gather behind fetch 1 before it ends.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if c.Waiting() == 5 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	g.release <- struct{}{}
+	if v := <-first; v != 1 {
+		t.Fatalf("first caller answered by fetch %d", v)
+	}
+	<-g.started
+	g.release <- struct{}{}
+	wg.Wait()
+	for i, v := range got {
+		if v != 2 {
+			t.Fatalf("caller %d answered by fetch %d, want 2 (the one after it asked)", i, v)
+		}
+	}
+	if len(g.calls) != 2 || len(g.calls[1]) != 5 {
+		t.Fatalf("fetches %v, want [1] then the five keys once each", g.calls)
+	}
+
+	// Alone again: one fetch per call, of its key, at once.
+	g.release <- struct{}{}
+	if v, ok, err := c.Load(ctx, -1); ok || err != nil || v != 0 {
+		t.Fatalf("a key without a value: %v %v %v", v, ok, err)
+	}
+	<-g.started
+	if len(g.calls) != 3 || len(g.calls[2]) != 1 {
+		t.Fatalf("fetches %v", g.calls)
+	}
+}
+
+func TestCoalescerBatchLimitErrorsAndCancel(t *testing.T) {
+	g := newGate()
+	c := batch.NewCoalescer(g.fetch, 2, 1)
+	ctx := context.Background()
+	go c.Load(ctx, 100)
+	<-g.started
+	var wg sync.WaitGroup
+	for i := range 5 {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.Load(ctx, i) }()
+	}
+	for deadline := time.Now().Add(5 * time.Second); c.Waiting() < 5 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	for range 4 {
+		g.release <- struct{}{}
+	}
+	wg.Wait()
+	g.mu.Lock()
+	if len(g.calls) != 4 || len(g.calls[1]) != 2 || len(g.calls[2]) != 2 || len(g.calls[3]) != 1 {
+		t.Fatalf("fetches %v, want [100] then batches of at most 2", g.calls)
+	}
+	g.mu.Unlock()
+
+	boom := batch.NewCoalescer(func(context.Context, []int) (map[int]int, error) { return nil, errors.New("redis down") }, 0, 1)
+	if _, _, err := boom.Load(ctx, 1); err == nil {
+		t.Fatal("fetch error not returned")
+	}
+
+	// A caller whose context ends stops waiting; the fetch still ends.
+	g2 := newGate()
+	c2 := batch.NewCoalescer(g2.fetch, 0, 1)
+	cctx, cancel := context.WithCancel(ctx)
+	errc := make(chan error)
+	go func() { _, _, err := c2.Load(cctx, 1); errc <- err }()
+	<-g2.started
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled caller: %v", err)
+	}
+	g2.release <- struct{}{}
+	g2.release <- struct{}{}
+	if v, _, _ := c2.Load(ctx, 1); v != 2 {
+		t.Fatalf("after the cancelled one: fetch %d", v)
+	}
+}
+
+func TestCoalescerConcurrent(t *testing.T) {
+	var fetches, keys atomic.Int64
+	c := batch.NewCoalescer(func(_ context.Context, ks []int) (map[int]int, error) {
+		fetches.Add(1)
+		keys.Add(int64(len(ks)))
+		out := map[int]int{}
+		for _, k := range ks {
+			out[k] = k * 2
+		}
+		time.Sleep(100 * time.Microsecond)
+		return out, nil
+	}, 8, 2)
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				k := (g*300 + i) % 37
+				if v, ok, err := c.Load(context.Background(), k); err != nil || !ok || v != k*2 {
+					t.Errorf("load %d: %v %v %v", k, v, ok, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d loads in %d fetches (%d keys)", 16*300, fetches.Load(), keys.Load())
+	if fetches.Load() >= 16*300 {
+		t.Fatalf("%d fetches for %d concurrent loads: nothing coalesced", fetches.Load(), 16*300)
+	}
+}

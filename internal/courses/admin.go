@@ -435,10 +435,11 @@ func (s *Service) UpdateLesson(ctx context.Context, id int64, in LessonInput) (A
 // DeleteLesson removes a lesson and its completions (XP already awarded
 // stays: the ledger is append-only).
 func (s *Service) DeleteLesson(ctx context.Context, id int64) error {
-	defer s.progressMemo.wroteAll() // completed counts drop
-	if _, err := s.Store.DeleteLesson(ctx, id); err != nil {
-		return err
-	}
-	s.edited(ctx)
-	return nil
+	// Completed counts drop, for every reader: the catalog's tag is part of
+	// each reader's progress version, so its move reaches every instance.
+	// Both run on errors too (an error may hide a commit).
+	defer s.sharedWrite(ctx, tagCatalog)
+	defer s.progressMemo.wroteAll()
+	_, err := s.Store.DeleteLesson(ctx, id)
+	return err
 }

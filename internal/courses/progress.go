@@ -2,6 +2,7 @@ package courses
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -14,9 +15,19 @@ import (
 // already under way when a write landed does not store what it read. A
 // write that changes everyone's counts (a lesson deleted) drops every entry.
 //
-// The entries live in this process: with several instances (Redis) a write
-// on one would not reach another's entries, so the app turns the memo off
-// there and each read queries.
+// With several instances (the cache shared through Redis), a write on
+// another instance drops nothing here. So each entry is stored with the
+// reader's progress version, read before the query that filled it: the
+// shared versions of the reader's tag (progressTag, moved in Redis by each
+// of their writes before it answers, on whichever instance) and of the
+// catalog's (moved by every admin edit, a lesson deletion among them). A
+// read uses an entry only if both are still the same, checked in Redis on
+// every read; concurrent readers' checks share one round trip
+// (batch.Coalescer, which never answers a reader from a check that began
+// before it asked). A reader thus sees their own writes on every instance
+// at once, without waiting for pub/sub, and a write racing a read leaves
+// a version the stored entry no longer matches. While Redis does not
+// answer, nothing kept is used and every read queries.
 type progressMemo struct {
 	ttl time.Duration
 	now func() time.Time
@@ -30,7 +41,8 @@ type progressMemo struct {
 
 type progressEntry struct {
 	p   map[int64]int // nil: none stored (dropped by a write)
-	exp time.Time     // p is fresh until then
+	ver progressVersion
+	exp time.Time // p is fresh until then
 	// wrote is the write count at the user's last write, remembered until
 	// wroteKeep so that a read that began before it stores nothing.
 	wrote     uint64
@@ -52,21 +64,26 @@ type ticket struct {
 	at  time.Time
 }
 
-// get returns user's fresh entry, or a ticket for storing what the caller
-// is about to read. The returned map is shared: read only.
-func (m *progressMemo) get(user int64) (map[int64]int, ticket, bool) {
+// progressVersion is what a reader's entry must match to be used: the
+// shared versions of their progress tag and of the catalog's (zero without
+// Redis, where the memo alone is exact).
+type progressVersion struct{ user, catalog int64 }
+
+// get returns user's fresh entry stored under ver, or a ticket for storing
+// what the caller is about to read. The returned map is shared: read only.
+func (m *progressMemo) get(user int64, ver progressVersion) (map[int64]int, ticket, bool) {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if e := m.users[user]; e != nil && e.p != nil && now.Before(e.exp) {
+	if e := m.users[user]; e != nil && e.p != nil && e.ver == ver && now.Before(e.exp) {
 		return e.p, ticket{}, true
 	}
 	return nil, ticket{seq: m.seq, at: now}, false
 }
 
-// put stores what a read that began at t read, unless a write that could
-// have changed it landed since.
-func (m *progressMemo) put(user int64, t ticket, p map[int64]int) {
+// put stores what a read that began at t read under ver, unless a write
+// that could have changed it landed here since.
+func (m *progressMemo) put(user int64, t ticket, ver progressVersion, p map[int64]int) {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -80,7 +97,7 @@ func (m *progressMemo) put(user int64, t ticket, p map[int64]int) {
 	} else if e.wrote > t.seq {
 		return
 	}
-	e.p, e.exp = p, now.Add(m.ttl)
+	e.p, e.ver, e.exp = p, ver, now.Add(m.ttl)
 	m.sweep(now)
 }
 
@@ -126,12 +143,69 @@ func (m *progressMemo) sweep(now time.Time) {
 	}
 }
 
+// progressTag is the cache tag that user's enrollment and progress writes
+// move (its version is part of their progressVersion).
+func progressTag(user int64) string { return "courses:progress:" + strconv.FormatInt(user, 10) }
+
+// progressWritten follows any write of user's enrollments, once it has
+// committed (or failed: an error may hide a commit), before the answer:
+// it drops their entry here and, with several instances, moves their
+// version in Redis, so no instance uses what it kept from before.
+func (s *Service) progressWritten(ctx context.Context, user int64) {
+	s.progressMemo.wrote(user)
+	if s.progressVersions != nil {
+		s.sharedWrite(ctx, progressTag(user))
+	}
+}
+
+// versionWait is how long a write waits for Redis to take the versions it
+// moves (a read gives Redis cache.Config.OpTimeout; a write that answers
+// before its version moved could be missed by its author on another
+// instance, so it waits longer).
+const versionWait = time.Second
+
+// sharedWrite moves tag's version in Redis before the write answers. If
+// Redis does not take it, other instances keep what they read before the
+// write until it expires (Config.ProgressTTL): logged.
+func (s *Service) sharedWrite(ctx context.Context, tag string) {
+	if err := s.Cache.InvalidateTagSync(ctx, versionWait, tag); err != nil {
+		s.Log.Warn("courses: a write's version did not reach Redis; other instances may list it late", "tag", tag, "err", err)
+	}
+}
+
+// fetchProgressVersions reads the progress versions of users, and the
+// catalog's, in one round trip to Redis.
+func (s *Service) fetchProgressVersions(ctx context.Context, users []int64) (map[int64]progressVersion, error) {
+	tags := make([]string, len(users)+1)
+	tags[0] = tagCatalog
+	for i, u := range users {
+		tags[i+1] = progressTag(u)
+	}
+	v, err := s.Cache.TagVersions(ctx, tags)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]progressVersion, len(users))
+	for i, u := range users {
+		out[u] = progressVersion{user: v[i+1], catalog: v[0]}
+	}
+	return out, nil
+}
+
 // progress returns user's progress: from the memo, or one query.
 func (s *Service) progress(ctx context.Context, user int64) (map[int64]int, error) {
 	if s.progressMemo == nil {
 		return s.Store.Progress(ctx, user)
 	}
-	p, t, ok := s.progressMemo.get(user)
+	var ver progressVersion
+	if s.progressVersions != nil {
+		v, _, err := s.progressVersions.Load(ctx, user)
+		if err != nil { // Redis not answering: other instances' writes cannot be seen
+			return s.Store.Progress(ctx, user)
+		}
+		ver = v
+	}
+	p, t, ok := s.progressMemo.get(user, ver)
 	if ok {
 		return p, nil
 	}
@@ -139,6 +213,6 @@ func (s *Service) progress(ctx context.Context, user int64) (map[int64]int, erro
 	if err != nil {
 		return nil, err
 	}
-	s.progressMemo.put(user, t, p)
+	s.progressMemo.put(user, t, ver, p)
 	return p, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/plazahq/plaza/internal/account"
 	"github.com/plazahq/plaza/internal/apperr"
+	"github.com/plazahq/plaza/internal/batch"
 	"github.com/plazahq/plaza/internal/cache"
 )
 
@@ -16,6 +17,12 @@ import (
 type Cache interface {
 	Get(ctx context.Context, tier cache.Tier, key, tag string, load func(context.Context) ([]byte, error)) ([]byte, error)
 	InvalidateTag(ctx context.Context, tags ...string)
+	// Shared reports whether other instances share the cache (Redis);
+	// TagVersions reads tags' shared versions in one round trip, and
+	// InvalidateTagSync moves them before it returns.
+	Shared() bool
+	TagVersions(ctx context.Context, tags []string) ([]int64, error)
+	InvalidateTagSync(ctx context.Context, wait time.Duration, tags ...string) error
 }
 
 // Publisher sends a real-time event to a room (realtime.Hub).
@@ -29,8 +36,8 @@ type Config struct {
 	CourseXP int64 // XP for completing every lesson of a course (default 50)
 	// ProgressTTL is how long a reader's progress is kept in this process
 	// for their next catalog read (default 5s; negative: not kept, every
-	// signed-in read queries). Keep it off with several instances: see
-	// progressMemo.
+	// signed-in read queries). With several instances each kept entry is
+	// checked against a version in Redis on every read: see progressMemo.
 	ProgressTTL time.Duration
 }
 
@@ -53,6 +60,9 @@ type Service struct {
 	outlines memo[*cachedOutline]
 	// progressMemo is nil when Config.ProgressTTL is negative.
 	progressMemo *progressMemo
+	// progressVersions reads readers' progress versions, many readers'
+	// in one round trip; nil unless the cache is shared (Redis).
+	progressVersions *batch.Coalescer[int64, progressVersion]
 }
 
 // NewService checks deps and returns the service.
@@ -81,6 +91,9 @@ func NewService(cfg Config, d Deps) (*Service, error) {
 	s := &Service{cfg: cfg, Deps: d, render: NewRenderer()}
 	if cfg.ProgressTTL > 0 {
 		s.progressMemo = newProgressMemo(cfg.ProgressTTL, d.Now)
+		if d.Cache.Shared() {
+			s.progressVersions = batch.NewCoalescer(s.fetchProgressVersions, 500, 1)
+		}
 	}
 	return s, nil
 }
@@ -110,7 +123,7 @@ func (s *Service) Enroll(ctx context.Context, by account.User, courseID int64) (
 		return EnrollView{}, false, err
 	}
 	now := s.Now()
-	defer s.progressMemo.wrote(by.ID)
+	defer s.progressWritten(ctx, by.ID)
 	e, created, err := s.Store.Enroll(ctx, by.ID, courseID, now, func(a Admission) error { return admit(a, now) })
 	if err != nil {
 		return EnrollView{}, false, err
@@ -180,7 +193,7 @@ func (s *Service) Complete(ctx context.Context, by account.User, courseID, lesso
 		return CompleteView{}, errNoLesson()
 	}
 	now := s.Now()
-	defer s.progressMemo.wrote(by.ID)
+	defer s.progressWritten(ctx, by.ID)
 	res, err := s.Store.Complete(ctx, Completion{UserID: by.ID, CourseID: courseID, LessonID: lessonID, At: now,
 		LessonXP: s.cfg.LessonXP, CourseXP: s.cfg.CourseXP}, func(g Gate) error {
 		if !g.Enrolled { // even a preview lesson: progress belongs to an enrollment
@@ -216,13 +229,13 @@ func (s *Service) Grant(ctx context.Context, userID, courseID int64, source, ref
 	if source == "" || len(source) > 32 || len(ref) > 64 {
 		return false, apperr.Invalid(map[string]string{"source": "must be 1-32 bytes, ref at most 64"})
 	}
-	defer s.progressMemo.wrote(userID)
+	defer s.progressWritten(ctx, userID)
 	return s.Store.Grant(ctx, userID, courseID, source, ref, s.Now())
 }
 
 // RevokeGrant takes a grant back (a refund): the course's lessons lock
 // again for the user, enrolled or not.
 func (s *Service) RevokeGrant(ctx context.Context, userID, courseID int64) (bool, error) {
-	defer s.progressMemo.wrote(userID)
+	defer s.progressWritten(ctx, userID)
 	return s.Store.RevokeGrant(ctx, userID, courseID)
 }
