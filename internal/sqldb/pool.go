@@ -167,17 +167,7 @@ func (p *Pool) QueryPrepared(ctx context.Context, each func(*sql.Rows) error, qu
 	if err != nil {
 		return classify(err)
 	}
-	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		return classify(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := each(rows); err != nil {
-			return classify(err)
-		}
-	}
-	return classify(rows.Err())
+	return classify(eachRow(st.QueryContext(ctx, args...))(each))
 }
 
 // QueryRowPrepared is QueryRow for a hot query with a fixed text, through
@@ -225,17 +215,7 @@ func (p *Pool) QueryTx(ctx context.Context, tx *sql.Tx, each func(*sql.Rows) err
 	if st == nil {
 		return classify(queryRows(ctx, tx, each, query, args...))
 	}
-	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		return classify(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := each(rows); err != nil {
-			return classify(err)
-		}
-	}
-	return classify(rows.Err())
+	return classify(eachRow(st.QueryContext(ctx, args...))(each))
 }
 
 // txStmt returns the pool's prepared statement for query bound to tx
@@ -402,17 +382,24 @@ func QueryRows(ctx context.Context, q Querier, each func(*sql.Rows) error, query
 }
 
 func queryRows(ctx context.Context, q Querier, each func(*sql.Rows) error, query string, args ...any) error {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := each(rows); err != nil {
+	return eachRow(q.QueryContext(ctx, query, args...))(each)
+}
+
+// eachRow takes a query's answer and returns the loop over its rows: each
+// is called for every row, and the rows are closed after.
+func eachRow(rows *sql.Rows, err error) func(each func(*sql.Rows) error) error {
+	return func(each func(*sql.Rows) error) error {
+		if err != nil {
 			return err
 		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := each(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
 	}
-	return rows.Err()
 }
 
 // PoolStats is a snapshot of one pool for health and metrics.
