@@ -38,6 +38,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/plazahq/plaza/bench/internal/benchkit"
 	"github.com/plazahq/plaza/internal/loadgen"
 	"github.com/plazahq/plaza/internal/loadtest"
 )
@@ -138,9 +139,9 @@ func run() error {
 	}
 	idle := map[string]float64{}
 	for _, s := range servers {
-		t0, at := cpuTicks(s.pid), time.Now()
+		t0, at := benchkit.CPUTicks(s.pid), time.Now()
 		time.Sleep(2 * time.Second)
-		idle[s.name] = float64(cpuTicks(s.pid)-t0) / 100 / time.Since(at).Seconds()
+		idle[s.name] = float64(benchkit.CPUTicks(s.pid)-t0) / 100 / time.Since(at).Seconds()
 	}
 
 	fmt.Printf("postpeer: %d rounds x %s per server at %v clients, %d-byte bodies, warm-up %s, settle %s; PocketBase posts as %s\n",
@@ -191,13 +192,13 @@ func measure(ctx context.Context, s server, c int, d, settle time.Duration, body
 	client := loadgen.NewClient(c)
 	defer client.CloseIdleConnections()
 	seq := make([]int, c)
-	cpu0 := cpuTicks(s.pid)
+	cpu0 := benchkit.CPUTicks(s.pid)
 	res := loadgen.Run(ctx, client, loadgen.Config{Clients: c, Duration: d, Request: func(i int) (*http.Request, error) {
 		seq[i]++
 		return s.request(i, messageBody(i, seq[i], bodyBytes))
 	}})
 	time.Sleep(settle)
-	cpu := float64(cpuTicks(s.pid)-cpu0) / 100
+	cpu := float64(benchkit.CPUTicks(s.pid)-cpu0) / 100
 	ok := res.Requests - res.Errors
 	r := round{Server: s.name, Clients: c, Posts: ok, Errors: res.Errors, ErrorKinds: res.TopErrors(3),
 		PostsPerSec: res.RPS(), P50ms: res.Quantile(50), P99ms: res.Quantile(99),
@@ -430,26 +431,6 @@ func call(method, url, token string, in, out any, want int) error {
 		return json.Unmarshal(b, out)
 	}
 	return nil
-}
-
-// cpuTicks is the process's user+system time in clock ticks (1/100 s).
-func cpuTicks(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+2:])
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	sy, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + sy
 }
 
 // loadavg is the machine's 1-minute load average when the round ended.

@@ -376,7 +376,7 @@ func publish(target, token string, rate int, d time.Duration, rec *receipts, roo
 	var expected int64
 	var stampMu sync.Mutex
 	roomOf := map[int64]string{} // message stamp -> its room
-	cpu0 := cpuTicks(pid)
+	cpu0 := benchkit.CPUTicks(pid)
 	start := time.Now()
 	for now := range t.C {
 		if now.After(end) {
@@ -414,7 +414,7 @@ func publish(target, token string, rate int, d time.Duration, rec *receipts, roo
 	wg.Wait()
 	time.Sleep(2 * time.Second) // let the last deliveries land
 	elapsed := time.Since(start)
-	cpu := float64(cpuTicks(pid)-cpu0) / 100 / elapsed.Seconds()
+	cpu := float64(benchkit.CPUTicks(pid)-cpu0) / 100 / elapsed.Seconds()
 	delivered := rec.total.Load() - before
 	hist, last, count := rec.merged()
 	lastHist := hdrhistogram.New(1, 60_000_000, 3)
@@ -439,23 +439,3 @@ func publish(target, token string, rate int, d time.Duration, rec *receipts, roo
 }
 
 func ms(h *hdrhistogram.Histogram, q float64) float64 { return float64(h.ValueAtQuantile(q)) / 1000 }
-
-// cpuTicks is the process's user+system time in clock ticks (1/100 s).
-func cpuTicks(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+2:])
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	sy, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + sy
-}

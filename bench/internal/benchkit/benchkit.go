@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -188,4 +189,24 @@ func scratchMySQL(ctx context.Context, server string) (string, func(), error) {
 		admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name)
 		admin.Close()
 	}, nil
+}
+
+// CPUTicks is the process's user+system time in clock ticks (1/100 s), from /proc/PID/stat; 0 when it cannot be read.
+func CPUTicks(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	sy, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + sy
 }
