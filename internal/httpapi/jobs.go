@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -55,24 +56,17 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	reason, err := s.optionalReason(w, r)
-	if err != nil {
-		return err
-	}
-	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "job.retry", TargetKind: "job", TargetID: id, Reason: reason}})
-	err = s.jobs.Retry(ctx, id)
-	done(err)
-	if err != nil {
-		return err
-	}
-	return s.getJob(w, r)
+	return s.actOnJob(w, r, "job.retry", s.jobs.Retry)
 }
 
 func (s *Server) discardJob(w http.ResponseWriter, r *http.Request) error {
+	return s.actOnJob(w, r, "job.discard", s.jobs.Discard)
+}
+
+// actOnJob applies an admin's action to the job named in the path, in the
+// audit log under action with the request's optional reason, and answers
+// the job as it is after.
+func (s *Server) actOnJob(w http.ResponseWriter, r *http.Request, action string, apply func(context.Context, int64) error) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -81,8 +75,8 @@ func (s *Server) discardJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: "job.discard", TargetKind: "job", TargetID: id, Reason: reason}})
-	err = s.jobs.Discard(ctx, id)
+	ctx, done := s.audited(r, audit.Spec{Entry: audit.Entry{Action: action, TargetKind: "job", TargetID: id, Reason: reason}})
+	err = apply(ctx, id)
 	done(err)
 	if err != nil {
 		return err

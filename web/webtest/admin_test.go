@@ -58,11 +58,7 @@ func TestBanSignsOutOpenPage(t *testing.T) {
 	a.waitNoText(".admin-users", "@eve")
 	s.login("eve")
 
-	for _, x := range []*browser{u, a} {
-		if errs := x.pageErrors(); len(errs) > 0 {
-			t.Fatalf("page errors: %v", errs)
-		}
-	}
+	noPageErrors(t, u, a)
 }
 
 // The admin console against the real API: users searched and a role
@@ -134,9 +130,7 @@ func TestAdminUsersReportsAndAudit(t *testing.T) {
 	a.waitText("table.audit", "user "+itoa(carl.id))
 	a.clickText("Verify the chain")
 	a.waitText(`[data-testid=audit-verdict]`, "Intact:")
-	if errs := a.pageErrors(); len(errs) > 0 {
-		t.Fatalf("page errors: %v", errs)
-	}
+	noPageErrors(t, a)
 }
 
 // The cache page shows the backend and each tier's counts; a flush says how
@@ -161,7 +155,5 @@ func TestAdminCacheStatsAndFlush(t *testing.T) {
 	a.waitJS(`/Flushed \d+ entries\./.test(document.querySelector('#main [role=status]')?.textContent ?? '')`, "the flush result")
 	a.open("/admin/audit?action=cache.flush")
 	a.waitText("table.audit", "cache.flush")
-	if errs := a.pageErrors(); len(errs) > 0 {
-		t.Fatalf("page errors: %v", errs)
-	}
+	noPageErrors(t, a)
 }

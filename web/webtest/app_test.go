@@ -50,9 +50,7 @@ func TestSignUpVerifyByMailLinkAndSignIn(t *testing.T) {
 	if strings.Contains(store, "plz_") {
 		t.Fatalf("a session token is readable by script: %s", store)
 	}
-	if errs := b.pageErrors(); len(errs) > 0 {
-		t.Fatalf("page errors: %v", errs)
-	}
+	noPageErrors(t, b)
 }
 
 func TestChatIsLiveBetweenTwoBrowsers(t *testing.T) {
@@ -99,11 +97,7 @@ func TestChatIsLiveBetweenTwoBrowsers(t *testing.T) {
 	if n != 2 {
 		t.Fatalf("Bob sees %d messages, want 2", n)
 	}
-	for _, x := range []*browser{a, b} {
-		if errs := x.pageErrors(); len(errs) > 0 {
-			t.Fatalf("page errors: %v", errs)
-		}
-	}
+	noPageErrors(t, a, b)
 }
 
 // Markup in a message or a name is shown as text and never runs: not from

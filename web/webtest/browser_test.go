@@ -129,6 +129,16 @@ func (b *browser) pageErrors() []string {
 	return append([]string(nil), b.errors...)
 }
 
+// noPageErrors fails the test if any of the pages threw or logged an error.
+func noPageErrors(t *testing.T, bs ...*browser) {
+	t.Helper()
+	for _, b := range bs {
+		if errs := b.pageErrors(); len(errs) > 0 {
+			t.Fatalf("page errors: %v", errs)
+		}
+	}
+}
+
 // open navigates to a path of the site and waits for the app to draw.
 func (b *browser) open(path string) {
 	b.t.Helper()

@@ -17,15 +17,6 @@ func (b *browser) choose(sel, value string) {
 
 // noPageErrors fails the test on any uncaught exception, console error or
 // CSP report in the browsers.
-func noPageErrors(t *testing.T, bs ...*browser) {
-	t.Helper()
-	for _, b := range bs {
-		if errs := b.pageErrors(); len(errs) > 0 {
-			t.Fatalf("page errors: %v", errs)
-		}
-	}
-}
-
 // The lesson body the admin writes: HTML with a <script> shown as text
 // (escaped inside <code>), and a real <script> and an onerror that the
 // server removes and the page would not copy anyway.

@@ -73,11 +73,7 @@ func TestProfileAchievementsAndCollectibles(t *testing.T) {
 	a.open("/users/" + itoa(ann.id))
 	a.waitText(`section[aria-labelledby=col-h]`, "#1 of 10")
 	a.waitText(`[data-testid=xp]`, "XP")
-	for _, x := range []*browser{v, a} {
-		if errs := x.pageErrors(); len(errs) > 0 {
-			t.Fatalf("page errors: %v", errs)
-		}
-	}
+	noPageErrors(t, v, a)
 }
 
 // A message sent with the contact form reaches the admin's inbox, which
@@ -121,11 +117,7 @@ func TestContactInbox(t *testing.T) {
 	a.waitText(".inbox li.unread", "Eli")
 	a.open("/admin/audit?action=contact.mark")
 	a.waitText("table.audit", "contact.mark")
-	for _, x := range []*browser{c, a} {
-		if errs := x.pageErrors(); len(errs) > 0 {
-			t.Fatalf("page errors: %v", errs)
-		}
-	}
+	noPageErrors(t, c, a)
 }
 
 // A job that failed shows among the dead letters with its error; retried
@@ -193,9 +185,7 @@ func TestAdminJobsRetryAndDiscard(t *testing.T) {
 	a.open("/admin/audit")
 	a.waitText("table.audit", "job.retry")
 	a.waitText("table.audit", "job.discard")
-	if errs := a.pageErrors(); len(errs) > 0 {
-		t.Fatalf("page errors: %v", errs)
-	}
+	noPageErrors(t, a)
 }
 
 // waitFor polls ok for up to ten seconds.

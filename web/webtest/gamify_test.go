@@ -58,9 +58,5 @@ func TestLeaderboardRanksAndUpdatesLive(t *testing.T) {
 	if got, want := rankNames(v), "1:bob 2:ann 3:cat"; got != want {
 		t.Fatalf("visitor ranks %q, want %q", got, want)
 	}
-	for _, x := range []*browser{b, v} {
-		if errs := x.pageErrors(); len(errs) > 0 {
-			t.Fatalf("page errors: %v", errs)
-		}
-	}
+	noPageErrors(t, b, v)
 }

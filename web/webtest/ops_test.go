@@ -49,7 +49,5 @@ func TestOpsDashboardDrawsItsCharts(t *testing.T) {
 	if n := eval[int](b, `document.querySelectorAll('.ops-table tbody tr').length`); n < 2 {
 		t.Fatalf("%d rows of samples", n)
 	}
-	if errs := b.pageErrors(); len(errs) > 0 {
-		t.Fatalf("page errors: %v", errs)
-	}
+	noPageErrors(t, b)
 }

@@ -158,9 +158,7 @@ func TestCourseEnrollReadAndComplete(t *testing.T) {
 	// The locked lesson's own page says why.
 	b.open("/courses/" + itoa(course) + "/lessons/" + itoa(lessons[1]))
 	b.waitText("[data-reason=drip]", "Opens")
-	if errs := b.pageErrors(); len(errs) > 0 {
-		t.Fatalf("page errors: %v", errs)
-	}
+	noPageErrors(t, b)
 }
 
 // ---- mixes ----
@@ -249,11 +247,7 @@ func TestMixPublishPlayAndLike(t *testing.T) {
 	l.waitText("[data-testid=mix-stats]", "1 like")
 	l.clickText("♥ Liked")
 	l.waitText("[data-testid=mix-stats]", "0 likes")
-	for _, x := range []*browser{c, l} {
-		if errs := x.pageErrors(); len(errs) > 0 {
-			t.Fatalf("page errors: %v", errs)
-		}
-	}
+	noPageErrors(t, c, l)
 }
 
 // ---- events ----
@@ -329,11 +323,7 @@ func TestEventRSVPAndWaitlist(t *testing.T) {
 	cl.waitText("[data-testid=my-rsvp]", "You are going")
 	d.open(page)
 	d.waitText("[data-testid=my-rsvp]", "You are #1 on the waitlist")
-	for _, x := range []*browser{c, b, cl, d} {
-		if errs := x.pageErrors(); len(errs) > 0 {
-			t.Fatalf("page errors: %v", errs)
-		}
-	}
+	noPageErrors(t, c, b, cl, d)
 }
 
 // ---- now playing ----
@@ -367,11 +357,7 @@ func TestNowPlayingLive(t *testing.T) {
 
 	c.clickText("Go off air")
 	l.waitText("[data-testid=now-playing]", "Off air")
-	for _, x := range []*browser{c, l} {
-		if errs := x.pageErrors(); len(errs) > 0 {
-			t.Fatalf("page errors: %v", errs)
-		}
-	}
+	noPageErrors(t, c, l)
 }
 
 // ---- pages whose APIs this server may not have ----

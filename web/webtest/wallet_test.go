@@ -71,9 +71,5 @@ func TestWalletAdjustmentAndTip(t *testing.T) {
 	b.waitText(`[data-testid=balance]`, "40 credits")
 	b.waitText("table.txs tbody tr:first-child", "Tip received")
 	b.waitText("table.txs tbody tr:first-child", "+40")
-	for _, x := range []*browser{a, b} {
-		if errs := x.pageErrors(); len(errs) > 0 {
-			t.Fatalf("page errors: %v", errs)
-		}
-	}
+	noPageErrors(t, a, b)
 }
