@@ -150,6 +150,9 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 	var xp gamification.Result
 	outbox = append(outbox, achievementCheck(m.SenderID)) // message achievements, streak
 	award, ok := s.rules.MessageAward(m.SenderID, 0)
+	// A member who reached today's cap earns nothing more today: skip the
+	// award (its lock, the ledger sum) rather than compute that again.
+	ok = ok && !s.xp.CappedToday(m.SenderID, award.Reason, award.DailyCap, m.CreatedAt)
 	w := s.db.Write() // the statements are its prepared ones: posting is the hottest write
 	err := s.posts.Tx(ctx, func(tx *sql.Tx) error {
 		if ok {
