@@ -591,6 +591,9 @@ var mentionRE = regexp.MustCompile(`(?:^|[^A-Za-z0-9_@])@([A-Za-z0-9_]{3,32})`)
 // mentions finds the users @named in body who may read the channel (not
 // the author), at most 20.
 func (s *Service) mentions(ctx context.Context, ch Channel, by account.User, body string) ([]int64, error) {
+	if strings.IndexByte(body, '@') < 0 {
+		return nil, nil // most posts name no one: skip the regexp
+	}
 	var names []string
 	seen := map[string]bool{}
 	for _, m := range mentionRE.FindAllStringSubmatch(body, 40) {
