@@ -13,25 +13,26 @@ import (
 // released, the rules' counts read, the job completed: three writes and
 // several queries) after nearly every post, more than the post itself.
 //
-// The first post of a quiet user is checked at once, as before; posts that
-// follow within the window are checked together at its end, in one job
-// (the later ones find it waiting and coalesce into it). No post goes
-// unchecked: each still enqueues a check, due at most one window after it
-// was made. The state is this process's alone and only moves a job's due
-// time, so losing it (a restart, another instance) costs an early check,
-// never a missed one.
+// The first post of a quiet user is checked at once, as before. A post
+// that follows within the window of the user's last check is checked at
+// that window's end, in one job with the others there (the later ones find
+// it waiting and coalesce into it), so a member posting steadily costs one
+// check a window. No post goes unchecked: each still enqueues a check, due
+// at most one window after it was made. The state is this process's alone
+// and only moves a job's due time, so losing it (a restart, another
+// instance) costs an early check, never a missed one.
 type checkThrottle struct {
 	window time.Duration
 	mu     sync.Mutex
-	next   map[int64]time.Time // a user's checks are not due before this
+	last   map[int64]time.Time // when the user's last check enqueued by a post is due
 }
 
-// maxThrottled bounds the users remembered; past it, those whose window
-// has ended are forgotten.
+// maxThrottled bounds the users remembered; past it, those quiet for a
+// window are forgotten.
 const maxThrottled = 50_000
 
 func newCheckThrottle(window time.Duration) *checkThrottle {
-	return &checkThrottle{window: window, next: map[int64]time.Time{}}
+	return &checkThrottle{window: window, last: map[int64]time.Time{}}
 }
 
 // due returns when the check enqueued by user's post at now should run.
@@ -41,16 +42,22 @@ func (t *checkThrottle) due(user int64, now time.Time) time.Time {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if next, ok := t.next[user]; ok && now.Before(next) {
-		return next // the window's check, shared with the posts before
+	if last, ok := t.last[user]; ok {
+		if now.Before(last) {
+			return last // that check is still waiting: share it
+		}
+		if end := last.Add(t.window); now.Before(end) {
+			t.last[user] = end // checked within the window: at its end
+			return end
+		}
 	}
-	if len(t.next) >= maxThrottled {
-		for u, next := range t.next {
-			if !now.Before(next) {
-				delete(t.next, u)
+	if len(t.last) >= maxThrottled {
+		for u, last := range t.last {
+			if !now.Before(last.Add(t.window)) {
+				delete(t.last, u)
 			}
 		}
 	}
-	t.next[user] = now.Add(t.window)
+	t.last[user] = now
 	return now
 }

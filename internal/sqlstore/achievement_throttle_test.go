@@ -17,10 +17,11 @@ import (
 )
 
 // TestPostAchievementChecksShareAWindow: a quiet user's post is checked
-// at once; the posts that follow within PostCheckWindow share one check
-// at the window's end (the later ones coalesce into it), and a post after
-// the window is checked at once again. Every post leaves a check due at
-// most one window after it. Both engines.
+// at once; the posts that follow within PostCheckWindow of the last check
+// share one check at the window's end (the later ones coalesce into it),
+// so steady posting is checked once a window; after a quiet window a post
+// is checked at once again. Every post leaves a check due at most one
+// window after it. Both engines.
 func TestPostAchievementChecksShareAWindow(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
@@ -52,12 +53,13 @@ func TestPostAchievementChecksShareAWindow(t *testing.T) {
 		w := sqlstore.PostCheckWindow
 		post(0) // quiet user: at once
 		take()
-		post(100 * time.Millisecond) // within the window: at its end
+		post(100 * time.Millisecond) // within the window of that check: at its end
 		post(200 * time.Millisecond) // coalesces into that one
 		take()
-		post(w + 500*time.Millisecond) // after the window: at once
+		post(w + 500*time.Millisecond) // within the window after the last check: at its end
+		post(w + 600*time.Millisecond) // coalesces
 		take()
-		post(w + 600*time.Millisecond) // a new window: its end
+		post(4 * w) // quiet for a window: at once
 		var due []time.Duration
 		err = db.Write().Query(ctx, func(rows *sql.Rows) error {
 			var at int64
@@ -68,7 +70,7 @@ func TestPostAchievementChecksShareAWindow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []time.Duration{0, w, w + 500*time.Millisecond, 2*w + 500*time.Millisecond}
+		want := []time.Duration{0, w, 2 * w, 4 * w}
 		if diff := cmp.Diff(want, due); diff != "" {
 			t.Errorf("checks due (-want +got):\n%s", diff)
 		}
