@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -82,6 +83,45 @@ type Deps struct {
 type Service struct {
 	Deps
 	newest *newestPages // nil when the cache is shared across instances (newest.go)
+	// channels keeps the last decoding of each cached channel: every post
+	// and read of a channel looks it up, and the cached bytes rarely change.
+	channels decodedChannels
+}
+
+// decodedChannels maps a channel id to the cached JSON it last decoded and
+// the result, so the same bytes are not decoded again. A change of the
+// channel changes the bytes (the cache reloads them), which misses.
+type decodedChannels struct {
+	mu sync.Mutex
+	m  map[int64]decodedChannel
+}
+
+type decodedChannel struct {
+	raw string
+	ch  Channel
+}
+
+// maxDecodedChannels bounds the map; past it, it starts again empty.
+const maxDecodedChannels = 4096
+
+func (d *decodedChannels) decode(id int64, b []byte) (Channel, error) {
+	d.mu.Lock()
+	e, ok := d.m[id]
+	d.mu.Unlock()
+	if ok && e.raw == string(b) {
+		return e.ch, nil
+	}
+	var ch Channel
+	if err := json.Unmarshal(b, &ch); err != nil {
+		return Channel{}, err
+	}
+	d.mu.Lock()
+	if d.m == nil || len(d.m) >= maxDecodedChannels {
+		d.m = map[int64]decodedChannel{}
+	}
+	d.m[id] = decodedChannel{raw: string(b), ch: ch}
+	d.mu.Unlock()
+	return ch, nil
 }
 
 // NewService checks deps and returns the service.
@@ -315,9 +355,7 @@ func (s *Service) channel(ctx context.Context, id int64) (Channel, error) {
 	if err != nil {
 		return Channel{}, err
 	}
-	var ch Channel
-	err = json.Unmarshal(b, &ch)
-	return ch, err
+	return s.channels.decode(id, b)
 }
 
 func tagChannelMessages(id int64) string { return "chmsgs:" + strconv.FormatInt(id, 10) }
@@ -591,6 +629,9 @@ var mentionRE = regexp.MustCompile(`(?:^|[^A-Za-z0-9_@])@([A-Za-z0-9_]{3,32})`)
 // mentions finds the users @named in body who may read the channel (not
 // the author), at most 20.
 func (s *Service) mentions(ctx context.Context, ch Channel, by account.User, body string) ([]int64, error) {
+	if strings.IndexByte(body, '@') < 0 {
+		return nil, nil // most posts name no one: skip the regexp
+	}
 	var names []string
 	seen := map[string]bool{}
 	for _, m := range mentionRE.FindAllStringSubmatch(body, 40) {

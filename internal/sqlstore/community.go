@@ -21,7 +21,13 @@ type Community struct {
 	// (group commit): on a busy instance a post's commit, BEGIN and WAL
 	// write were most of its cost, and each held the single writer.
 	posts *sqldb.Group
+	// checks spaces out the achievement checks that posts enqueue.
+	checks *checkThrottle
 }
+
+// PostCheckWindow is how long the achievement check of a post may wait to
+// share one run with the same author's later posts (achievement_throttle.go).
+const PostCheckWindow = time.Second
 
 var _ community.Store = (*Community)(nil)
 
@@ -31,7 +37,7 @@ func NewCommunity(db *sqldb.DB, xp *XP, rules gamification.Rules) *Community {
 	if xp == nil {
 		xp = NewXP(db, nil)
 	}
-	return &Community{db: db, xp: xp, rules: rules, posts: sqldb.NewGroupOn(db, 64)}
+	return &Community{db: db, xp: xp, rules: rules, posts: sqldb.NewGroupOn(db, 64), checks: newCheckThrottle(PostCheckWindow)}
 }
 
 // before turns a page cursor into an id bound (0 means from the newest).
@@ -148,8 +154,13 @@ func scanMessage(sc interface{ Scan(...any) error }) (community.Message, error) 
 // PostMessage inserts a message, its mentions, its jobs and its XP.
 func (s *Community) PostMessage(ctx context.Context, m community.Message, mentioned []int64, outbox ...jobs.Job) (community.Message, gamification.Result, error) {
 	var xp gamification.Result
-	outbox = append(outbox, achievementCheck(m.SenderID)) // message achievements, streak
+	check := achievementCheck(m.SenderID) // message achievements, streak
+	check.RunAt = s.checks.due(m.SenderID, m.CreatedAt)
+	outbox = append(outbox, check)
 	award, ok := s.rules.MessageAward(m.SenderID, 0)
+	// A member who reached today's cap earns nothing more today: skip the
+	// award (its lock, the ledger sum) rather than compute that again.
+	ok = ok && !s.xp.CappedToday(m.SenderID, award.Reason, award.DailyCap, m.CreatedAt)
 	w := s.db.Write() // the statements are its prepared ones: posting is the hottest write
 	err := s.posts.Tx(ctx, func(tx *sql.Tx) error {
 		if ok {

@@ -20,6 +20,7 @@ type XP struct {
 	// committed are told of every ledger row after its transaction
 	// commits (see OnCommit).
 	committed atomic.Pointer[[]func(gamification.Posted)]
+	caps      capMemo // who reached a daily cap today (xp_capmemo.go)
 }
 
 // NewXP returns the ledger writer; levels nil means the default thresholds.
@@ -60,14 +61,19 @@ func (x *XP) AwardTx(ctx context.Context, tx *sql.Tx, now time.Time, a gamificat
 	}
 	res.Level = res.PrevLevel
 	amount := a.Amount
+	capSum := int64(-1) // today's sum for a.Reason when there is a cap to reach
 	if a.DailyCap > 0 && amount > 0 {
-		day := now.UTC().Truncate(24 * time.Hour)
+		day := utcDay(now)
 		var sum int64
 		if err := w.QueryRowTx(ctx, tx, []any{&sum}, `SELECT COALESCE(SUM(amount), 0) FROM xp_events WHERE user_id = ? AND reason = ? AND created_at >= ?`,
-			a.UserID, string(a.Reason), ms(day)); err != nil {
+			a.UserID, string(a.Reason), day); err != nil {
 			return res, err
 		}
 		amount = min(amount, max(a.DailyCap-sum, 0))
+		if amount == 0 {
+			x.rememberCapped(tx, a.UserID, a.Reason, a.DailyCap, day)
+		}
+		capSum = sum
 	}
 	if amount == 0 {
 		return res, nil
@@ -85,6 +91,9 @@ func (x *XP) AwardTx(ctx context.Context, tx *sql.Tx, now time.Time, a gamificat
 	}
 	if err := x.afterCommit(tx, ins, gamification.Posted{UserID: a.UserID, Amount: amount, At: fromMS(ms(now))}); err != nil {
 		return res, err
+	}
+	if capSum >= 0 && capSum+amount >= a.DailyCap { // this award reached the cap
+		x.rememberCapped(tx, a.UserID, a.Reason, a.DailyCap, utcDay(now))
 	}
 	res.Awarded = amount
 	res.XP += amount

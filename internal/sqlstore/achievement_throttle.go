@@ -1,0 +1,63 @@
+package sqlstore
+
+import (
+	"sync"
+	"time"
+)
+
+// checkThrottle spaces out the achievement checks that a user's posts
+// enqueue. Every post may meet a rule (first message, 100 messages, a
+// streak), so each one enqueues a check of its author; checks of one user
+// coalesce only while one waits, and a worker takes a due check within
+// milliseconds, so a member posting steadily paid for a check (its key
+// released, the rules' counts read, the job completed: three writes and
+// several queries) after nearly every post, more than the post itself.
+//
+// The first post of a quiet user is checked at once, as before. A post
+// that follows within the window of the user's last check is checked at
+// that window's end, in one job with the others there (the later ones find
+// it waiting and coalesce into it), so a member posting steadily costs one
+// check a window. No post goes unchecked: each still enqueues a check, due
+// at most one window after it was made. The state is this process's alone
+// and only moves a job's due time, so losing it (a restart, another
+// instance) costs an early check, never a missed one.
+type checkThrottle struct {
+	window time.Duration
+	mu     sync.Mutex
+	last   map[int64]time.Time // when the user's last check enqueued by a post is due
+}
+
+// maxThrottled bounds the users remembered; past it, those quiet for a
+// window are forgotten.
+const maxThrottled = 50_000
+
+func newCheckThrottle(window time.Duration) *checkThrottle {
+	return &checkThrottle{window: window, last: map[int64]time.Time{}}
+}
+
+// due returns when the check enqueued by user's post at now should run.
+func (t *checkThrottle) due(user int64, now time.Time) time.Time {
+	if t == nil || t.window <= 0 {
+		return now
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if last, ok := t.last[user]; ok {
+		if now.Before(last) {
+			return last // that check is still waiting: share it
+		}
+		if end := last.Add(t.window); now.Before(end) {
+			t.last[user] = end // checked within the window: at its end
+			return end
+		}
+	}
+	if len(t.last) >= maxThrottled {
+		for u, last := range t.last {
+			if !now.Before(last.Add(t.window)) {
+				delete(t.last, u)
+			}
+		}
+	}
+	t.last[user] = now
+	return now
+}
