@@ -297,7 +297,10 @@ func run(args []string) error {
 	fmt.Printf("server rss with %d idle subscribed connections: %d KB (threads %s) -> %.1f KB per connection\n", len(open), after, threads(*pid), perConn/1024)
 	if mem1, err := serverMem(*debug, *heapOut); err == nil && mem0 != nil {
 		n := float64(max(len(open), 1))
-		for _, k := range []string{"HeapInuse", "Stack", "Sys"} {
+		// HeapAlloc, read after a GC, is the live heap: what the connections
+		// hold, without the garbage and fragmentation that move RSS from
+		// run to run.
+		for _, k := range []string{"HeapAlloc", "HeapInuse", "Stack", "Sys"} {
 			per := float64(mem1[k]-mem0[k]) / n
 			fmt.Printf("  server %s: %d -> %d KB, %.1f KB per connection\n", k, mem0[k]/1024, mem1[k]/1024, per/1024)
 			results[k+"PerConn"] = per
