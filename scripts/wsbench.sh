@@ -30,6 +30,14 @@ else
 fi
 
 port=${WSBENCH_PORT:-$((20000 + RANDOM % 20000))}
+# WSBENCH_DEBUG_PORT=P: the server's profiler on P, and wsbench splits the
+# idle memory (live heap, stacks) and saves the idle heap profile in
+# $WSBENCH_HEAP (default wsbench-heap.pb.gz).
+debug=()
+if [ -n "${WSBENCH_DEBUG_PORT:-}" ]; then
+	export PLAZA_DEBUG_ADDR="127.0.0.1:$WSBENCH_DEBUG_PORT"
+	debug=(--debug "$PLAZA_DEBUG_ADDR" --heap-profile "${WSBENCH_HEAP:-wsbench-heap.pb.gz}")
+fi
 PLAZA_DATA_DIR="$work/data" PLAZA_ADDR="127.0.0.1:$port" PLAZA_LOG_LEVEL=warn \
 PLAZA_RATE_API=off PLAZA_WS_MAX_CONNECTIONS=$((conns + 100)) \
 	"$work/plaza" serve &
@@ -37,4 +45,4 @@ server=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break; sleep 0.1; done
 
 "$work/wsbench" run --target "http://127.0.0.1:$port" --tokens "$work/tokens.txt" --conns "$conns" \
-	--room "$rooms" --pid "$server" --rates "$rates" --duration "$duration" --json "${WSBENCH_JSON:-/dev/null}"
+	--room "$rooms" --pid "$server" --rates "$rates" --duration "$duration" --json "${WSBENCH_JSON:-/dev/null}" "${debug[@]}"

@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -213,6 +214,9 @@ func run(args []string) error {
 	rates := fs.String("rates", "10", "publish rates (messages/s) to run, comma-separated")
 	duration := fs.Duration("duration", 10*time.Second, "length of each publish rate")
 	jsonOut := fs.String("json", "", "write results as JSON to this file")
+	debug := fs.String("debug", "", "the server's profiler address (PLAZA_DEBUG_ADDR): splits the idle memory into heap and goroutine stacks, and writes the idle heap profile to --heap-profile")
+	heapOut := fs.String("heap-profile", "", "with --debug: file for the server's heap profile with the connections idle")
+	cpuOut := fs.String("cpu-profile", "", "file for this process's CPU profile while it publishes (the clients' share of the box)")
 	fs.Parse(args)
 	if *pubTarget == "" {
 		*pubTarget = *target
@@ -237,6 +241,7 @@ func run(args []string) error {
 	runtime.GC()
 	base := rssKB(*pid)
 	fmt.Printf("server rss before: %d KB (threads %s)\n", base, threads(*pid))
+	mem0, _ := serverMem(*debug, "")
 	rec := newReceipts()
 	ws := "ws" + strings.TrimPrefix(*target, "http") + "/api/ws?token="
 	var open []*gws.Conn
@@ -290,12 +295,37 @@ func run(args []string) error {
 	after := rssKB(*pid)
 	perConn := float64(after-base) * 1024 / float64(max(len(open), 1))
 	fmt.Printf("server rss with %d idle subscribed connections: %d KB (threads %s) -> %.1f KB per connection\n", len(open), after, threads(*pid), perConn/1024)
+	if mem1, err := serverMem(*debug, *heapOut); err == nil && mem0 != nil {
+		n := float64(max(len(open), 1))
+		// HeapAlloc, read after a GC, is the live heap: what the connections
+		// hold, without the garbage and fragmentation that move RSS from
+		// run to run.
+		for _, k := range []string{"HeapAlloc", "HeapInuse", "Stack", "Sys"} {
+			per := float64(mem1[k]-mem0[k]) / n
+			fmt.Printf("  server %s: %d -> %d KB, %.1f KB per connection\n", k, mem0[k]/1024, mem1[k]/1024, per/1024)
+			results[k+"PerConn"] = per
+		}
+		fmt.Printf("  server goroutines: %d -> %d\n", mem0["goroutines"], mem1["goroutines"])
+	} else if *debug != "" {
+		fmt.Println("  server memory breakdown not read:", err)
+	}
 	results["connected"], results["failed"] = len(open), failed.Load()
 	results["rssBeforeKB"], results["rssAfterKB"], results["bytesPerConn"] = base, after, perConn
 	results["connectP50ms"], results["connectP99ms"] = float64(connectHist.ValueAtQuantile(50))/1000, float64(connectHist.ValueAtQuantile(99))/1000
 
 	var runs []map[string]any
 	pubToken := tokens[len(tokens)-1]
+	if *cpuOut != "" {
+		f, err := os.Create(*cpuOut)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	for _, rs := range strings.Split(*rates, ",") {
 		rate, err := strconv.Atoi(strings.TrimSpace(rs))
 		if err != nil || rate <= 0 {
@@ -376,7 +406,9 @@ func publish(target, token string, rate int, d time.Duration, rec *receipts, roo
 	var expected int64
 	var stampMu sync.Mutex
 	roomOf := map[int64]string{} // message stamp -> its room
-	cpu0 := benchkit.CPUTicks(pid)
+	cpu0, own0 := benchkit.CPUTicks(pid), benchkit.CPUTicks(os.Getpid())
+	var postMu sync.Mutex
+	postHist := hdrhistogram.New(1, 60_000_000, 3) // the publisher's POST, until its 201
 	start := time.Now()
 	for now := range t.C {
 		if now.After(end) {
@@ -400,6 +432,9 @@ func publish(target, token string, rate int, d time.Duration, rec *receipts, roo
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer "+token)
 			res, err := client.Do(req)
+			postMu.Lock()
+			postHist.RecordValue((time.Now().UnixNano() - stamp) / 1000)
+			postMu.Unlock()
 			if err != nil || res.StatusCode != 201 {
 				errs.Add(1)
 			} else {
@@ -414,8 +449,13 @@ func publish(target, token string, rate int, d time.Duration, rec *receipts, roo
 	wg.Wait()
 	time.Sleep(2 * time.Second) // let the last deliveries land
 	elapsed := time.Since(start)
-	cpu := float64(benchkit.CPUTicks(pid)-cpu0) / 100 / elapsed.Seconds()
+	serverTicks, ownTicks := benchkit.CPUTicks(pid)-cpu0, benchkit.CPUTicks(os.Getpid())-own0
+	cpu := float64(serverTicks) / 100 / elapsed.Seconds()
 	delivered := rec.total.Load() - before
+	// CPU per delivery of the server and of this process (the clients and
+	// the publisher), which share the box's cores: what the clients take
+	// is not the server's to spend.
+	perDelivery := func(ticks int64) float64 { return float64(ticks) * 1e4 / float64(max(delivered, 1)) }
 	hist, last, count := rec.merged()
 	lastHist := hdrhistogram.New(1, 60_000_000, 3)
 	complete := 0
@@ -431,11 +471,64 @@ func publish(target, token string, rate int, d time.Duration, rec *receipts, roo
 		"p50ms":            ms(hist, 50), "p99ms": ms(hist, 99), "maxMs": float64(hist.Max()) / 1000,
 		"lastSubscriberP50ms": ms(lastHist, 50), "lastSubscriberP99ms": ms(lastHist, 99),
 		"messagesReachingAll": complete, "serverCPUcores": cpu,
+		"serverCPUusPerDelivery": perDelivery(serverTicks), "clientCPUcores": float64(ownTicks) / 100 / elapsed.Seconds(),
+		"clientCPUusPerDelivery": perDelivery(ownTicks), "postP50ms": ms(postHist, 50), "postP99ms": ms(postHist, 99),
 	}
 	fmt.Printf("rate %4d msg/s: sent %d (errors %d), delivered %d of %d (%.0f/s), latency p50 %.1f ms p99 %.1f ms max %.1f ms; last subscriber p50 %.1f ms p99 %.1f ms; server CPU %.2f cores\n",
 		rate, sent, errs.Load(), delivered, expected, float64(delivered)/d.Seconds(), ms(hist, 50), ms(hist, 99),
 		float64(hist.Max())/1000, ms(lastHist, 50), ms(lastHist, 99), cpu)
+	fmt.Printf("          CPU per delivery: server %.2f µs, clients %.2f µs (%.2f cores); publisher's POST p50 %.1f ms p99 %.1f ms\n",
+		perDelivery(serverTicks), perDelivery(ownTicks), float64(ownTicks)/100/elapsed.Seconds(), ms(postHist, 50), ms(postHist, 99))
 	return r
+}
+
+// serverMem reads the server's memory figures (runtime.MemStats, as
+// /debug/pprof/heap?debug=1 prints them, and the goroutine count) from its
+// profiler at addr, after a GC; with out, it also saves the heap profile
+// there. No addr: nothing.
+func serverMem(addr, out string) (map[string]int64, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	get := func(path string) ([]byte, error) {
+		res, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return nil, err
+		}
+		defer res.Body.Close()
+		if res.StatusCode != 200 {
+			return nil, fmt.Errorf("GET %s: %s", path, res.Status)
+		}
+		var buf bytes.Buffer
+		_, err = buf.ReadFrom(res.Body)
+		return buf.Bytes(), err
+	}
+	b, err := get("/debug/pprof/heap?gc=1&debug=1")
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]int64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "# "), " = "); ok && strings.HasPrefix(line, "# ") {
+			v, _, _ = strings.Cut(v, " ") // "# Stack = inuse / sys"
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				m[k] = n
+			}
+		}
+	}
+	if g, err := get("/debug/pprof/goroutine?debug=1"); err == nil {
+		if n, ok := number(g, "goroutine profile: total "); ok {
+			m["goroutines"] = n
+		}
+	}
+	if out != "" {
+		p, err := get("/debug/pprof/heap")
+		if err != nil {
+			return m, err
+		}
+		return m, os.WriteFile(out, p, 0o644)
+	}
+	return m, nil
 }
 
 func ms(h *hdrhistogram.Histogram, q float64) float64 { return float64(h.ValueAtQuantile(q)) / 1000 }

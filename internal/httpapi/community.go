@@ -322,13 +322,16 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 		return apperr.New(apperr.Forbidden, "origin "+o+" may not open WebSockets here; add it to CORS_ORIGIN")
 	}
 	a := authFrom(r)
+	// The checks keep the token alone, not a (the whole session and
+	// user): they live as long as the connection.
+	token, accounts := a.token, s.accounts
 	return s.hub.Serve(w, r, realtime.Identity{User: a.user, Expires: a.session.ExpiresAt,
 		Check: func(ctx context.Context) (time.Time, error) {
-			sess, err := s.accounts.CheckSession(ctx, a.token)
+			sess, err := accounts.CheckSession(ctx, token)
 			return sess.ExpiresAt, err
 		},
 		Valid: func(ctx context.Context) error {
-			_, err := s.accounts.ValidSession(ctx, a.token)
+			_, err := accounts.ValidSession(ctx, token)
 			return err
 		}})
 }

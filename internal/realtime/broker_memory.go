@@ -55,6 +55,16 @@ func (b *MemoryBroker) room(name string) *roomLog {
 	return r
 }
 
+// existing returns a room's log, nil if nothing was ever published or
+// observed there: reading a room (every connection reads its user room's
+// history on connect) does not give it a log it would keep.
+func (b *MemoryBroker) existing(name string) *roomLog {
+	s := &b.shards[maphash.String(b.seed, name)%memoryShards]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rooms[name]
+}
+
 // Start sets the delivery function.
 func (b *MemoryBroker) Start(deliver func(Event)) error {
 	b.mu.Lock()
@@ -103,7 +113,10 @@ func (b *MemoryBroker) Observe(e Event) {
 
 // Seq returns a room's current seq.
 func (b *MemoryBroker) Seq(room string) int64 {
-	r := b.room(room)
+	r := b.existing(room)
+	if r == nil {
+		return 0
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.seq
@@ -158,7 +171,10 @@ func (b *MemoryBroker) Control(_ context.Context, room, typ string, data []byte)
 
 // Since returns the events after since from the ring.
 func (b *MemoryBroker) Since(_ context.Context, room string, since int64) ([]Event, int64, bool, error) {
-	r := b.room(room)
+	r := b.existing(room)
+	if r == nil {
+		return nil, 0, true, nil // as a log at seq 0 answers
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if since >= r.seq {

@@ -23,9 +23,8 @@ type client struct {
 	valid  func(context.Context) error
 
 	checkMu  sync.Mutex
-	checking bool        // a session check is running
-	again    bool        // another was asked for meanwhile
-	expiry   *time.Timer // the next check: at expiry, or a retry after a failed one
+	checking bool // a session check is running
+	again    bool // another was asked for meanwhile
 
 	mu       sync.Mutex
 	rooms    map[string]*sub
@@ -41,6 +40,11 @@ type client struct {
 	closeSent   bool
 	listed      bool            // in the hub's later list (writer.go)
 	raw         syscall.RawConn // the socket, for non-blocking writes (nil: not a plain socket)
+
+	// recheckAt is when the keepalive sweep checks the session again
+	// (unix nanos; 0: never): at its expiry, or a retry after a failed
+	// check. One sweep for every connection, not a timer each.
+	recheckAt atomic.Int64
 
 	queued   atomic.Int64 // frames queued, not yet written
 	lastSeen atomic.Int64 // unix nanos of the last frame from the client
@@ -185,7 +189,7 @@ func (c *client) checkOnce() {
 		// The database did not answer: keep the connection (failing
 		// closed would drop everyone in an outage) and ask again soon.
 		c.hub.log.Warn("realtime: session check failed; retrying", "user", c.user.ID, "err", err)
-		c.after(10*time.Second, c.recheck)
+		c.recheckIn(10 * time.Second)
 	}
 }
 
@@ -208,20 +212,24 @@ func (c *client) watchExpiry(at time.Time) {
 	if at.IsZero() || c.check == nil {
 		return
 	}
-	c.after(time.Until(at)+time.Second, c.recheck)
+	c.recheckIn(time.Until(at) + time.Second)
 }
 
-// after runs f once d from now, replacing what was scheduled before.
-func (c *client) after(d time.Duration, f func()) {
-	c.checkMu.Lock()
-	defer c.checkMu.Unlock()
-	if c.expiry != nil {
-		c.expiry.Stop()
-	}
+// recheckIn has the keepalive sweep check the session d from now (within
+// its sweep interval), replacing what was scheduled before.
+func (c *client) recheckIn(d time.Duration) {
 	if c.closed.Load() {
 		return
 	}
-	c.expiry = time.AfterFunc(max(d, 0), f)
+	c.recheckAt.Store(time.Now().Add(max(d, 0)).UnixNano())
+}
+
+// recheckDue starts the scheduled session check if it is due at now.
+func (c *client) recheckDue(now int64) {
+	at := c.recheckAt.Load()
+	if at != 0 && now >= at && c.recheckAt.CompareAndSwap(at, 0) && !c.closed.Load() {
+		go c.recheck()
+	}
 }
 
 // kick closes the connection with a code and reason. The close frame is
@@ -556,11 +564,7 @@ func (c *client) typing(ctx context.Context, room string) {
 // gone cleans up after the connection ends.
 func (c *client) gone() {
 	c.closed.Store(true)
-	c.checkMu.Lock()
-	if c.expiry != nil {
-		c.expiry.Stop()
-	}
-	c.checkMu.Unlock()
+	c.recheckAt.Store(0)
 	c.mu.Lock()
 	rooms := make([]string, 0, len(c.rooms))
 	for r := range c.rooms {
@@ -622,4 +626,64 @@ func (e *events) OnMessage(socket *gws.Conn, m *gws.Message) {
 		return
 	}
 	c.handle(m.Bytes())
+}
+
+// readBufferSize is gws's read buffer per connection. Clients send small
+// frames (subscribe, typing, ping: tens of bytes); a larger frame is read
+// through it into a buffer of its own, so the size bounds nothing but
+// memory, held for every idle connection.
+const readBufferSize = 512
+
+// sessionSlot is a connection's gws session storage: the one value Plaza
+// keeps there (its client, under "c"), without the map and lock of gws's
+// default storage, which every idle connection held.
+type sessionSlot struct {
+	mu  sync.Mutex
+	key string
+	val any
+}
+
+func newSessionSlot() gws.SessionStorage { return &sessionSlot{} }
+
+func (s *sessionSlot) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.key == "" && s.val == nil {
+		return 0
+	}
+	return 1
+}
+
+func (s *sessionSlot) Load(key string) (any, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if key != s.key || s.val == nil {
+		return nil, false
+	}
+	return s.val, true
+}
+
+func (s *sessionSlot) Delete(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if key == s.key {
+		s.key, s.val = "", nil
+	}
+}
+
+// Store keeps value under key; a second key replaces the first (Plaza
+// stores one).
+func (s *sessionSlot) Store(key string, value any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.key, s.val = key, value
+}
+
+func (s *sessionSlot) Range(f func(key string, value any) bool) {
+	s.mu.Lock()
+	key, val := s.key, s.val
+	s.mu.Unlock()
+	if val != nil {
+		f(key, val)
+	}
 }

@@ -224,10 +224,11 @@ func NewHub(cfg Config, broker Broker, auth Authorizer, log *slog.Logger) *Hub {
 	}
 	h.upgrader = gws.NewUpgrader(&events{h}, &gws.ServerOption{
 		ReadMaxPayloadSize:  cfg.MaxFrameBytes,
-		ReadBufferSize:      1024,
+		ReadBufferSize:      readBufferSize,
 		WriteBufferSize:     1024,
 		WriteMaxPayloadSize: 1 << 20,
 		CheckUtf8Enabled:    true,
+		NewSession:          newSessionSlot,
 		Recovery:            gws.Recovery,
 		HandshakeTimeout:    10 * time.Second,
 	})
@@ -471,14 +472,16 @@ func (r *hubRoom) fanout(e Event, h *Hub) {
 	if len(r.subs) > 0 && e.wire == nil {
 		e.wire = wireFrame(e.Frame) // once for the room, never per subscriber
 	}
-	// The connections this event makes ready go to the writers together
-	// at the end: a few channel sends, not a wake-up per subscriber. The
-	// list is the writers' from then on, so it is not reused.
-	ready := readyList{cs: make([]*client, 0, len(r.subs))}
+	// The connections this event makes ready go to the writers writeChunk
+	// at a time, as soon as a chunk is full: one channel send per chunk,
+	// not a wake-up per subscriber, and the first subscribers' writes
+	// start while the fan-out walks the rest of a big room (handing over
+	// at the end made every write wait for the whole walk).
+	ready := readyList{h: h}
 	for c, s := range r.subs {
 		c.deliver(s, &e, &ready)
 	}
-	h.dispatch(ready.cs)
+	ready.flush()
 	if e.Type == account.SessionRevoked {
 		// Published only in a user's own room, whose subscribers are that
 		// user's connections: each checks whether its session was the one.
@@ -746,8 +749,9 @@ func (h *Hub) snapshot() []*client {
 	return out
 }
 
-// keepalive pings quiet connections and closes silent ones; one goroutine
-// for all, not a timer per connection.
+// keepalive pings quiet connections, closes silent ones and starts the
+// session checks that are due (client.recheckIn); one goroutine for all,
+// not a timer per connection.
 // keepalive pings connections that have been silent for PingInterval and
 // closes those silent for IdleTimeout. It sweeps twice a second, so the
 // pings (and the pongs they draw) come in a steady trickle: a sweep every
@@ -768,6 +772,7 @@ func (h *Hub) keepalive() {
 				h.refreshPresence()
 			}
 			for _, c := range h.snapshot() {
+				c.recheckDue(now.UnixNano())
 				quiet := now.Sub(time.Unix(0, c.lastSeen.Load()))
 				switch {
 				case quiet > h.cfg.IdleTimeout:

@@ -73,9 +73,31 @@ const maxPooledBatch = 256 << 10
 // carries.
 const writeChunk = 128
 
-// readyList collects the connections a fan-out made ready, to hand them
-// to the writers together when it ends. Nil: start each writer at once.
-type readyList struct{ cs []*client }
+// readyList collects the connections a fan-out made ready and hands them
+// to the writers a full chunk at a time (flush hands over the rest). Nil:
+// start each writer at once.
+type readyList struct {
+	h  *Hub
+	cs []*client // the chunk being filled; the writers' once handed over
+}
+
+func (l *readyList) add(c *client) {
+	if l.cs == nil {
+		l.cs = make([]*client, 0, writeChunk)
+	}
+	l.cs = append(l.cs, c)
+	if len(l.cs) == writeChunk {
+		l.flush()
+	}
+}
+
+// flush hands what was collected to the writers.
+func (l *readyList) flush() {
+	if len(l.cs) > 0 {
+		l.h.dispatch(l.cs)
+	}
+	l.cs = nil
+}
 
 // enqueue adds a framed message to the outbox and, if no writer has the
 // connection, makes it ready: into ready when a fan-out is collecting,
@@ -92,7 +114,7 @@ func (c *client) enqueue(wire []byte, ready *readyList) {
 		return
 	}
 	if ready != nil {
-		ready.cs = append(ready.cs, c)
+		ready.add(c)
 		return
 	}
 	c.hub.dispatch([]*client{c})
@@ -213,8 +235,9 @@ func (h *Hub) runWriter() {
 func writers() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
 
 func writeAll(cs []*client) {
+	w := newNBWriter()
 	for _, c := range cs {
-		c.flushReady()
+		c.flushReady(w)
 	}
 }
 
@@ -245,9 +268,9 @@ func (c *client) takeOut(prev [][]byte) [][]byte {
 }
 
 // flushReady writes the outbox without ever blocking: each batch in one
-// non-blocking write; a socket that takes only part of one hands the rest
-// to flushSlow.
-func (c *client) flushReady() {
+// non-blocking write (through w); a socket that takes only part of one
+// hands the rest to flushSlow.
+func (c *client) flushReady(w *nbWriter) {
 	raw := c.raw
 	if raw == nil {
 		go c.flushSlow(nil, nil)
@@ -260,7 +283,7 @@ func (c *client) flushReady() {
 			return
 		}
 		b, pooled := join(batch)
-		n, err := writeNonBlocking(raw, b)
+		n, err := w.write(raw, b)
 		if err == nil && n < len(b) {
 			rest := append([]byte(nil), b[n:]...)
 			release(b, pooled)
@@ -346,28 +369,28 @@ func release(b []byte, bp *[]byte) {
 	}
 }
 
-// writeNonBlocking writes as much of b as the socket takes now.
-func writeNonBlocking(raw syscall.RawConn, b []byte) (n int, err error) {
-	cerr := raw.Write(func(fd uintptr) bool {
-		for n < len(b) {
-			m, e := syscall.Write(int(fd), b[n:])
-			if m > 0 {
-				n += m
-			}
-			switch {
-			case e == syscall.EINTR:
-			case e == syscall.EAGAIN:
-				return true
-			case e != nil:
-				err = e
-				return true
-			case m <= 0:
-				err = errors.New("realtime: write returned 0")
-				return true
-			}
-		}
-		return true
-	})
+// nbWriter writes to sockets without blocking. It is reused from write
+// to write (one per writeAll), so a write allocates nothing: a closure
+// passed to RawConn.Write escapes, and was one allocation per delivery.
+type nbWriter struct {
+	b   []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool // w.do, bound once
+}
+
+func newNBWriter() *nbWriter {
+	w := &nbWriter{}
+	w.fn = w.do
+	return w
+}
+
+// write writes as much of b as the socket takes now.
+func (w *nbWriter) write(raw syscall.RawConn, b []byte) (n int, err error) {
+	w.b, w.n, w.err = b, 0, nil
+	cerr := raw.Write(w.fn)
+	n, err = w.n, w.err
+	w.b = nil
 	if err == nil && cerr != nil {
 		err = cerr
 	}
@@ -375,4 +398,25 @@ func writeNonBlocking(raw syscall.RawConn, b []byte) (n int, err error) {
 		err = net.ErrClosed
 	}
 	return n, err
+}
+
+func (w *nbWriter) do(fd uintptr) bool {
+	for w.n < len(w.b) {
+		m, e := syscall.Write(int(fd), w.b[w.n:])
+		if m > 0 {
+			w.n += m
+		}
+		switch {
+		case e == syscall.EINTR:
+		case e == syscall.EAGAIN:
+			return true
+		case e != nil:
+			w.err = e
+			return true
+		case m <= 0:
+			w.err = errors.New("realtime: write returned 0")
+			return true
+		}
+	}
+	return true
 }
