@@ -56,6 +56,14 @@ func (s *Wallet) WithoutGroupCommit() *Wallet {
 	return &Wallet{db: s.db, now: s.now}
 }
 
+// GroupStats returns the group committer's counts (zero without one).
+func (s *Wallet) GroupStats() sqldb.GroupStats {
+	if s.group == nil {
+		return sqldb.GroupStats{}
+	}
+	return s.group.Stats()
+}
+
 // errKeyTaken: the idempotency key's row exists (another call recorded it).
 var errKeyTaken = errors.New("wallet: idempotency key taken")
 
