@@ -255,3 +255,85 @@ func TestWalletBatchCommitFails(t *testing.T) {
 		checkChains(t, db, s)
 	})
 }
+
+// TestWalletConcurrentRefundsOpenDebt: users who spent the credits they
+// bought are refunded all at once while tips keep arriving to them, each
+// refund opening the user's debt account. On MariaDB the debt account was
+// opened inside the refund's transaction after a locking read of the
+// missing row, the pattern that deadlocks (1213) when several transactions
+// open rows in one gap. Every refund and tip must succeed, through
+// transactions of their own, one group committer, and two (two instances
+// of Plaza on one database), and the debts are exact.
+func TestWalletConcurrentRefundsOpenDebt(t *testing.T) {
+	for _, e := range sqldbtest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			db := e.Open(t, sqldb.Config{PoolSize: 32})
+			ctx := context.Background()
+			grouped := sqlstore.NewWallet(db, nil)
+			other := sqlstore.NewWallet(db, nil) // a second instance's store
+			rounds := []struct {
+				name   string
+				stores []*sqlstore.Wallet
+			}{
+				{"single", []*sqlstore.Wallet{grouped.WithoutGroupCommit()}},
+				{"group", []*sqlstore.Wallet{grouped}},
+				{"two groups", []*sqlstore.Wallet{grouped, other}},
+			}
+			for r, round := range rounds {
+				buyers := walletUsers(t, db, fmt.Sprint("refund", r), 24)
+				sink := walletUsers(t, db, fmt.Sprint("sink", r), 1)[0]
+				for i, b := range buyers {
+					p := wallet.Payment{PaymentIntent: fmt.Sprint("pi_", r, "_", i), SessionID: fmt.Sprint("cs_", r, "_", i), UserID: b,
+						Item: "credits", Pack: "small", Credits: 100, AmountCents: 1000}
+					if ok, err := grouped.CompletePayment(ctx, fmt.Sprint("evt_p", r, "_", i), "checkout.session.completed", p, nil); err != nil || !ok {
+						t.Fatalf("payment: %v %v", ok, err)
+					}
+					if _, err := grouped.Do(ctx, nil, func(ctx context.Context, l wallet.Ledger) (wallet.Reply, error) {
+						_, err := l.Tip(ctx, b, sink, 100, "")
+						return wallet.Reply{}, err
+					}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var wg sync.WaitGroup
+				start := make(chan struct{})
+				errs := make(chan error, 2*len(buyers))
+				for i, b := range buyers {
+					s := round.stores[i%len(round.stores)]
+					wg.Add(2)
+					go func() {
+						defer wg.Done()
+						<-start
+						_, _, err := s.RefundPayment(ctx, fmt.Sprint("evt_r", r, "_", i), "charge.refunded", fmt.Sprint("pi_", r, "_", i), 1000, nil)
+						errs <- err
+					}()
+					go func() {
+						defer wg.Done()
+						<-start
+						_, err := s.Do(ctx, nil, func(ctx context.Context, l wallet.Ledger) (wallet.Reply, error) {
+							_, err := l.Tip(ctx, sink, b, 30, "")
+							return wallet.Reply{}, err
+						})
+						errs <- err
+					}()
+				}
+				close(start)
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					if err != nil {
+						t.Errorf("%s: %v", round.name, err)
+					}
+				}
+				// Each buyer got 30 and owes 100 back, in whichever order:
+				// 70 of debt, nothing left in the wallet.
+				for _, b := range buyers {
+					if bal, err := grouped.Balance(ctx, b); err != nil || bal.Balance != 0 || bal.Debt != 70 {
+						t.Errorf("%s: user %d: %+v %v, want balance 0 debt 70", round.name, b, bal, err)
+					}
+				}
+			}
+			checkChains(t, db, grouped)
+		})
+	}
+}
