@@ -227,7 +227,7 @@ type ledger struct {
 	open     int64
 	openKind string
 	// batch: what this MySQL transaction gathers for its commit (nil on
-	// SQLite and outside Do); staged, staging: this call's share of it.
+	// SQLite and outside Do); staged, stagedK: this call's share of it.
 	batch   *txBatch
 	staged  []stagedPosting
 	stagedK *stagedKey
