@@ -188,16 +188,22 @@ func (g *Group) exec(tx *sql.Tx, query string) (sql.Result, error) {
 	return tx.Exec(query)
 }
 
-func (h *commitHooks) len() int {
+// hookMark is how many hooks of each kind a transaction had registered.
+type hookMark struct{ after, before int }
+
+func (h *commitHooks) len() hookMark {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.fns)
+	return hookMark{len(h.fns), len(h.before)}
 }
 
-func (h *commitHooks) truncate(n int) {
+func (h *commitHooks) truncate(m hookMark) {
 	h.mu.Lock()
-	if n < len(h.fns) {
-		h.fns = h.fns[:n]
+	if m.after < len(h.fns) {
+		h.fns = h.fns[:m.after]
+	}
+	if m.before < len(h.before) {
+		h.before = h.before[:m.before]
 	}
 	h.mu.Unlock()
 }

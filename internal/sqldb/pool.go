@@ -303,6 +303,9 @@ func (p *Pool) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := fn(tx); err != nil {
 		return txErr(ctx, err)
 	}
+	if err := commits.runBefore(tx); err != nil {
+		return txErr(ctx, err)
+	}
 	if hook != nil && hook.After != nil {
 		if err := hook.After(ctx, tx); err != nil {
 			return txErr(ctx, err)
@@ -318,10 +321,28 @@ func (p *Pool) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
-// commitHooks are what a transaction asked to run once it commits.
+// commitHooks are what a transaction asked to run once it commits, what
+// it asked to run just before (BeforeCommit), and its values (TxValue).
 type commitHooks struct {
-	mu  sync.Mutex
-	fns []func()
+	mu     sync.Mutex
+	fns    []func()
+	before []func(tx *sql.Tx) error
+	values map[any]any
+}
+
+func (h *commitHooks) runBefore(tx *sql.Tx) error {
+	for i := 0; ; i++ {
+		h.mu.Lock()
+		if i >= len(h.before) {
+			h.mu.Unlock()
+			return nil
+		}
+		fn := h.before[i]
+		h.mu.Unlock()
+		if err := fn(tx); err != nil {
+			return err
+		}
+	}
 }
 
 func (h *commitHooks) add(fn func()) {
@@ -357,6 +378,50 @@ func (p *Pool) AfterCommit(tx *sql.Tx, fn func()) error {
 	}
 	h.(*commitHooks).add(fn)
 	return nil
+}
+
+// BeforeCommit registers fn to run in tx, a transaction running in Tx,
+// once the transaction's own work has succeeded and just before it
+// commits, in the order registered: a way to write at once what many
+// calls of a group-commit batch gathered (one multi-row INSERT instead of
+// one per call). An error from fn rolls the whole transaction back and is
+// Tx's error (a Group then runs each of the batch's calls again alone).
+// Inside a Group, what a call that fails registered is dropped with its
+// writes.
+func (p *Pool) BeforeCommit(tx *sql.Tx, fn func(tx *sql.Tx) error) error {
+	h, ok := p.afterCommit.Load(tx)
+	if !ok {
+		return ErrNotPoolTx
+	}
+	c := h.(*commitHooks)
+	c.mu.Lock()
+	c.before = append(c.before, fn)
+	c.mu.Unlock()
+	return nil
+}
+
+// TxValue returns the value kept under key for tx, a transaction running
+// in Tx, making it with mk on the first call: state that lives exactly as
+// long as one transaction (its retry or a Group's rerun of a call alone is
+// another transaction, with fresh values). ok is false, and nothing is
+// kept, when Tx did not start tx.
+func (p *Pool) TxValue(tx *sql.Tx, key any, mk func() any) (v any, ok bool) {
+	h, found := p.afterCommit.Load(tx)
+	if !found {
+		return nil, false
+	}
+	c := h.(*commitHooks)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.values[key]; ok {
+		return v, true
+	}
+	if c.values == nil {
+		c.values = map[any]any{}
+	}
+	v = mk()
+	c.values[key] = v
+	return v, true
 }
 
 // txErr reports why a transaction failed. When its context ended (the

@@ -34,6 +34,9 @@ type Wallet struct {
 	// commit for many tips); each write keeps its own savepoint. nil:
 	// each write in its own transaction.
 	group *sqldb.Group
+	// walletIDs caches user id -> wallet account id (MySQL batches): a
+	// wallet, once opened, keeps its id (accounts are never deleted).
+	walletIDs walletIDs
 }
 
 var _ wallet.Store = (*Wallet)(nil)
@@ -51,6 +54,14 @@ func NewWallet(db *sqldb.DB, now func() time.Time) *Wallet {
 // side-by-side benchmarks.
 func (s *Wallet) WithoutGroupCommit() *Wallet {
 	return &Wallet{db: s.db, now: s.now}
+}
+
+// GroupStats returns the group committer's counts (zero without one).
+func (s *Wallet) GroupStats() sqldb.GroupStats {
+	if s.group == nil {
+		return sqldb.GroupStats{}
+	}
+	return s.group.Stats()
 }
 
 // errKeyTaken: the idempotency key's row exists (another call recorded it).
@@ -72,36 +83,24 @@ func (s *Wallet) Do(ctx context.Context, key *wallet.Key, fn func(ctx context.Co
 		var reply wallet.Reply
 		var open int64
 		now := s.now().UTC().Truncate(time.Millisecond)
+		var openKind string
 		err := s.tx(ctx, func(tx *sql.Tx) error {
-			l := &ledger{s: s, tx: tx, now: now, careful: careful}
-			r, err := fn(ctx, l)
-			open = l.open
-			switch {
-			case l.open != 0:
-				return errOpenWallet // even if fn went on: it must roll back
-			case l.redo:
-				return errCareful // even if fn went on: the half-made tip must roll back
-			case err != nil:
-				return err
-			}
-			reply = r
-			if key == nil {
-				return nil
-			}
-			_, err = s.db.Write().ExecTx(ctx, tx, `INSERT INTO idempotency_keys (user_id, idem_key, request_hash, status, body, created_at)
-				VALUES (?, ?, ?, ?, ?, ?)`, key.UserID, key.Key, key.Hash, r.Status, string(r.Body), ms(now))
-			if _, dup := sqldb.IsDuplicate(err); dup {
-				return errKeyTaken
+			l := &ledger{s: s, tx: tx, now: now, careful: careful, batch: s.batchOf(tx)}
+			err := s.call(ctx, l, key, fn, &reply)
+			open, openKind = l.open, l.openKind
+			if l.batch != nil {
+				l.batch.end(l, err)
 			}
 			return err
 		})
 		if errors.Is(err, errOpenWallet) && open != 0 && opened < 3 {
-			// Rolled back; the wallet is opened empty in a statement of
-			// its own (a concurrent one may open it first), then the call
-			// runs again. An empty wallet is what no wallet reads as.
+			// Rolled back; the account (a wallet, or a debt account) is
+			// opened empty in a statement of its own (a concurrent one may
+			// open it first), then the call runs again. An empty account
+			// is what no account reads as.
 			opened++
-			if _, oerr := s.db.Write().Exec(ctx, `INSERT INTO wallet_accounts (kind, user_id, balance, created_at) VALUES ('wallet', ?, 0, ?)`,
-				open, ms(now)); oerr != nil {
+			if _, oerr := s.db.Write().Exec(ctx, `INSERT INTO wallet_accounts (kind, user_id, balance, created_at) VALUES (?, ?, 0, ?)`,
+				openKind, open, ms(now)); oerr != nil {
 				if _, dup := sqldb.IsDuplicate(oerr); !dup {
 					return wallet.Reply{}, oerr
 				}
@@ -155,6 +154,33 @@ func (s *Wallet) Do(ctx context.Context, key *wallet.Key, fn func(ctx context.Co
 	}
 }
 
+// call runs fn on l and records key's reply: at once, or on MySQL with
+// the transaction's other keys just before it commits (txBatch).
+func (s *Wallet) call(ctx context.Context, l *ledger, key *wallet.Key, fn func(ctx context.Context, l wallet.Ledger) (wallet.Reply, error), reply *wallet.Reply) error {
+	r, err := fn(ctx, l)
+	switch {
+	case l.open != 0:
+		return errOpenWallet // even if fn went on: it must roll back
+	case l.redo:
+		return errCareful // even if fn went on: the half-made tip must roll back
+	case err != nil:
+		return err
+	}
+	*reply = r
+	if key == nil {
+		return nil
+	}
+	if l.batch != nil {
+		return l.batch.stageKey(l, key, r)
+	}
+	_, err = s.db.Write().ExecTx(ctx, l.tx, `INSERT INTO idempotency_keys (user_id, idem_key, request_hash, status, body, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, key.UserID, key.Key, key.Hash, r.Status, string(r.Body), ms(l.now))
+	if _, dup := sqldb.IsDuplicate(err); dup {
+		return errKeyTaken
+	}
+	return err
+}
+
 // tx runs a write through the group committer, or alone without one.
 func (s *Wallet) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if s.group == nil {
@@ -195,12 +221,24 @@ type ledger struct {
 	// redo: a fast tip changed one wallet and not the other; the call
 	// must roll back and run again carefully.
 	redo bool
-	// open: a credit found no wallet for this user (MySQL); the call
-	// must roll back, and Do opens the wallet and runs it again.
-	open int64
+	// open: a credit found no wallet for this user, or a refund no debt
+	// account (openKind) (MySQL); the call must roll back, and Do opens
+	// the account and runs it again.
+	open     int64
+	openKind string
+	// batch: what this MySQL transaction gathers for its commit (nil on
+	// SQLite and outside Do); staged, stagedK: this call's share of it.
+	batch   *txBatch
+	staged  []stagedPosting
+	stagedK *stagedKey
 }
 
-func (l *ledger) Tx() *sql.Tx { return l.tx }
+// Tx is the transaction for the caller's own writes, which the ledger
+// cannot see: the balances a batch remembers are forgotten.
+func (l *ledger) Tx() *sql.Tx {
+	l.dirty()
+	return l.tx
+}
 
 // exec and queryRow run a statement in the transaction through the
 // writer's prepared statements: the ledger's texts are fixed, and parsing
@@ -218,6 +256,7 @@ func (l *ledger) sqlite() bool { return l.s.db.Dialect == sqldb.SQLite }
 // posting is one line of a transaction.
 type posting struct {
 	account      int64
+	user         int64 // the wallet's owner when account is 0: looked up when the batch is written
 	amount       int64
 	balanceAfter int64
 	kind         wallet.Kind
@@ -241,6 +280,12 @@ func (l *ledger) record(ctx context.Context, kind, ref, memo string, actor int64
 	txID, err := res.LastInsertId()
 	if err != nil {
 		return 0, err
+	}
+	if l.batch != nil {
+		for _, p := range ps {
+			l.staged = append(l.staged, stagedPosting{txID: txID, at: ms(l.now), posting: p})
+		}
+		return txID, nil
 	}
 	args := make([]any, 0, 7*len(ps))
 	for _, p := range ps {
@@ -281,6 +326,7 @@ func insertPostings(n int) string {
 // The condition is in the UPDATE: the engine decides on the row it locks,
 // so two concurrent debits can never both pass on one balance.
 func (l *ledger) debitWallet(ctx context.Context, userID, amount int64) (account, after int64, err error) {
+	l.dirty()
 	if l.sqlite() {
 		err = l.queryRow(ctx, []any{&account, &after}, `UPDATE wallet_accounts SET balance = balance - ?
 			WHERE user_id = ? AND kind = 'wallet' AND balance >= ? RETURNING id, balance`, amount, userID, amount)
@@ -305,6 +351,7 @@ func (l *ledger) debitWallet(ctx context.Context, userID, amount int64) (account
 // creditWallet adds amount to userID's wallet, opening it on first use. A
 // wallet holds at most wallet.MaxAmount.
 func (l *ledger) creditWallet(ctx context.Context, userID, amount int64) (account, after int64, err error) {
+	l.dirty()
 	for range 2 {
 		if l.sqlite() {
 			err = l.queryRow(ctx, []any{&account, &after}, `UPDATE wallet_accounts SET balance = balance + ?
@@ -342,7 +389,7 @@ func (l *ledger) creditWallet(ctx context.Context, userID, amount int64) (accoun
 			// at once: the UPDATE above left each of them a gap lock where
 			// the row goes, and each one's INSERT waits for the others'
 			// (error 1213). Do opens it alone, empty, and runs the call again.
-			l.open = userID
+			l.open, l.openKind = userID, kindWallet
 			return 0, 0, errOpenWallet
 		}
 		res, err := l.exec(ctx, `INSERT INTO wallet_accounts (kind, user_id, balance, created_at) VALUES ('wallet', ?, ?, ?)`,
@@ -361,6 +408,7 @@ func (l *ledger) creditWallet(ctx context.Context, userID, amount int64) (accoun
 
 // moveSystem adds amount (signed) to a system or receivable account.
 func (l *ledger) moveSystem(ctx context.Context, account, amount int64) (after int64, err error) {
+	l.dirty()
 	if l.sqlite() {
 		err = l.queryRow(ctx, []any{&after}, `UPDATE wallet_accounts SET balance = balance + ? WHERE id = ? RETURNING balance`, amount, account)
 		return after, err
@@ -374,8 +422,22 @@ func (l *ledger) moveSystem(ctx context.Context, account, amount int64) (after i
 
 // receivable returns the id of userID's debt account, opening it.
 func (l *ledger) receivable(ctx context.Context, userID int64) (int64, error) {
+	l.dirty()
 	var id int64
-	err := l.tx.QueryRowContext(ctx, `SELECT id FROM wallet_accounts WHERE user_id = ? AND kind = 'receivable'`+forUpdate(l.s.db), userID).Scan(&id)
+	if !l.sqlite() {
+		// As for a wallet (creditWallet): a locking read of a missing row
+		// locks the gap its INSERT goes into, and two transactions that
+		// both did so wait for each other's INSERT (error 1213). A plain
+		// read; the caller's UPDATE of the row locks it. A missing account
+		// is opened by Do, alone, and the call runs again.
+		err := l.queryRow(ctx, []any{&id}, `SELECT id FROM wallet_accounts WHERE user_id = ? AND kind = 'receivable'`, userID)
+		if sqldb.IsNotFound(err) {
+			l.open, l.openKind = userID, kindReceivable
+			return 0, errOpenWallet
+		}
+		return id, err
+	}
+	err := l.tx.QueryRowContext(ctx, `SELECT id FROM wallet_accounts WHERE user_id = ? AND kind = 'receivable'`, userID).Scan(&id)
 	if err == nil || !sqldb.IsNotFound(err) {
 		return id, err
 	}
@@ -392,6 +454,7 @@ func (l *ledger) receivable(ctx context.Context, userID int64) (int64, error) {
 // that brought them, in the same database transaction. A user without
 // debt costs one indexed read.
 func (l *ledger) payDebt(ctx context.Context, userID int64) error {
+	l.dirty()
 	var recv, owed int64
 	err := l.queryRow(ctx, []any{&recv, &owed}, `SELECT id, balance FROM wallet_accounts WHERE user_id = ? AND kind = 'receivable'`+forUpdate(l.s.db), userID)
 	if sqldb.IsNotFound(err) || (err == nil && owed >= 0) {
@@ -447,6 +510,9 @@ func (l *ledger) Tip(ctx context.Context, from, to, amount int64, note string) (
 	if err := wallet.CheckAmount("amount", amount); err != nil {
 		return wallet.Entry{}, err
 	}
+	if !l.careful && !l.sqlite() {
+		return l.tipFastMySQL(ctx, from, to, amount, note) // the recipient is checked in its UPDATE
+	}
 	if err := l.recipient(ctx, to); err != nil {
 		return wallet.Entry{}, err
 	}
@@ -493,20 +559,17 @@ var errCareful = errors.New("wallet: tip needs the careful path")
 // errOpenWallet: a credit on MySQL found no wallet to credit (ledger.open).
 var errOpenWallet = errors.New("wallet: the wallet must be opened first")
 
-// The tip's one UPDATE of both wallets: the sender's only if it holds
-// amount, the recipient's only if it stays within MaxAmount. The unique
-// index (user_id, kind) is scanned in user-id order, so on MySQL the two
-// rows are locked lower user id first, as the careful path does. Args:
+// The SQLite tip's one UPDATE of both wallets: the sender's only if it
+// holds amount, the recipient's only if it stays within MaxAmount. Args:
 // from, -amount, amount, from, to, from, amount, MaxAmount-amount.
 const tipUpdate = `UPDATE wallet_accounts SET balance = balance + CASE WHEN user_id = ? THEN ? ELSE ? END
 	WHERE user_id IN (?, ?) AND kind = 'wallet' AND CASE WHEN user_id = ? THEN balance >= ? ELSE balance <= ? END`
 
-// tipFast is a tip in the fewest statements: on SQLite one UPDATE of
-// both wallets RETURNING their balances and the recipient's debt, on
-// MySQL the UPDATE and one locking read of the two users' accounts
-// (MariaDB has no UPDATE ... RETURNING); then the transaction and its
-// postings. A debt is paid as in the careful path. When the UPDATE does
-// not change both wallets it returns errCareful (see there).
+// tipFast is a tip on SQLite in the fewest statements: one UPDATE of
+// both wallets RETURNING their balances and the recipient's debt, then the
+// transaction and its postings (MySQL: tipFastMySQL). A debt is paid as in
+// the careful path. When the UPDATE does not change both wallets it
+// returns errCareful (see there).
 func (l *ledger) tipFast(ctx context.Context, from, to, amount int64, note string) (wallet.Entry, error) {
 	var (
 		fromAcc, fromAfter, toAcc, toAfter int64
@@ -514,58 +577,23 @@ func (l *ledger) tipFast(ctx context.Context, from, to, amount int64, note strin
 		rows                               int
 	)
 	args := []any{from, -amount, amount, from, to, from, amount, wallet.MaxAmount - amount}
-	if l.sqlite() {
-		err := l.s.db.Write().QueryTx(ctx, l.tx, func(r *sql.Rows) error {
-			var acc, user, bal int64
-			var recv sql.NullInt64
-			if err := r.Scan(&acc, &user, &bal, &recv); err != nil {
-				return err
-			}
-			rows++
-			if user == from {
-				fromAcc, fromAfter = acc, bal
-			} else {
-				toAcc, toAfter, owed = acc, bal, recv
-			}
-			return nil
-		}, tipUpdate+` RETURNING id, user_id, balance,
-			(SELECT r.balance FROM wallet_accounts r WHERE r.user_id = wallet_accounts.user_id AND r.kind = 'receivable')`, args...)
-		if err != nil {
-			return wallet.Entry{}, err
+	err := l.s.db.Write().QueryTx(ctx, l.tx, func(r *sql.Rows) error {
+		var acc, user, bal int64
+		var recv sql.NullInt64
+		if err := r.Scan(&acc, &user, &bal, &recv); err != nil {
+			return err
 		}
-	} else {
-		res, err := l.exec(ctx, tipUpdate, args...)
-		if err != nil {
-			return wallet.Entry{}, err
+		rows++
+		if user == from {
+			fromAcc, fromAfter = acc, bal
+		} else {
+			toAcc, toAfter, owed = acc, bal, recv
 		}
-		if affected(res) == 2 {
-			// Both wallets are ours (locked by the UPDATE); the receivable
-			// is read locked, so a debt a refund just recorded is seen.
-			err = l.s.db.Write().QueryTx(ctx, l.tx, func(r *sql.Rows) error {
-				var acc, user, bal int64
-				var kind string
-				if err := r.Scan(&acc, &user, &kind, &bal); err != nil {
-					return err
-				}
-				switch {
-				case kind == kindReceivable:
-					if user == to {
-						owed = sql.NullInt64{Int64: bal, Valid: true}
-					}
-				case user == from:
-					fromAcc, fromAfter = acc, bal
-					rows++
-				default:
-					toAcc, toAfter = acc, bal
-					rows++
-				}
-				return nil
-			}, `SELECT id, user_id, kind, balance FROM wallet_accounts
-				WHERE user_id IN (?, ?) AND kind IN ('wallet', 'receivable') FOR UPDATE`, from, to)
-			if err != nil {
-				return wallet.Entry{}, err
-			}
-		}
+		return nil
+	}, tipUpdate+` RETURNING id, user_id, balance,
+		(SELECT r.balance FROM wallet_accounts r WHERE r.user_id = wallet_accounts.user_id AND r.kind = 'receivable')`, args...)
+	if err != nil {
+		return wallet.Entry{}, err
 	}
 	if rows != 2 {
 		l.redo = true
@@ -679,6 +707,7 @@ func (s *Wallet) CompletePayment(ctx context.Context, eventID, eventType string,
 	applied := false
 	_, err := s.Do(ctx, nil, func(ctx context.Context, wl wallet.Ledger) (wallet.Reply, error) {
 		l := wl.(*ledger)
+		l.dirty() // it writes through l.tx as well
 		applied = false
 		fresh, err := recordEvent(ctx, l.tx, eventID, eventType, l.now)
 		if err != nil || !fresh {
@@ -745,6 +774,7 @@ func (s *Wallet) RefundPayment(ctx context.Context, eventID, eventType, paymentI
 	var buyer int64
 	_, err := s.Do(ctx, nil, func(ctx context.Context, wl wallet.Ledger) (wallet.Reply, error) {
 		l := wl.(*ledger)
+		l.dirty() // it writes through l.tx as well
 		applied = false
 		fresh, err := recordEvent(ctx, l.tx, eventID, eventType, l.now)
 		if err != nil || !fresh {
