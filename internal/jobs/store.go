@@ -108,8 +108,11 @@ func (s store) claim(ctx context.Context, worker string, n int, now, lease time.
 	}
 	if s.db.Dialect == sqldb.SQLite {
 		// One writer: the UPDATE is atomic, RETURNING hands back the rows.
-		err := s.db.Write().Query(ctx, each, `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?
-			WHERE id IN (SELECT id FROM jobs WHERE state = 'available' AND run_at <= ? ORDER BY priority DESC, run_at, id LIMIT ?)
+		// A constant text, run for every claim: kept prepared. The limit
+		// is written "? + 0": a plain "LIMIT ?" makes SQLite re-prepare
+		// the statement whenever its value is bound anew.
+		err := s.db.Write().QueryPrepared(ctx, each, `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?
+			WHERE id IN (SELECT id FROM jobs WHERE state = 'available' AND run_at <= ? ORDER BY priority DESC, run_at, id LIMIT ? + 0)
 			RETURNING `+jobCols, ms(lease), worker, ms(now), ms(now), n)
 		return out, err
 	}
@@ -179,7 +182,7 @@ func (s store) fail(ctx context.Context, j Job, worker string, cause error, perm
 
 // releaseKey frees a running job's unique key (Kind.Coalesce).
 func (s store) releaseKey(ctx context.Context, id int64, worker string) error {
-	_, err := s.db.Write().Exec(ctx, `UPDATE jobs SET unique_key = NULL WHERE id = ? AND locked_by = ? AND state = 'running'`, id, worker)
+	_, err := s.db.Write().ExecPrepared(ctx, `UPDATE jobs SET unique_key = NULL WHERE id = ? AND locked_by = ? AND state = 'running'`, id, worker)
 	return err
 }
 

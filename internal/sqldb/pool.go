@@ -128,6 +128,27 @@ func (p *Pool) Exec(ctx context.Context, query string, args ...any) (sql.Result,
 	return res, classify(err)
 }
 
+// ExecPrepared is Exec for a hot statement with a fixed text, through the
+// statement the pool keeps prepared (as QueryPrepared). With a TxHook on
+// ctx it is Exec (the hook's transaction runs the text).
+func (p *Pool) ExecPrepared(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if p.hookFor(ctx) != nil {
+		return p.Exec(ctx, query, args...)
+	}
+	ctx, cancel := p.bound(ctx)
+	defer cancel()
+	if err := p.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer p.release()
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, classify(err)
+	}
+	res, err := st.ExecContext(ctx, args...)
+	return res, classify(err)
+}
+
 // QueryRow runs a query expected to return at most one row and scans it into
 // dest. It returns sql.ErrNoRows when there is none.
 func (p *Pool) QueryRow(ctx context.Context, dest []any, query string, args ...any) error {

@@ -54,6 +54,15 @@ func txQuery(tx *sql.Tx) queryFn {
 	}
 }
 
+// preparedTx is txQuery through pool's prepared statements (tx is a
+// transaction of pool): for the queued check's award, run for every
+// achievement a rule meets.
+func preparedTx(pool *sqldb.Pool, tx *sql.Tx) queryFn {
+	return func(ctx context.Context, each func(*sql.Rows) error, query string, args ...any) error {
+		return pool.QueryTx(ctx, tx, each, query, args...)
+	}
+}
+
 // one scans the first row into dest; sql.ErrNoRows when there is none.
 func one(ctx context.Context, q queryFn, dest []any, query string, args ...any) error {
 	found := false
@@ -203,17 +212,32 @@ func (s *Achievements) UserAchievements(ctx context.Context, userID int64) ([]ac
 	return out, err
 }
 
-// Pending returns the rule achievements userID has not earned.
+// Pending returns the rule achievements userID has not earned. It and
+// Metrics run for every queued check (one per post, DM, shout...), so
+// their constant texts are kept prepared.
 func (s *Achievements) Pending(ctx context.Context, userID int64) ([]achievements.Achievement, error) {
-	return s.achievements(ctx, s.db.Fresh().Query, `WHERE rule_kind <> '' AND NOT EXISTS
+	return s.achievements(ctx, s.db.Fresh().QueryPrepared, `WHERE rule_kind <> '' AND NOT EXISTS
 		(SELECT 1 FROM user_achievements ua WHERE ua.user_id = ? AND ua.achievement_id = a.id)`, userID)
 }
 
 const dayMS = 24 * 60 * 60 * 1000
 
+// boundLimit is the placeholder of a LIMIT whose value changes from call
+// to call in a statement kept prepared. SQLite takes a plain `LIMIT ?`
+// as a constant of the plan and so re-prepares the statement at every new
+// binding (sqlite3ExprIsInteger marks the variable), which undoes keeping
+// it prepared; `? + 0` is the same limit, evaluated when the statement
+// runs. MySQL accepts only a plain placeholder there.
+func boundLimit(d sqldb.Dialect) string {
+	if d == sqldb.SQLite {
+		return "? + 0"
+	}
+	return "?"
+}
+
 // Metrics counts what need asks for; counts stop at the need.
 func (s *Achievements) Metrics(ctx context.Context, userID int64, need map[achievements.RuleKind]int64, since time.Time) (achievements.Metrics, error) {
-	q := s.db.Fresh().Query
+	q := s.db.Fresh().QueryPrepared
 	m := achievements.Metrics{}
 	var level int64
 	err := one(ctx, q, []any{&level}, `SELECT level FROM users WHERE id = ?`, userID)
@@ -223,6 +247,7 @@ func (s *Achievements) Metrics(ctx context.Context, userID int64, need map[achie
 	if err != nil {
 		return nil, err
 	}
+	lim := boundLimit(s.db.Dialect)
 	count := func(query string, args ...any) (int64, error) {
 		var n int64
 		err := one(ctx, q, []any{&n}, query, args...)
@@ -234,15 +259,15 @@ func (s *Achievements) Metrics(ctx context.Context, userID int64, need map[achie
 		case achievements.RuleLevel:
 			v = level
 		case achievements.RuleMessages:
-			v, err = count(`SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE sender_id = ? AND deleted_at IS NULL LIMIT ?) t`, userID, n)
+			v, err = count(`SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE sender_id = ? AND deleted_at IS NULL LIMIT `+lim+`) t`, userID, n)
 		case achievements.RuleShouts:
-			v, err = count(`SELECT COUNT(*) FROM (SELECT 1 FROM shouts WHERE user_id = ? LIMIT ?) t`, userID, n)
+			v, err = count(`SELECT COUNT(*) FROM (SELECT 1 FROM shouts WHERE user_id = ? LIMIT `+lim+`) t`, userID, n)
 		case achievements.RuleMixes:
-			v, err = count(`SELECT COUNT(*) FROM (SELECT 1 FROM mixes WHERE creator_id = ? LIMIT ?) t`, userID, n)
+			v, err = count(`SELECT COUNT(*) FROM (SELECT 1 FROM mixes WHERE creator_id = ? LIMIT `+lim+`) t`, userID, n)
 		case achievements.RuleEvents:
-			v, err = count(`SELECT COUNT(*) FROM (SELECT 1 FROM event_attendance WHERE user_id = ? LIMIT ?) t`, userID, n)
+			v, err = count(`SELECT COUNT(*) FROM (SELECT 1 FROM event_attendance WHERE user_id = ? LIMIT `+lim+`) t`, userID, n)
 		case achievements.RuleCourses:
-			v, err = count(`SELECT COUNT(*) FROM (SELECT 1 FROM course_enrollments WHERE user_id = ? AND completed_at IS NOT NULL LIMIT ?) t`, userID, n)
+			v, err = count(`SELECT COUNT(*) FROM (SELECT 1 FROM course_enrollments WHERE user_id = ? AND completed_at IS NOT NULL LIMIT `+lim+`) t`, userID, n)
 		case achievements.RuleStreak:
 			v, err = s.streak(ctx, q, userID, since)
 		}
@@ -282,20 +307,21 @@ func (s *Achievements) streak(ctx context.Context, q queryFn, userID int64, sinc
 func (s *Achievements) Award(ctx context.Context, g achievements.Grant) (achievements.Granted, bool, error) {
 	var out achievements.Granted
 	var created bool
-	err := s.db.Write().Tx(ctx, func(tx *sql.Tx) error {
+	w := s.db.Write()
+	err := w.Tx(ctx, func(tx *sql.Tx) error {
 		out, created = achievements.Granted{UserID: g.UserID, AwardedAt: fromMS(ms(g.At))}, false
 		if err := s.xp.LockTx(ctx, tx, g.UserID); err != nil {
 			return err
 		}
-		if err := s.userExists(ctx, txQuery(tx), g.UserID); err != nil {
+		if err := s.userExists(ctx, preparedTx(w, tx), g.UserID); err != nil {
 			return err
 		}
-		a, err := s.achievementTx(ctx, txQuery(tx), g.AchievementID)
+		a, err := s.achievementTx(ctx, preparedTx(w, tx), g.AchievementID)
 		if err != nil {
 			return err
 		}
 		out.Achievement = a
-		_, err = tx.ExecContext(ctx, `INSERT INTO user_achievements (user_id, achievement_id, source, awarded_at) VALUES (?, ?, ?, ?)`,
+		_, err = w.ExecTx(ctx, tx, `INSERT INTO user_achievements (user_id, achievement_id, source, awarded_at) VALUES (?, ?, ?, ?)`,
 			g.UserID, a.ID, g.Source, ms(g.At))
 		if _, dup := sqldb.IsDuplicate(err); dup {
 			var at int64
@@ -316,7 +342,7 @@ func (s *Achievements) Award(ctx context.Context, g achievements.Grant) (achieve
 			}
 		}
 		var ids []int64
-		if err := sqldb.QueryRows(ctx, tx, func(rows *sql.Rows) error {
+		if err := w.QueryTx(ctx, tx, func(rows *sql.Rows) error {
 			var id int64
 			err := rows.Scan(&id)
 			ids = append(ids, id)
