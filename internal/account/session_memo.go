@@ -1,8 +1,8 @@
 package account
 
 import (
-	"bytes"
 	"encoding/json"
+	"hash/maphash"
 	"sync"
 )
 
@@ -15,15 +15,23 @@ import (
 // as before. It holds at most sessionMemoMax entries; past that it starts
 // again empty (a full reset is cheaper than tracking recency, and costs
 // each active session one decode).
+//
+// An entry keeps a 64-bit hash of its bytes, not a copy: every signed-in
+// WebSocket holds a session here, and the copy was a tenth of an idle
+// connection's heap. The hash is seeded at random per process, so no one
+// can choose bytes that collide with another version of a session; two
+// versions colliding by chance is a 2^-64 event per request.
 type sessionMemo struct {
 	mu sync.RWMutex
 	m  map[string]*sessionMemoEntry
 }
 
 type sessionMemoEntry struct {
-	raw []byte
+	sum uint64 // maphash of the bytes cs was decoded from
 	cs  cachedSession
 }
+
+var sessionMemoSeed = maphash.MakeSeed()
 
 const sessionMemoMax = 100_000
 
@@ -31,14 +39,15 @@ func (m *sessionMemo) decode(key string, raw []byte) (cachedSession, error) {
 	m.mu.RLock()
 	e := m.m[key]
 	m.mu.RUnlock()
-	if e != nil && bytes.Equal(e.raw, raw) {
+	sum := maphash.Bytes(sessionMemoSeed, raw)
+	if e != nil && e.sum == sum {
 		return e.cs, nil
 	}
 	var cs cachedSession
 	if err := json.Unmarshal(raw, &cs); err != nil {
 		return cs, err
 	}
-	e = &sessionMemoEntry{raw: bytes.Clone(raw), cs: cs}
+	e = &sessionMemoEntry{sum: sum, cs: cs}
 	m.mu.Lock()
 	if m.m == nil || len(m.m) >= sessionMemoMax {
 		m.m = make(map[string]*sessionMemoEntry)

@@ -28,6 +28,10 @@ func TestSessionMemoFollowsTheBytes(t *testing.T) {
 	if cs, err := m.decode("k", enc("bob")); err != nil || cs.User.Username != "bob" {
 		t.Fatalf("after a change: %+v %v", cs, err)
 	}
+	// Bytes of the same length differing in one byte are another version.
+	if cs, err := m.decode("k", enc("bod")); err != nil || cs.User.Username != "bod" {
+		t.Fatalf("after a one-byte change: %+v %v", cs, err)
+	}
 	if _, err := m.decode("k", []byte("{")); err == nil {
 		t.Fatal("bad JSON accepted")
 	}
