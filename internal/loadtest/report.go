@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -93,28 +95,29 @@ type SteadyReport struct {
 
 // Report is a run's outcome.
 type Report struct {
-	Users        int            `json:"users"`
-	Seconds      float64        `json:"seconds"`
-	Mix          Mix            `json:"mix"`
-	Routes       []RouteReport  `json:"routes"`
-	All          RouteReport    `json:"all"`
-	Steady       SteadyReport   `json:"steady"`
-	ErrorRate    float64        `json:"errorRate"`
-	Connected    int64          `json:"connectedAtEnd"`
-	ConnectFails int64          `json:"connectFailures"`
-	ConnectP50ms float64        `json:"wsConnectP50ms"`
-	ConnectP99ms float64        `json:"wsConnectP99ms"`
-	Deliveries   int64          `json:"deliveries"`
-	DeliveryP50  float64        `json:"deliveryP50ms"`
-	DeliveryP99  float64        `json:"deliveryP99ms"`
-	DeliveryMax  float64        `json:"deliveryMaxMs"`
-	Missed       int64          `json:"missedEvents"`
-	OutOfOrder   int64          `json:"outOfOrder"`
-	Duplicates   int64          `json:"duplicates"`
-	Resyncs      int64          `json:"resyncs"` // the server said a room's missed events are gone: refetch
-	Disconnects  int64          `json:"disconnects"`
-	Targets      []TargetReport `json:"targets"`
-	Breaches     []string       `json:"breaches"`
+	Users        int              `json:"users"`
+	Seconds      float64          `json:"seconds"`
+	Mix          Mix              `json:"mix"`
+	Routes       []RouteReport    `json:"routes"`
+	All          RouteReport      `json:"all"`
+	Steady       SteadyReport     `json:"steady"`
+	ErrorRate    float64          `json:"errorRate"`
+	Connected    int64            `json:"connectedAtEnd"`
+	ConnectFails int64            `json:"connectFailures"`
+	ConnectP50ms float64          `json:"wsConnectP50ms"`
+	ConnectP99ms float64          `json:"wsConnectP99ms"`
+	Deliveries   int64            `json:"deliveries"`
+	DeliveryP50  float64          `json:"deliveryP50ms"`
+	DeliveryP99  float64          `json:"deliveryP99ms"`
+	DeliveryMax  float64          `json:"deliveryMaxMs"`
+	Missed       int64            `json:"missedEvents"`
+	OutOfOrder   int64            `json:"outOfOrder"`
+	Duplicates   int64            `json:"duplicates"`
+	Resyncs      int64            `json:"resyncs"` // the server said a room's missed events are gone: refetch
+	Disconnects  int64            `json:"disconnects"`
+	Targets      []TargetReport   `json:"targets"`
+	Breaches     []string         `json:"breaches"`
+	ErrorKinds   map[string]int64 `json:"errorKinds,omitempty"` // failed requests by what they failed with
 }
 
 func ms(h *hdrhistogram.Histogram, q float64) float64 { return float64(h.ValueAtQuantile(q)) / 1000 }
@@ -136,6 +139,9 @@ func (r *run) report(before, peak []metrics) *Report {
 		all.Merge(rt.hist)
 		steady.Merge(rt.steady)
 		count, errs, limited = count+rt.count, errs+rt.errs, limited+rt.l429
+	}
+	if len(r.errKinds) > 0 {
+		rep.ErrorKinds = maps.Clone(r.errKinds)
 	}
 	r.mu.Unlock()
 	if from := r.steadyFrom.Load(); from != 0 {
@@ -182,6 +188,14 @@ func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "%-48s %8s %7s %8s %8s %8s %8s %6s %5s\n", "route", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "429")
 	for _, r := range append(rep.Routes, rep.All) {
 		fmt.Fprintf(w, "%-48s %8d %7.1f %8.1f %8.1f %8.1f %8.1f %6d %5d\n", r.Route, r.Requests, r.PerSec, r.P50ms, r.P95ms, r.P99ms, r.MaxMs, r.Errors, r.Limited)
+	}
+	if len(rep.ErrorKinds) > 0 {
+		kinds := slices.Sorted(maps.Keys(rep.ErrorKinds))
+		parts := make([]string, len(kinds))
+		for i, k := range kinds {
+			parts[i] = fmt.Sprintf("%s: %d", k, rep.ErrorKinds[k])
+		}
+		fmt.Fprintf(w, "Errors by kind: %s\n", strings.Join(parts, "; "))
 	}
 	fmt.Fprintf(w, "\nWebSocket: %d connected at the end, %d failed to connect, connect p50 %.1f ms p99 %.1f ms, %d unexpected disconnects\n",
 		rep.Connected, rep.ConnectFails, rep.ConnectP50ms, rep.ConnectP99ms, rep.Disconnects)

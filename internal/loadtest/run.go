@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -130,8 +131,9 @@ type run struct {
 	// scheduled from then on also count in the steady-state figures.
 	steadyFrom atomic.Int64
 
-	mu     sync.Mutex
-	routes map[string]*route
+	mu       sync.Mutex
+	routes   map[string]*route
+	errKinds map[string]int64 // what the failed requests failed with
 
 	connMu                                                                                  sync.Mutex
 	connects                                                                                *hdrhistogram.Histogram
@@ -169,6 +171,24 @@ func (r *run) record(name string, sched time.Time, status int, err error) {
 		rt.l429++
 	case err != nil || status >= 400:
 		rt.errs++
+		r.errKinds[errKind(status, err)]++
+	}
+}
+
+// errKind names what a failed request failed with, without the addresses
+// and URLs that would make every failure its own kind: the status of an
+// answer, or the innermost error of one that got none (a reset, a
+// refused dial, a timeout, too many open files on the generator's side).
+func errKind(status int, err error) string {
+	if err == nil {
+		return "HTTP " + strconv.Itoa(status)
+	}
+	for {
+		inner := errors.Unwrap(err)
+		if inner == nil {
+			return err.Error()
+		}
+		err = inner
 	}
 }
 
@@ -215,7 +235,7 @@ func Run(ctx context.Context, cfg Config, prep Prepared) (*Report, error) {
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = 5 * time.Second
 	}
-	r := &run{cfg: cfg, prep: prep, routes: map[string]*route{}, connects: newHist(),
+	r := &run{cfg: cfg, prep: prep, routes: map[string]*route{}, errKinds: map[string]int64{}, connects: newHist(),
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			DialContext:  (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
 			MaxIdleConns: cfg.Users, MaxIdleConnsPerHost: cfg.Users, IdleConnTimeout: time.Minute}}}
