@@ -599,9 +599,17 @@ func (l *ledger) tipFast(ctx context.Context, from, to, amount int64, note strin
 		l.redo = true
 		return wallet.Entry{}, errCareful
 	}
+	return l.recordTip(ctx, from, to, fromAcc, toAcc, amount, fromAfter, toAfter, owed, note)
+}
+
+// recordTip writes a tip's transaction once its update has moved both
+// balances (an account of 0 is looked up with the batch's postings, by
+// user), takes what the recipient owed from what they just received, and
+// answers the sender's entry.
+func (l *ledger) recordTip(ctx context.Context, from, to, fromAcc, toAcc, amount, fromAfter, toAfter int64, owed sql.NullInt64, note string) (wallet.Entry, error) {
 	txID, err := l.record(ctx, "tip", wallet.UserRef(to), note, from,
-		posting{account: fromAcc, amount: -amount, balanceAfter: fromAfter, kind: wallet.TipSent, counterparty: to},
-		posting{account: toAcc, amount: amount, balanceAfter: toAfter, kind: wallet.TipReceived, counterparty: from})
+		posting{account: fromAcc, user: from, amount: -amount, balanceAfter: fromAfter, kind: wallet.TipSent, counterparty: to},
+		posting{account: toAcc, user: to, amount: amount, balanceAfter: toAfter, kind: wallet.TipReceived, counterparty: from})
 	if err != nil {
 		return wallet.Entry{}, err
 	}

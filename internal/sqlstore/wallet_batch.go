@@ -330,17 +330,5 @@ func (l *ledger) tipFastMySQL(ctx context.Context, from, to, amount int64, note 
 			l.batch.held[from] = h
 		}
 	}
-	txID, err := l.record(ctx, "tip", wallet.UserRef(to), note, from,
-		posting{account: fromAcc, user: from, amount: -amount, balanceAfter: fromAfter, kind: wallet.TipSent, counterparty: to},
-		posting{account: toAcc, user: to, amount: amount, balanceAfter: toAfter, kind: wallet.TipReceived, counterparty: from})
-	if err != nil {
-		return wallet.Entry{}, err
-	}
-	if owed.Valid && owed.Int64 < 0 {
-		if err := l.payDebt(ctx, to); err != nil {
-			return wallet.Entry{}, err
-		}
-	}
-	return wallet.Entry{ID: txID, Amount: -amount, Kind: wallet.TipSent, Counterparty: &to, Ref: wallet.UserRef(to), Memo: note,
-		BalanceAfter: fromAfter, CreatedAt: l.now}, nil
+	return l.recordTip(ctx, from, to, fromAcc, toAcc, amount, fromAfter, toAfter, owed, note)
 }
