@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/plazahq/plaza/internal/account"
 	"github.com/plazahq/plaza/internal/achievements"
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/gamification"
@@ -26,19 +25,15 @@ func TestPostAchievementChecksShareAWindow(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-		u, err := sqlstore.NewAccounts(db).CreateUser(ctx, account.NewUser{Email: "checks@example.com", Username: "checks_user",
-			PasswordHash: "h", Role: account.RoleUser}, nil, t0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := mkUsers(t, db, "checks", 1)[0]
 		comm := sqlstore.NewCommunity(db, nil, gamification.Rules{}) // no XP: a level-up enqueues a check of its own
-		ch, err := comm.CreateChannel(ctx, community.Channel{Slug: "checks", Name: "Checks", CreatedAt: t0}, u.ID)
+		ch, err := comm.CreateChannel(ctx, community.Channel{Slug: "checks", Name: "Checks", CreatedAt: t0}, u)
 		if err != nil {
 			t.Fatal(err)
 		}
 		post := func(at time.Duration) {
 			t.Helper()
-			if _, _, err := comm.PostMessage(ctx, community.Message{ChannelID: ch.ID, SenderID: u.ID, Body: "hi", CreatedAt: t0.Add(at)}, nil); err != nil {
+			if _, _, err := comm.PostMessage(ctx, community.Message{ChannelID: ch.ID, SenderID: u, Body: "hi", CreatedAt: t0.Add(at)}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plazahq/plaza/internal/account"
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/gamification"
 	"github.com/plazahq/plaza/internal/sqldb"
@@ -26,16 +25,7 @@ func TestPostXPExactWithCapMemo(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 12, 1, 23, 59, 0, 0, time.UTC)
-		accounts := sqlstore.NewAccounts(db)
-		var users []int64
-		for i := range 4 {
-			u, err := accounts.CreateUser(ctx, account.NewUser{Email: fmt.Sprintf("cap%d@example.com", i), Username: fmt.Sprintf("cap_%d", i),
-				PasswordHash: "h", Role: account.RoleUser}, nil, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			users = append(users, u.ID)
-		}
+		users := mkUsers(t, db, "cap", 4)
 		xp := sqlstore.NewXP(db, nil)
 		rules := gamification.DefaultRules // 1 XP a message, 20 a day
 		comm := sqlstore.NewCommunity(db, xp, rules)
@@ -123,16 +113,12 @@ func TestCapMemoOnlyAfterCommit(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-		u, err := sqlstore.NewAccounts(db).CreateUser(ctx, account.NewUser{Email: "memo@example.com", Username: "memo_user",
-			PasswordHash: "h", Role: account.RoleUser}, nil, now)
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := mkUsers(t, db, "memo", 1)[0]
 		xp := sqlstore.NewXP(db, nil)
 		award := func(ref string, amount int64) gamification.Award {
-			return gamification.Award{UserID: u.ID, Amount: amount, Reason: gamification.ReasonMessage, Ref: ref, DailyCap: 10}
+			return gamification.Award{UserID: u, Amount: amount, Reason: gamification.ReasonMessage, Ref: ref, DailyCap: 10}
 		}
-		capped := func() bool { return xp.CappedToday(u.ID, gamification.ReasonMessage, 10, now) }
+		capped := func() bool { return xp.CappedToday(u, gamification.ReasonMessage, 10, now) }
 
 		if res, err := xp.Award(ctx, now, award("message:1", 9)); err != nil || res.Awarded != 9 {
 			t.Fatalf("first award: %+v %v", res, err)
@@ -149,7 +135,7 @@ func TestCapMemoOnlyAfterCommit(t *testing.T) {
 		}
 		// Reaching the cap in a transaction that rolls back.
 		errUndo := errors.New("undo")
-		err = db.Write().Tx(ctx, func(tx *sql.Tx) error {
+		err := db.Write().Tx(ctx, func(tx *sql.Tx) error {
 			res, err := xp.AwardTx(ctx, tx, now, award("message:2", 5))
 			if err != nil {
 				return err
@@ -172,13 +158,13 @@ func TestCapMemoOnlyAfterCommit(t *testing.T) {
 			t.Fatal("a committed award reached the cap but the memo does not know it")
 		}
 		// A lower cap is reached too; a higher one is not known to be.
-		if !xp.CappedToday(u.ID, gamification.ReasonMessage, 5, now) || xp.CappedToday(u.ID, gamification.ReasonMessage, 11, now) {
+		if !xp.CappedToday(u, gamification.ReasonMessage, 5, now) || xp.CappedToday(u, gamification.ReasonMessage, 11, now) {
 			t.Error("memo wrong about other caps")
 		}
-		if xp.CappedToday(u.ID, gamification.ReasonPlay, 10, now) {
+		if xp.CappedToday(u, gamification.ReasonPlay, 10, now) {
 			t.Error("capped for messages made another reason capped")
 		}
-		if total, ledger := xpOf(t, db, u.ID); total != 10 || ledger != 10 {
+		if total, ledger := xpOf(t, db, u); total != 10 || ledger != 10 {
 			t.Errorf("users.xp %d, ledger %d; want 10 and 10", total, ledger)
 		}
 	})
