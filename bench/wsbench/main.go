@@ -23,7 +23,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -315,17 +314,11 @@ func run(args []string) error {
 
 	var runs []map[string]any
 	pubToken := tokens[len(tokens)-1]
-	if *cpuOut != "" {
-		f, err := os.Create(*cpuOut)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := benchkit.CPUProfile(*cpuOut)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	for _, rs := range strings.Split(*rates, ",") {
 		rate, err := strconv.Atoi(strings.TrimSpace(rs))
 		if err != nil || rate <= 0 {
