@@ -47,6 +47,23 @@ func newWSEnv(t *testing.T, cfg realtime.Config, broker realtime.Broker, auth re
 }
 
 // join connects user and subscribes to room, waiting for the answer.
+// settledWrites is the hub's write count once it stops moving: a
+// writer counts a write after the syscall, so a frame the client has
+// already read (the join's reply) may not be counted yet.
+func (e *wsEnv) settledWrites() int64 {
+	last := e.hub.Stats().Writes
+	for range 100 {
+		time.Sleep(20 * time.Millisecond)
+		now := e.hub.Stats().Writes
+		if now == last {
+			return now
+		}
+		last = now
+	}
+	e.t.Fatalf("the hub kept writing: %d writes", last)
+	return 0
+}
+
 func (e *wsEnv) join(user int, room string) *websocket.Conn {
 	c, _, err := websocket.Dial(context.Background(), fmt.Sprintf("ws%s/?user=%d", strings.TrimPrefix(e.srv.URL, "http"), user), nil)
 	if err != nil {
@@ -263,7 +280,7 @@ func TestEphemeralFramesShareTheNextWrite(t *testing.T) {
 	c := e.join(1, "chat")
 	ctx := context.Background()
 
-	before := e.hub.Stats().Writes
+	before := e.settledWrites()
 	broker.Ephemeral(ctx, "chat", "typing", []byte(`{"userId":2}`))
 	time.Sleep(100 * time.Millisecond) // well inside the delay: nothing written yet
 	if w := e.hub.Stats().Writes; w != before {
