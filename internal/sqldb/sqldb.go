@@ -79,7 +79,12 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	path := filepath.Join(cfg.DataDir, "plaza.db")
 	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=journal_mode(WAL)&_time_format=sqlite"
-	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	// temp_store(MEMORY): a group commit (group.go) runs each call in a
+	// SAVEPOINT, and every page a call changes is first copied to the
+	// statement journal, a temporary file by default: at 10,000 users
+	// those pwrite calls were 4.5 % of the server's CPU. In memory the
+	// copy is a memcpy; it lives as long as one transaction.
+	w, err := sql.Open("sqlite", base+"&_txlock=immediate&_pragma=temp_store(MEMORY)")
 	if err != nil {
 		return nil, err
 	}
