@@ -319,7 +319,7 @@ func (s *Community) ThreadBetween(ctx context.Context, a, b int64, now time.Time
 	}
 	find := func() (community.Thread, error) {
 		var t community.Thread
-		err := s.db.Fresh().Query(ctx, func(rows *sql.Rows) error {
+		err := s.db.Fresh().QueryPrepared(ctx, func(rows *sql.Rows) error {
 			var err error
 			t, err = scanThread(rows)
 			return err
@@ -330,7 +330,7 @@ func (s *Community) ThreadBetween(ctx context.Context, a, b int64, now time.Time
 	if err != nil || t.ID != 0 {
 		return t, false, err
 	}
-	_, err = s.db.Write().Exec(ctx, `INSERT INTO threads (user_a, user_b, created_at, last_message_at) VALUES (?, ?, ?, ?)`, a, b, ms(now), ms(now))
+	_, err = s.db.Write().ExecPrepared(ctx, `INSERT INTO threads (user_a, user_b, created_at, last_message_at) VALUES (?, ?, ?, ?)`, a, b, ms(now), ms(now))
 	created := err == nil
 	if _, dup := sqldb.IsDuplicate(err); dup {
 		err = nil // opened by the other side at the same moment
@@ -342,10 +342,11 @@ func (s *Community) ThreadBetween(ctx context.Context, a, b int64, now time.Time
 	return t, created, err
 }
 
-// Thread returns one thread.
+// Thread returns one thread. Every DM route reads it: the statement
+// stays prepared.
 func (s *Community) Thread(ctx context.Context, id int64) (community.Thread, error) {
 	var t community.Thread
-	err := s.db.Fresh().Query(ctx, func(rows *sql.Rows) error {
+	err := s.db.Fresh().QueryPrepared(ctx, func(rows *sql.Rows) error {
 		var err error
 		t, err = scanThread(rows)
 		return err
@@ -373,17 +374,20 @@ func (s *Community) ThreadsOf(ctx context.Context, userID int64, p community.Pag
 }
 
 // PostThreadMessage stores a message, moves the thread forward, notifies
-// the recipient and enqueues the jobs.
+// the recipient and enqueues the jobs. Its statements are the writer's
+// prepared ones: each DM ran six, every one parsed again on the single
+// writer.
 func (s *Community) PostThreadMessage(ctx context.Context, m community.ThreadMessage, recipient int64, outbox ...jobs.Job) (community.ThreadMessage, error) {
-	err := s.db.Write().Tx(ctx, func(tx *sql.Tx) error {
+	w := s.db.Write()
+	err := w.Tx(ctx, func(tx *sql.Tx) error {
 		// Take the thread row's write lock first. Inserting first takes a
 		// shared lock on it (the foreign key check) and the UPDATE below
 		// then needs the write lock: two posts into one thread at once
 		// each held the shared lock and waited for the other (deadlock).
-		if _, err := tx.ExecContext(ctx, `UPDATE threads SET last_message_at = ? WHERE id = ?`, ms(m.CreatedAt), m.ThreadID); err != nil {
+		if _, err := w.ExecTx(ctx, tx, `UPDATE threads SET last_message_at = ? WHERE id = ?`, ms(m.CreatedAt), m.ThreadID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO thread_messages (thread_id, sender_id, body, created_at) VALUES (?, ?, ?, ?)`,
+		res, err := w.ExecTx(ctx, tx, `INSERT INTO thread_messages (thread_id, sender_id, body, created_at) VALUES (?, ?, ?, ?)`,
 			m.ThreadID, m.SenderID, m.Body, ms(m.CreatedAt))
 		if err != nil {
 			return err
@@ -391,17 +395,17 @@ func (s *Community) PostThreadMessage(ctx context.Context, m community.ThreadMes
 		if m.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE threads SET last_message_at = ?, last_message_id = ?,
+		_, err = w.ExecTx(ctx, tx, `UPDATE threads SET last_message_at = ?, last_message_id = ?,
 			a_read_id = CASE WHEN user_a = ? THEN ? ELSE a_read_id END,
 			b_read_id = CASE WHEN user_b = ? THEN ? ELSE b_read_id END WHERE id = ?`,
 			ms(m.CreatedAt), m.ID, m.SenderID, m.ID, m.SenderID, m.ID, m.ThreadID)
 		if err != nil {
 			return err
 		}
-		if err := notify(ctx, tx, recipient, "dm", m.SenderID, m.ThreadID, m.ID, m.CreatedAt); err != nil {
+		if _, err := w.ExecTx(ctx, tx, insertNotification, recipient, "dm", m.SenderID, m.ThreadID, m.ID, ms(m.CreatedAt)); err != nil {
 			return err
 		}
-		return jobs.InsertTx(ctx, tx, s.db.Dialect, m.CreatedAt, outbox...)
+		return jobs.InsertPrepared(ctx, w, tx, s.db.Dialect, m.CreatedAt, outbox...)
 	})
 	m.CreatedAt = fromMS(ms(m.CreatedAt))
 	return m, err
