@@ -118,6 +118,40 @@ type Report struct {
 	Targets      []TargetReport   `json:"targets"`
 	Breaches     []string         `json:"breaches"`
 	ErrorKinds   map[string]int64 `json:"errorKinds,omitempty"` // failed requests by what they failed with
+	Generator    *GeneratorCost   `json:"generatorCost,omitempty"`
+}
+
+// GeneratorCost is what the load generator itself spent in the steady
+// state (it shares the machine with the servers in most runs): its CPU,
+// per 1,000 requests it had answered and per 1,000 WebSocket frames it
+// received. Like the servers' Cost, each divides the whole CPU by one
+// count.
+type GeneratorCost struct {
+	Seconds        float64 `json:"seconds"`
+	CPUCores       float64 `json:"cpuCores"`
+	CPUSeconds     float64 `json:"cpuSeconds"`
+	Requests       int64   `json:"requests"`
+	Frames         int64   `json:"frames"`
+	CPUPer1kReq    float64 `json:"cpuSecondsPer1000Requests"`
+	CPUPer1kFrames float64 `json:"cpuSecondsPer1000Frames"`
+}
+
+// genCost is the generator's cost between two of its own readings; nil
+// when its CPU cannot be read here.
+func genCost(from, to genSample) *GeneratorCost {
+	secs := to.at.Sub(from.at).Seconds()
+	if !from.cpuOK || !to.cpuOK || secs <= 0 {
+		return nil
+	}
+	c := &GeneratorCost{Seconds: secs, CPUSeconds: (to.cpu - from.cpu).Seconds(), Requests: to.requests - from.requests, Frames: to.frames - from.frames}
+	c.CPUCores = c.CPUSeconds / secs
+	if c.Requests > 0 {
+		c.CPUPer1kReq = 1000 * c.CPUSeconds / float64(c.Requests)
+	}
+	if c.Frames > 0 {
+		c.CPUPer1kFrames = 1000 * c.CPUSeconds / float64(c.Frames)
+	}
+	return c
 }
 
 func ms(h *hdrhistogram.Histogram, q float64) float64 { return float64(h.ValueAtQuantile(q)) / 1000 }
@@ -215,6 +249,10 @@ func (rep *Report) Print(w io.Writer) {
 			fmt.Fprintf(w, "  steady state (%.1f s): CPU %.2f cores; %.0f requests, %.0f deliveries in %.0f socket writes (%.2f a write); %.3f CPU-s per 1,000 requests, %.3f CPU-s per 1,000 deliveries\n",
 				c.Seconds, c.CPUCores, c.Requests, c.Deliveries, c.Writes, c.FramesPerWrite, c.CPUPer1kReq, c.CPUPer1kDeliver)
 		}
+	}
+	if c := rep.Generator; c != nil {
+		fmt.Fprintf(w, "Load generator, steady state (%.1f s): CPU %.2f cores; %d requests, %d frames received; %.3f CPU-s per 1,000 requests, %.4f CPU-s per 1,000 frames\n",
+			c.Seconds, c.CPUCores, c.Requests, c.Frames, c.CPUPer1kReq, c.CPUPer1kFrames)
 	}
 	if len(rep.Breaches) == 0 {
 		fmt.Fprintln(w, "\nThresholds: all met (HTTP p95, error rate, no missed events).")

@@ -139,6 +139,7 @@ type run struct {
 	connects                                                                                *hdrhistogram.Histogram
 	shards                                                                                  [64]histShard // delivery latencies, sharded to spread the locking
 	connected, deliveries, gaps, outOfOrder, duplicates, resyncs, disconnects, connectFails atomic.Int64
+	frames                                                                                  atomic.Int64 // WebSocket frames received
 }
 
 type histShard struct {
@@ -284,18 +285,21 @@ func Run(ctx context.Context, cfg Config, prep Prepared) (*Report, error) {
 	r.steadyFrom.Store(steadyFrom.UnixNano())
 	// The steady state's cost is read between this scrape and the peak one.
 	steadyStart := scrapeAll(cfg.Targets, cfg.MetricsToken)
-	steadyAt := time.Now()
+	steadyAt, genFrom := time.Now(), r.sample()
 	peakIn := cfg.Duration - min(2*time.Second, cfg.Duration/10)
 	var peak []metrics
 	var peakAt time.Time
+	var genTo genSample
 	select {
 	case <-time.After(peakIn - time.Since(steadyFrom)):
+		genTo = r.sample()
 		peak, peakAt = scrapeAll(cfg.Targets, cfg.MetricsToken), time.Now()
 		select {
 		case <-time.After(cfg.Duration - peakIn):
 		case <-ctx.Done():
 		}
 	case <-ctx.Done():
+		genTo = r.sample()
 		peak, peakAt = scrapeAll(cfg.Targets, cfg.MetricsToken), time.Now()
 	}
 	cancel()
@@ -304,7 +308,29 @@ func Run(ctx context.Context, cfg Config, prep Prepared) (*Report, error) {
 	<-progressed
 	rep := r.report(before, peak)
 	rep.costs(steadyStart, peak, peakAt.Sub(steadyAt).Seconds())
+	rep.Generator = genCost(genFrom, genTo)
 	return rep, nil
+}
+
+// genSample is the generator's own reading: its CPU so far, the requests
+// it has had answered (or failed) and the frames it has received.
+type genSample struct {
+	at       time.Time
+	cpu      time.Duration
+	cpuOK    bool
+	requests int64
+	frames   int64
+}
+
+func (r *run) sample() genSample {
+	g := genSample{at: time.Now(), frames: r.frames.Load()}
+	g.cpu, g.cpuOK = ownCPU()
+	r.mu.Lock()
+	for _, rt := range r.routes {
+		g.requests += rt.count
+	}
+	r.mu.Unlock()
+	return g
 }
 
 // user is one simulated member.
@@ -541,6 +567,7 @@ func ephemeral(b []byte) bool {
 // OnMessage checks a frame's seq and records delivery latency.
 func (s *socket) OnMessage(_ *gws.Conn, m *gws.Message) {
 	defer m.Close()
+	s.r.frames.Add(1)
 	now := time.Now().UnixNano()
 	if ephemeral(m.Bytes()) {
 		return // typing, presence: nothing to check, and most of the frames
