@@ -100,15 +100,18 @@ func ParseMix(s string) (Mix, error) {
 
 // Config is one run.
 type Config struct {
-	Targets       []string // base URLs; users are spread over them
-	Users         int
-	Duration      time.Duration // the steady state's length
-	Settle        time.Duration // between everyone being connected and the steady state
-	Ramp          int           // users started per second
-	Mix           Mix
-	P95           time.Duration // threshold for HTTP p95 (seed: 500 ms)
-	ErrorRate     float64       // threshold (seed: 1 %)
-	MetricsToken  string        // PLAZA_METRICS_TOKEN: sent as a bearer token to each target's /metrics
+	Targets      []string // base URLs; users are spread over them
+	Users        int
+	Duration     time.Duration // the steady state's length
+	Settle       time.Duration // between everyone being connected and the steady state
+	Ramp         int           // users started per second
+	Mix          Mix
+	P95          time.Duration // threshold for HTTP p95 (seed: 500 ms)
+	ErrorRate    float64       // threshold (seed: 1 %)
+	MetricsToken string        // PLAZA_METRICS_TOKEN: sent as a bearer token to each target's /metrics
+	// Conns caps the HTTP connections to each target (default 1,000):
+	// requests past it wait for one, and the wait counts in their latency.
+	Conns         int
 	Progress      io.Writer
 	ProgressEvery time.Duration
 }
@@ -140,6 +143,7 @@ type run struct {
 	shards                                                                                  [64]histShard // delivery latencies, sharded to spread the locking
 	connected, deliveries, gaps, outOfOrder, duplicates, resyncs, disconnects, connectFails atomic.Int64
 	frames                                                                                  atomic.Int64 // WebSocket frames received
+	dials                                                                                   atomic.Int64 // HTTP connections opened
 }
 
 type histShard struct {
@@ -236,10 +240,24 @@ func Run(ctx context.Context, cfg Config, prep Prepared) (*Report, error) {
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = 5 * time.Second
 	}
-	r := &run{cfg: cfg, prep: prep, routes: map[string]*route{}, errKinds: map[string]int64{}, connects: newHist(),
-		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-			DialContext:  (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
-			MaxIdleConns: cfg.Users, MaxIdleConnsPerHost: cfg.Users, IdleConnTimeout: time.Minute}}}
+	if cfg.Conns <= 0 {
+		cfg.Conns = 1000
+	}
+	r := &run{cfg: cfg, prep: prep, routes: map[string]*route{}, errKinds: map[string]int64{}, connects: newHist()}
+	// A bounded pool of kept-alive connections, as a population of
+	// browsers keeps theirs: without the bound every request that found
+	// no idle connection dialled a new one, so each stall of the server
+	// (open loop: ~1,000 requests a second keep coming) became a storm of
+	// hundreds of dials that overflowed its accept queue, and the dropped
+	// SYNs came back as 1 s and 3 s retransmits or 10 s dial timeouts.
+	dialer := &net.Dialer{Timeout: 10 * time.Second}
+	r.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			r.dials.Add(1)
+			return dialer.DialContext(ctx, network, addr)
+		},
+		MaxConnsPerHost: cfg.Conns, MaxIdleConns: cfg.Conns * len(cfg.Targets), MaxIdleConnsPerHost: cfg.Conns,
+		IdleConnTimeout: time.Minute}}
 	for i := range r.shards {
 		r.shards[i].hist, r.shards[i].steady = newHist(), newHist()
 	}
@@ -320,10 +338,11 @@ type genSample struct {
 	cpuOK    bool
 	requests int64
 	frames   int64
+	dials    int64
 }
 
 func (r *run) sample() genSample {
-	g := genSample{at: time.Now(), frames: r.frames.Load()}
+	g := genSample{at: time.Now(), frames: r.frames.Load(), dials: r.dials.Load()}
 	g.cpu, g.cpuOK = ownCPU()
 	r.mu.Lock()
 	for _, rt := range r.routes {
