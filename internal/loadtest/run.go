@@ -144,6 +144,7 @@ type run struct {
 	connected, deliveries, gaps, outOfOrder, duplicates, resyncs, disconnects, connectFails atomic.Int64
 	frames                                                                                  atomic.Int64 // WebSocket frames received
 	dials                                                                                   atomic.Int64 // HTTP connections opened
+	over                                                                                    atomic.Bool  // the run has ended
 }
 
 type histShard struct {
@@ -253,7 +254,9 @@ func Run(ctx context.Context, cfg Config, prep Prepared) (*Report, error) {
 	dialer := &net.Dialer{Timeout: 10 * time.Second}
 	r.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			r.dials.Add(1)
+			if !r.over.Load() {
+				r.dials.Add(1) // not the dials for requests cut off by the end of the run
+			}
 			return dialer.DialContext(ctx, network, addr)
 		},
 		MaxConnsPerHost: cfg.Conns, MaxIdleConns: cfg.Conns * len(cfg.Targets), MaxIdleConnsPerHost: cfg.Conns,
@@ -320,6 +323,7 @@ func Run(ctx context.Context, cfg Config, prep Prepared) (*Report, error) {
 		genTo = r.sample()
 		peak, peakAt = scrapeAll(cfg.Targets, cfg.MetricsToken), time.Now()
 	}
+	r.over.Store(true)
 	cancel()
 	wg.Wait()
 	close(done)
