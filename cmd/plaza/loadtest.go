@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -17,7 +18,7 @@ import (
 
 const loadtestUsage = `Usage:
   plaza loadtest --target URL [--target URL ...] --users N [--duration 60s]
-                 [--prepared FILE] [--channels C] [--ramp 500] [--settle 5s]
+                 [--prepared FILE] [--channels C] [--ramp 500] [--conns 1000] [--settle 5s]
                  [--mix read=30s,post=60s,dm=5m,profile=2m,shouts=2m,me=5m]
                  [--p95 500ms] [--error-rate 0.01] [--json FILE] [--cpuprofile FILE]
       runs N simulated users against the targets (spread over them) and
@@ -55,6 +56,7 @@ func loadtestCmd(ctx context.Context, args []string, getenv func(string) string,
 	duration := fs.Duration("duration", 60*time.Second, "how long the steady state runs (after the ramp and the settle time)")
 	settle := fs.Duration("settle", 5*time.Second, "after everyone has connected, wait this long before the steady state")
 	ramp := fs.Int("ramp", 500, "users started per second")
+	conns := fs.Int("conns", 1000, "HTTP connections kept to each target at most (requests past it wait for one, in their latency)")
 	mix := fs.String("mix", "", "mean interval per action, over the defaults")
 	p95 := fs.Duration("p95", 500*time.Millisecond, "HTTP p95 threshold (the seed's alert)")
 	errRate := fs.Float64("error-rate", 0.01, "error rate threshold (the seed's alert)")
@@ -97,8 +99,16 @@ func loadtestCmd(ctx context.Context, args []string, getenv func(string) string,
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if getenv("GOGC") == "" {
+		// The generator's live heap is small next to what it allocates per
+		// second (a request, a frame), so at the default it collects many
+		// times a second, each time scanning some 20,000 goroutine stacks
+		// (a reader per socket, two per HTTP connection). Memory is
+		// plentiful here; CPU is what the servers share with it.
+		debug.SetGCPercent(400)
+	}
 	fmt.Fprintf(stdout, "loadtest: %d users on %s, ramp %d/s, settle %s, then %s\n", *users, ts.String(), *ramp, *settle, *duration)
-	rep, err := loadtest.Run(ctx, loadtest.Config{Targets: ts, Users: *users, Duration: *duration, Settle: *settle, Ramp: *ramp, Mix: m,
+	rep, err := loadtest.Run(ctx, loadtest.Config{Targets: ts, Users: *users, Duration: *duration, Settle: *settle, Ramp: *ramp, Conns: *conns, Mix: m,
 		P95: *p95, ErrorRate: *errRate, MetricsToken: token, Progress: stdout}, prep)
 	if err != nil {
 		return &exitError{exitUsage, err}

@@ -33,7 +33,8 @@ func TestLoadtest(t *testing.T) {
 		// This test checks what loadtest does, not how fast a loaded (or
 		// race-detecting) machine serves: the latency threshold is loose
 		// here, and the impossible one below shows that it is enforced.
-		"--p95", "1m", "--json", jsonOut}
+		// Three HTTP connections for all 30 users: requests wait for one.
+		"--conns", "3", "--p95", "1m", "--json", jsonOut}
 	if err := run(context.Background(), args, envMap(map[string]string{"PLAZA_METRICS_TOKEN": metricsToken}), nil, &out, &out); err != nil {
 		t.Fatalf("loadtest: %v\n%s", err, out.String())
 	}
@@ -44,8 +45,13 @@ func TestLoadtest(t *testing.T) {
 	var rep loadtest.Report
 	json.Unmarshal(b, &rep)
 	if rep.Users != 30 || rep.All.Requests < 50 || rep.Deliveries == 0 || rep.Missed != 0 || rep.OutOfOrder != 0 ||
-		rep.Connected != 30 || len(rep.Routes) < 11 || rep.All.Errors != 0 || rep.Targets[0].WSConnections != 30 {
+		rep.Connected != 30 || len(rep.Routes) < 11 || rep.All.Errors != 0 || rep.Targets[0].WSConnections != 30 || rep.HTTPConns < 1 || rep.HTTPConns > 3 {
 		t.Fatalf("report %+v\n%s", rep, out.String())
+	}
+	// The generator's own cost in the steady state: it read its CPU, and
+	// counted the requests and the frames it received.
+	if g := rep.Generator; g == nil || g.CPUSeconds <= 0 || g.Requests == 0 || g.Requests > rep.All.Requests || g.Frames < rep.Steady.Deliveries/2 || g.CPUPer1kReq <= 0 {
+		t.Fatalf("generator cost %+v\n%s", g, out.String())
 	}
 	// The steady state starts when every user is connected (0.3 s at
 	// 100/s) and 0.3 s more have passed; it holds most of the run.

@@ -118,6 +118,43 @@ type Report struct {
 	Targets      []TargetReport   `json:"targets"`
 	Breaches     []string         `json:"breaches"`
 	ErrorKinds   map[string]int64 `json:"errorKinds,omitempty"` // failed requests by what they failed with
+	Generator    *GeneratorCost   `json:"generatorCost,omitempty"`
+	HTTPConns    int64            `json:"httpConnectionsOpened"` // by the generator, the whole run
+}
+
+// GeneratorCost is what the load generator itself spent in the steady
+// state (it shares the machine with the servers in most runs): its CPU,
+// per 1,000 requests it had answered and per 1,000 WebSocket frames it
+// received. Like the servers' Cost, each divides the whole CPU by one
+// count.
+type GeneratorCost struct {
+	Seconds        float64 `json:"seconds"`
+	CPUCores       float64 `json:"cpuCores"`
+	CPUSeconds     float64 `json:"cpuSeconds"`
+	Requests       int64   `json:"requests"`
+	Frames         int64   `json:"frames"`
+	Dials          int64   `json:"httpConnectionsOpened"`
+	CPUPer1kReq    float64 `json:"cpuSecondsPer1000Requests"`
+	CPUPer1kFrames float64 `json:"cpuSecondsPer1000Frames"`
+}
+
+// genCost is the generator's cost between two of its own readings; nil
+// when its CPU cannot be read here.
+func genCost(from, to genSample) *GeneratorCost {
+	secs := to.at.Sub(from.at).Seconds()
+	if !from.cpuOK || !to.cpuOK || secs <= 0 {
+		return nil
+	}
+	c := &GeneratorCost{Seconds: secs, CPUSeconds: (to.cpu - from.cpu).Seconds(), Requests: to.requests - from.requests, Frames: to.frames - from.frames,
+		Dials: to.dials - from.dials}
+	c.CPUCores = c.CPUSeconds / secs
+	if c.Requests > 0 {
+		c.CPUPer1kReq = 1000 * c.CPUSeconds / float64(c.Requests)
+	}
+	if c.Frames > 0 {
+		c.CPUPer1kFrames = 1000 * c.CPUSeconds / float64(c.Frames)
+	}
+	return c
 }
 
 func ms(h *hdrhistogram.Histogram, q float64) float64 { return float64(h.ValueAtQuantile(q)) / 1000 }
@@ -160,7 +197,7 @@ func (r *run) report(before, peak []metrics) *Report {
 	rep.Steady.Deliveries, rep.Steady.DeliveryP50, rep.Steady.DeliveryP99 = ds.TotalCount(), ms(ds, 50), ms(ds, 99)
 	rep.Connected, rep.ConnectFails = r.connected.Load(), r.connectFails.Load()
 	rep.Missed, rep.OutOfOrder, rep.Duplicates, rep.Disconnects = r.gaps.Load(), r.outOfOrder.Load(), r.duplicates.Load(), r.disconnects.Load()
-	rep.Resyncs = r.resyncs.Load()
+	rep.Resyncs, rep.HTTPConns = r.resyncs.Load(), r.dials.Load()
 	for i, t := range r.cfg.Targets {
 		rep.Targets = append(rep.Targets, TargetReport{Target: t, CPUCores: (peak[i].CPUSeconds - before[i].CPUSeconds) / secs,
 			RSSMB: peak[i].RSSBytes / (1 << 20), Goroutines: peak[i].Goroutines, WSConnections: peak[i].WSConns, OpenFDs: peak[i].OpenFDs,
@@ -197,7 +234,8 @@ func (rep *Report) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "Errors by kind: %s\n", strings.Join(parts, "; "))
 	}
-	fmt.Fprintf(w, "\nWebSocket: %d connected at the end, %d failed to connect, connect p50 %.1f ms p99 %.1f ms, %d unexpected disconnects\n",
+	fmt.Fprintf(w, "\nHTTP connections opened: %d\n", rep.HTTPConns)
+	fmt.Fprintf(w, "WebSocket: %d connected at the end, %d failed to connect, connect p50 %.1f ms p99 %.1f ms, %d unexpected disconnects\n",
 		rep.Connected, rep.ConnectFails, rep.ConnectP50ms, rep.ConnectP99ms, rep.Disconnects)
 	fmt.Fprintf(w, "Delivery (post -> each subscriber): %d, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", rep.Deliveries, rep.DeliveryP50, rep.DeliveryP99, rep.DeliveryMax)
 	fmt.Fprintf(w, "Events missed %d, out of order %d, duplicated %d; resyncs asked by the server %d\n", rep.Missed, rep.OutOfOrder, rep.Duplicates, rep.Resyncs)
@@ -215,6 +253,10 @@ func (rep *Report) Print(w io.Writer) {
 			fmt.Fprintf(w, "  steady state (%.1f s): CPU %.2f cores; %.0f requests, %.0f deliveries in %.0f socket writes (%.2f a write); %.3f CPU-s per 1,000 requests, %.3f CPU-s per 1,000 deliveries\n",
 				c.Seconds, c.CPUCores, c.Requests, c.Deliveries, c.Writes, c.FramesPerWrite, c.CPUPer1kReq, c.CPUPer1kDeliver)
 		}
+	}
+	if c := rep.Generator; c != nil {
+		fmt.Fprintf(w, "Load generator, steady state (%.1f s): CPU %.2f cores; %d requests, %d frames received, %d HTTP connections opened; %.3f CPU-s per 1,000 requests, %.4f CPU-s per 1,000 frames\n",
+			c.Seconds, c.CPUCores, c.Requests, c.Frames, c.Dials, c.CPUPer1kReq, c.CPUPer1kFrames)
 	}
 	if len(rep.Breaches) == 0 {
 		fmt.Fprintln(w, "\nThresholds: all met (HTTP p95, error rate, no missed events).")

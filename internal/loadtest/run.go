@@ -100,15 +100,18 @@ func ParseMix(s string) (Mix, error) {
 
 // Config is one run.
 type Config struct {
-	Targets       []string // base URLs; users are spread over them
-	Users         int
-	Duration      time.Duration // the steady state's length
-	Settle        time.Duration // between everyone being connected and the steady state
-	Ramp          int           // users started per second
-	Mix           Mix
-	P95           time.Duration // threshold for HTTP p95 (seed: 500 ms)
-	ErrorRate     float64       // threshold (seed: 1 %)
-	MetricsToken  string        // PLAZA_METRICS_TOKEN: sent as a bearer token to each target's /metrics
+	Targets      []string // base URLs; users are spread over them
+	Users        int
+	Duration     time.Duration // the steady state's length
+	Settle       time.Duration // between everyone being connected and the steady state
+	Ramp         int           // users started per second
+	Mix          Mix
+	P95          time.Duration // threshold for HTTP p95 (seed: 500 ms)
+	ErrorRate    float64       // threshold (seed: 1 %)
+	MetricsToken string        // PLAZA_METRICS_TOKEN: sent as a bearer token to each target's /metrics
+	// Conns caps the HTTP connections to each target (default 1,000):
+	// requests past it wait for one, and the wait counts in their latency.
+	Conns         int
 	Progress      io.Writer
 	ProgressEvery time.Duration
 }
@@ -139,6 +142,9 @@ type run struct {
 	connects                                                                                *hdrhistogram.Histogram
 	shards                                                                                  [64]histShard // delivery latencies, sharded to spread the locking
 	connected, deliveries, gaps, outOfOrder, duplicates, resyncs, disconnects, connectFails atomic.Int64
+	frames                                                                                  atomic.Int64 // WebSocket frames received
+	dials                                                                                   atomic.Int64 // HTTP connections opened
+	over                                                                                    atomic.Bool  // the run has ended
 }
 
 type histShard struct {
@@ -235,10 +241,26 @@ func Run(ctx context.Context, cfg Config, prep Prepared) (*Report, error) {
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = 5 * time.Second
 	}
-	r := &run{cfg: cfg, prep: prep, routes: map[string]*route{}, errKinds: map[string]int64{}, connects: newHist(),
-		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-			DialContext:  (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
-			MaxIdleConns: cfg.Users, MaxIdleConnsPerHost: cfg.Users, IdleConnTimeout: time.Minute}}}
+	if cfg.Conns <= 0 {
+		cfg.Conns = 1000
+	}
+	r := &run{cfg: cfg, prep: prep, routes: map[string]*route{}, errKinds: map[string]int64{}, connects: newHist()}
+	// A bounded pool of kept-alive connections, as a population of
+	// browsers keeps theirs: without the bound every request that found
+	// no idle connection dialled a new one, so each stall of the server
+	// (open loop: ~1,000 requests a second keep coming) became a storm of
+	// hundreds of dials that overflowed its accept queue, and the dropped
+	// SYNs came back as 1 s and 3 s retransmits or 10 s dial timeouts.
+	dialer := &net.Dialer{Timeout: 10 * time.Second}
+	r.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if !r.over.Load() {
+				r.dials.Add(1) // not the dials for requests cut off by the end of the run
+			}
+			return dialer.DialContext(ctx, network, addr)
+		},
+		MaxConnsPerHost: cfg.Conns, MaxIdleConns: cfg.Conns * len(cfg.Targets), MaxIdleConnsPerHost: cfg.Conns,
+		IdleConnTimeout: time.Minute}}
 	for i := range r.shards {
 		r.shards[i].hist, r.shards[i].steady = newHist(), newHist()
 	}
@@ -284,27 +306,54 @@ func Run(ctx context.Context, cfg Config, prep Prepared) (*Report, error) {
 	r.steadyFrom.Store(steadyFrom.UnixNano())
 	// The steady state's cost is read between this scrape and the peak one.
 	steadyStart := scrapeAll(cfg.Targets, cfg.MetricsToken)
-	steadyAt := time.Now()
+	steadyAt, genFrom := time.Now(), r.sample()
 	peakIn := cfg.Duration - min(2*time.Second, cfg.Duration/10)
 	var peak []metrics
 	var peakAt time.Time
+	var genTo genSample
 	select {
 	case <-time.After(peakIn - time.Since(steadyFrom)):
+		genTo = r.sample()
 		peak, peakAt = scrapeAll(cfg.Targets, cfg.MetricsToken), time.Now()
 		select {
 		case <-time.After(cfg.Duration - peakIn):
 		case <-ctx.Done():
 		}
 	case <-ctx.Done():
+		genTo = r.sample()
 		peak, peakAt = scrapeAll(cfg.Targets, cfg.MetricsToken), time.Now()
 	}
+	r.over.Store(true)
 	cancel()
 	wg.Wait()
 	close(done)
 	<-progressed
 	rep := r.report(before, peak)
 	rep.costs(steadyStart, peak, peakAt.Sub(steadyAt).Seconds())
+	rep.Generator = genCost(genFrom, genTo)
 	return rep, nil
+}
+
+// genSample is the generator's own reading: its CPU so far, the requests
+// it has had answered (or failed) and the frames it has received.
+type genSample struct {
+	at       time.Time
+	cpu      time.Duration
+	cpuOK    bool
+	requests int64
+	frames   int64
+	dials    int64
+}
+
+func (r *run) sample() genSample {
+	g := genSample{at: time.Now(), frames: r.frames.Load(), dials: r.dials.Load()}
+	g.cpu, g.cpuOK = ownCPU()
+	r.mu.Lock()
+	for _, rt := range r.routes {
+		g.requests += rt.count
+	}
+	r.mu.Unlock()
+	return g
 }
 
 // user is one simulated member.
@@ -319,26 +368,18 @@ func (r *run) user(ctx context.Context, i int) {
 	if !ws.connect(ctx) {
 		return
 	}
-	go ws.read(ctx)
-	defer ws.close()
-
-	type action struct {
-		every time.Duration
-		next  time.Time
-		do    func(sched time.Time)
-	}
 	var thread atomic.Int64
 	base := target + "/api"
 	acts := []*action{
-		{r.cfg.Mix.ReadHistory, time.Time{}, func(s time.Time) {
+		{every: r.cfg.Mix.ReadHistory, do: func(s time.Time) {
 			r.call(ctx, "GET /api/community/channels/{id}/messages", "GET", fmt.Sprintf("%s/community/channels/%d/messages?limit=50", base, channel), u.Token, nil, s, nil)
 		}},
-		{r.cfg.Mix.Post, time.Time{}, func(s time.Time) {
+		{every: r.cfg.Mix.Post, do: func(s time.Time) {
 			ws.send(`{"op":"typing","room":"` + room + `"}`)
 			body := map[string]string{"body": "lt:" + strconv.FormatInt(time.Now().UnixNano(), 10) + " hello from the load test"}
 			r.call(ctx, "POST /api/community/channels/{id}/messages", "POST", fmt.Sprintf("%s/community/channels/%d/messages", base, channel), u.Token, body, s, nil)
 		}},
-		{r.cfg.Mix.DM, time.Time{}, func(s time.Time) {
+		{every: r.cfg.Mix.DM, do: func(s time.Time) {
 			if thread.Load() == 0 {
 				var th struct{ ID int64 }
 				r.call(ctx, "POST /api/messages/threads", "POST", base+"/messages/threads", u.Token, map[string]int64{"userId": neighbour}, s, &th)
@@ -348,69 +389,94 @@ func (r *run) user(ctx context.Context, i int) {
 				r.call(ctx, "POST /api/messages/threads/{id}/messages", "POST", fmt.Sprintf("%s/messages/threads/%d/messages", base, id), u.Token, map[string]string{"body": "hi neighbour"}, s, nil)
 			}
 		}},
-		{r.cfg.Mix.Profile, time.Time{}, func(s time.Time) {
+		{every: r.cfg.Mix.Profile, do: func(s time.Time) {
 			other := r.prep.Users[rand.IntN(r.cfg.Users)].ID
 			r.call(ctx, "GET /api/users/{id}", "GET", fmt.Sprintf("%s/users/%d", base, other), u.Token, nil, s, nil)
 		}},
-		{r.cfg.Mix.Shouts, time.Time{}, func(s time.Time) {
+		{every: r.cfg.Mix.Shouts, do: func(s time.Time) {
 			r.call(ctx, "GET /api/shouts", "GET", base+"/shouts?limit=20", u.Token, nil, s, nil)
 		}},
-		{r.cfg.Mix.Me, time.Time{}, func(s time.Time) {
+		{every: r.cfg.Mix.Me, do: func(s time.Time) {
 			r.call(ctx, "GET /api/users/me", "GET", base+"/users/me", u.Token, nil, s, nil)
 		}},
-		{r.cfg.Mix.Events, time.Time{}, func(s time.Time) {
+		{every: r.cfg.Mix.Events, do: func(s time.Time) {
 			r.call(ctx, "GET /api/events", "GET", base+"/events", u.Token, nil, s, nil)
 		}},
-		{r.cfg.Mix.NowPlaying, time.Time{}, func(s time.Time) {
+		{every: r.cfg.Mix.NowPlaying, do: func(s time.Time) {
 			r.call(ctx, "GET /api/live/now-playing", "GET", base+"/live/now-playing", u.Token, nil, s, nil)
 		}},
-		{r.cfg.Mix.Leaderboard, time.Time{}, func(s time.Time) {
+		{every: r.cfg.Mix.Leaderboard, do: func(s time.Time) {
 			r.call(ctx, "GET /api/leaderboard", "GET", base+"/leaderboard?around=me", u.Token, nil, s, nil)
 		}},
 	}
 	if len(r.prep.Courses) > 0 {
-		acts = append(acts, &action{r.cfg.Mix.Courses, time.Time{}, func(s time.Time) {
+		acts = append(acts, &action{every: r.cfg.Mix.Courses, do: func(s time.Time) {
 			r.call(ctx, "GET /api/courses", "GET", base+"/courses", u.Token, nil, s, nil)
-		}}, &action{r.cfg.Mix.Course, time.Time{}, func(s time.Time) {
+		}}, &action{every: r.cfg.Mix.Course, do: func(s time.Time) {
 			id := r.prep.Courses[rand.IntN(len(r.prep.Courses))]
 			r.call(ctx, "GET /api/courses/{id}", "GET", fmt.Sprintf("%s/courses/%d", base, id), u.Token, nil, s, nil)
 		}})
 	}
 	if len(r.prep.Mixes) > 0 {
-		acts = append(acts, &action{r.cfg.Mix.Mixes, time.Time{}, func(s time.Time) {
+		acts = append(acts, &action{every: r.cfg.Mix.Mixes, do: func(s time.Time) {
 			r.call(ctx, "GET /api/mixes", "GET", base+"/mixes?sort=popular&limit=20", u.Token, nil, s, nil)
-		}}, &action{r.cfg.Mix.Play, time.Time{}, func(s time.Time) {
+		}}, &action{every: r.cfg.Mix.Play, do: func(s time.Time) {
 			id := r.prep.Mixes[rand.IntN(len(r.prep.Mixes))]
 			r.call(ctx, "POST /api/mixes/{id}/plays", "POST", fmt.Sprintf("%s/mixes/%d/plays", base, id), u.Token, nil, s, nil)
 		}})
 	}
+	// Each action runs on its own timer, which fires it (in a goroutine of
+	// its own: open loop) and sets itself for the next one. No goroutine
+	// waits per user between actions: with one per user, the garbage
+	// collector shrank 10,000 parked stacks every cycle and each woke to
+	// grow its stack again, the largest part of the generator's CPU.
 	now := time.Now()
 	for _, a := range acts {
 		if a.every > 0 {
-			a.next = now.Add(expo(a.every))
+			a.start(ctx, now)
 		}
 	}
-	for {
-		var next *action
+	context.AfterFunc(ctx, func() {
 		for _, a := range acts {
-			if a.every > 0 && (next == nil || a.next.Before(next.next)) {
-				next = a
-			}
+			a.stop()
 		}
-		if next == nil {
-			<-ctx.Done()
-			return
-		}
-		t := time.NewTimer(time.Until(next.next))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		sched := next.next
-		go next.do(sched)
-		next.next = sched.Add(expo(next.every))
+		ws.close()
+	})
+	// This goroutine is the socket's reader; it returns once the run is
+	// over and the socket closed (or it could not reconnect).
+	ws.read(ctx)
+}
+
+// action is one thing a user does every so often.
+type action struct {
+	every time.Duration
+	do    func(sched time.Time)
+	next  time.Time   // when it is due; only the timer's function reads or sets it once started
+	timer *time.Timer // fires it at next
+}
+
+func (a *action) start(ctx context.Context, now time.Time) {
+	a.next = now.Add(expo(a.every))
+	a.timer = time.AfterFunc(time.Hour, func() { a.fire(ctx) }) // set before it can fire
+	a.timer.Reset(time.Until(a.next))
+}
+
+// fire runs the action due at a.next and sets the timer for the next one,
+// drawn from when this one was due, not from now: a generator slowed down
+// catches up instead of offering less.
+func (a *action) fire(ctx context.Context) {
+	if ctx.Err() != nil {
+		return
+	}
+	sched := a.next
+	a.next = sched.Add(expo(a.every))
+	a.timer.Reset(time.Until(a.next))
+	a.do(sched)
+}
+
+func (a *action) stop() {
+	if a.timer != nil {
+		a.timer.Stop()
 	}
 }
 
@@ -495,17 +561,6 @@ func (s *socket) close() {
 	s.mu.Unlock()
 }
 
-type frame struct {
-	Op   string `json:"op"`
-	Code string `json:"code"`
-	Room string `json:"room"`
-	Seq  int64  `json:"seq"`
-	Type string `json:"type"`
-	Data struct {
-		Body string `json:"body"`
-	} `json:"data"`
-}
-
 // read runs the connection until it ends; after an unexpected end it
 // reconnects (resubscribing with since) until the run is over.
 func (s *socket) read(ctx context.Context) {
@@ -541,58 +596,62 @@ func ephemeral(b []byte) bool {
 // OnMessage checks a frame's seq and records delivery latency.
 func (s *socket) OnMessage(_ *gws.Conn, m *gws.Message) {
 	defer m.Close()
+	s.r.frames.Add(1)
 	now := time.Now().UnixNano()
-	if ephemeral(m.Bytes()) {
+	b := m.Bytes()
+	if ephemeral(b) {
 		return // typing, presence: nothing to check, and most of the frames
 	}
-	var f frame
-	if json.Unmarshal(m.Bytes(), &f) != nil {
-		return
+	f, ok := parseEvent(b)
+	if !ok {
+		var full frame
+		if json.Unmarshal(b, &full) != nil {
+			return
+		}
+		f = eventOf(full)
 	}
 	switch {
-	case f.Op == "error" && f.Code == "unavailable" && f.Room != "":
+	case f.op == "error" && f.code == "unavailable" && f.room != "":
 		// The server could not read the room's history just then; like a
 		// real client, ask again shortly, from the last seq seen.
-		time.AfterFunc(time.Second, func() { s.resubscribe(f.Room) })
-	case f.Op == "resync":
+		time.AfterFunc(time.Second, func() { s.resubscribe(f.room) })
+	case f.op == "resync":
 		// The server could not replay what this room missed; a real client
 		// refetches it by REST. Counted, and the seqs start afresh.
 		s.r.resyncs.Add(1)
 		s.mu.Lock()
-		delete(s.seqs, f.Room)
+		delete(s.seqs, f.room)
 		s.mu.Unlock()
-	case f.Op == "subscribed":
+	case f.op == "subscribed":
 		s.mu.Lock()
-		if _, ok := s.seqs[f.Room]; !ok {
-			s.seqs[f.Room] = f.Seq
+		if _, ok := s.seqs[f.room]; !ok {
+			s.seqs[f.room] = f.seq
 		}
 		s.mu.Unlock()
-	case f.Op == "event" && f.Seq > 0:
+	case f.op == "event" && f.seq > 0:
 		s.mu.Lock()
-		last, known := s.seqs[f.Room]
+		last, known := s.seqs[f.room]
 		switch {
 		case !known:
-		case f.Seq == last:
+		case f.seq == last:
 			s.r.duplicates.Add(1)
-		case f.Seq < last:
+		case f.seq < last:
 			s.r.outOfOrder.Add(1)
-		case f.Seq > last+1:
-			s.r.gaps.Add(f.Seq - last - 1)
+		case f.seq > last+1:
+			s.r.gaps.Add(f.seq - last - 1)
 		}
-		if f.Seq > last {
-			s.seqs[f.Room] = f.Seq
+		if f.seq > last {
+			s.seqs[f.room] = f.seq
 		}
 		s.mu.Unlock()
-		if f.Type == "message.created" && strings.HasPrefix(f.Data.Body, "lt:") {
-			if sent, err := strconv.ParseInt(strings.Fields(f.Data.Body[3:])[0], 10, 64); err == nil {
-				s.r.deliveries.Add(1)
-				s.shard.mu.Lock()
-				s.shard.hist.RecordValue((now - sent) / 1000)
-				if s.r.steady(sent) {
-					s.shard.steady.RecordValue((now - sent) / 1000)
-				}
-				s.shard.mu.Unlock()
+		if f.sent != 0 {
+			s.r.deliveries.Add(1)
+			s.shard.mu.Lock()
+			s.shard.hist.RecordValue((now - f.sent) / 1000)
+			if s.r.steady(f.sent) {
+				s.shard.steady.RecordValue((now - f.sent) / 1000)
 			}
+			s.shard.mu.Unlock()
 		}
 	}
 }
