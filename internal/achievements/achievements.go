@@ -210,9 +210,9 @@ type Store interface {
 	// Pending returns the achievements with a rule that userID has not earned.
 	Pending(ctx context.Context, userID int64) ([]Achievement, error)
 	// Metrics counts what the kinds in need measure for userID, each at
-	// least up to its need (a store may stop there). The streak looks at
-	// days from since on (zero: all history).
-	Metrics(ctx context.Context, userID int64, need map[RuleKind]int64, since time.Time) (Metrics, error)
+	// least up to its need (a store may stop there). The streak is the
+	// longest run over all of the user's history.
+	Metrics(ctx context.Context, userID int64, need map[RuleKind]int64) (Metrics, error)
 	// Award makes g in one transaction: the award, its XP and the
 	// collectibles its achievement grants. created is false, and nothing
 	// changes, when the user holds it already.

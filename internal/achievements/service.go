@@ -81,10 +81,6 @@ func CheckJob(userID int64) jobs.Job {
 	return j
 }
 
-// CheckWindow is how far back a queued check looks for an activity
-// streak; the backfill looks at all history.
-const CheckWindow = 60 * 24 * time.Hour
-
 // CheckJobKind runs CheckJob.
 func (s *Service) CheckJobKind() jobs.Kind {
 	return jobs.Kind{Name: CheckKind, MaxAttempts: 10, Timeout: time.Minute, Coalesce: true, Handle: func(ctx context.Context, j jobs.Job) error {
@@ -97,7 +93,7 @@ func (s *Service) CheckJobKind() jobs.Kind {
 		if s.RulesOff {
 			return nil
 		}
-		_, err := s.Check(ctx, p.UserID, s.Now().Add(-CheckWindow))
+		_, err := s.Check(ctx, p.UserID)
 		if apperr.Is(err, apperr.NotFound) {
 			return nil // the account is gone
 		}
@@ -105,14 +101,13 @@ func (s *Service) CheckJobKind() jobs.Kind {
 	}}
 }
 
-// Check evaluates every rule userID has not met yet and awards those met;
-// since bounds the streak's look-back (zero: all history).
-func (s *Service) Check(ctx context.Context, userID int64, since time.Time) ([]Granted, error) {
+// Check evaluates every rule userID has not met yet and awards those met.
+func (s *Service) Check(ctx context.Context, userID int64) ([]Granted, error) {
 	pending, err := s.Store.Pending(ctx, userID)
 	if err != nil || len(pending) == 0 {
 		return nil, err
 	}
-	m, err := s.Store.Metrics(ctx, userID, Needs(pending), since)
+	m, err := s.Store.Metrics(ctx, userID, Needs(pending))
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +363,7 @@ func (s *Service) Backfill(ctx context.Context, batch int, progress func(Progres
 			return p, err
 		}
 		for _, id := range ids {
-			gs, err := s.Check(ctx, id, time.Time{})
+			gs, err := s.Check(ctx, id)
 			if err != nil && !apperr.Is(err, apperr.NotFound) {
 				return p, fmt.Errorf("user %d: %w", id, err)
 			}

@@ -26,36 +26,48 @@ func InsertTx(ctx context.Context, tx *sql.Tx, dialect sqldb.Dialect, now time.T
 // InsertPrepared is InsertTx for a hot path: tx is a transaction of pool,
 // whose prepared statement runs the insert (nil pool: tx runs the text).
 func InsertPrepared(ctx context.Context, pool *sqldb.Pool, tx *sql.Tx, dialect sqldb.Dialect, now time.Time, js ...Job) error {
-	q := insertSQLite
-	if dialect == sqldb.MySQL {
-		q = insertMySQL
-	}
 	for _, j := range js {
-		if j.RunAt.IsZero() {
-			j.RunAt = now
-		}
-		if j.MaxAttempts <= 0 {
-			j.MaxAttempts = defaultMaxAttempts
-		}
-		if len(j.Payload) == 0 {
-			j.Payload = json.RawMessage("{}")
-		}
-		var unique any
-		if j.UniqueKey != "" {
-			unique = j.UniqueKey
-		}
-		args := []any{j.Kind, string(j.Payload), j.Priority, j.MaxAttempts, ms(j.RunAt), unique, ms(now), ms(now)}
-		var err error
-		if pool != nil {
-			_, err = pool.ExecTx(ctx, tx, q, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, q, args...)
-		}
-		if err != nil {
+		if _, err := InsertOnePrepared(ctx, pool, tx, dialect, now, j); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// InsertOnePrepared is InsertPrepared for one job. made is true when the
+// insert is known to have made a row, false when it joined a waiting job
+// of the same unique key or cannot tell: MySQL's upsert counts the
+// matched row as affected (ClientFoundRows), so there it is always false.
+func InsertOnePrepared(ctx context.Context, pool *sqldb.Pool, tx *sql.Tx, dialect sqldb.Dialect, now time.Time, j Job) (made bool, err error) {
+	q := insertSQLite
+	if dialect == sqldb.MySQL {
+		q = insertMySQL
+	}
+	if j.RunAt.IsZero() {
+		j.RunAt = now
+	}
+	if j.MaxAttempts <= 0 {
+		j.MaxAttempts = defaultMaxAttempts
+	}
+	if len(j.Payload) == 0 {
+		j.Payload = json.RawMessage("{}")
+	}
+	var unique any
+	if j.UniqueKey != "" {
+		unique = j.UniqueKey
+	}
+	args := []any{j.Kind, string(j.Payload), j.Priority, j.MaxAttempts, ms(j.RunAt), unique, ms(now), ms(now)}
+	var res sql.Result
+	if pool != nil {
+		res, err = pool.ExecTx(ctx, tx, q, args...)
+	} else {
+		res, err = tx.ExecContext(ctx, q, args...)
+	}
+	if err != nil || dialect == sqldb.MySQL {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 const insertJob = `INSERT INTO jobs (kind, payload, priority, state, max_attempts, run_at, unique_key, errors, created_at, updated_at)

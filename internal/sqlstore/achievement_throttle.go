@@ -1,8 +1,11 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"sync"
 	"time"
+
+	"github.com/plazahq/plaza/internal/sqldb"
 )
 
 // checkThrottle spaces out the achievement checks that a user's posts
@@ -21,10 +24,21 @@ import (
 // at most one window after it was made. The state is this process's alone
 // and only moves a job's due time, so losing it (a restart, another
 // instance) costs an early check, never a missed one.
+//
+// A post also skips the check's insert (on SQLite, a tenth of a capped
+// post's CPU, nearly always a no-op into the waiting check) when this
+// instance made the user's waiting check itself, saw it commit, and it is
+// not due yet (waiting). That check runs after the post: it is due later,
+// workers take only jobs that are due, and on SQLite nothing is taken
+// while the post's transaction holds the writer, so a check that was not
+// due when the post looked is still waiting when the post commits. MySQL
+// cannot say whether its insert made the row (jobs.InsertOnePrepared), so
+// there every post inserts as before.
 type checkThrottle struct {
 	window time.Duration
 	mu     sync.Mutex
 	last   map[int64]time.Time // when the user's last check enqueued by a post is due
+	made   map[int64]time.Time // when the user's check that this instance made, committed, is due
 }
 
 // maxThrottled bounds the users remembered; past it, those quiet for a
@@ -32,7 +46,7 @@ type checkThrottle struct {
 const maxThrottled = 50_000
 
 func newCheckThrottle(window time.Duration) *checkThrottle {
-	return &checkThrottle{window: window, last: map[int64]time.Time{}}
+	return &checkThrottle{window: window, last: map[int64]time.Time{}, made: map[int64]time.Time{}}
 }
 
 // due returns when the check enqueued by user's post at now should run.
@@ -57,7 +71,46 @@ func (t *checkThrottle) due(user int64, now time.Time) time.Time {
 				delete(t.last, u)
 			}
 		}
+		for u, at := range t.made {
+			if !now.Before(at) {
+				delete(t.made, u)
+			}
+		}
 	}
 	t.last[user] = now
 	return now
+}
+
+// waiting reports whether a check of user that this instance made is
+// known to wait, not due before now (the wall clock, as the job queue's
+// workers use).
+func (t *checkThrottle) waiting(user int64, now time.Time) bool {
+	if t == nil {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	at, ok := t.made[user]
+	return ok && now.Before(at)
+}
+
+// madeCheck records, once tx commits, that its insert made user's check
+// due at at.
+func (t *checkThrottle) madeCheck(db *sqldb.DB, tx *sql.Tx, user int64, at time.Time) {
+	if t == nil {
+		return
+	}
+	_ = db.AfterCommit(tx, func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if len(t.made) >= maxThrottled {
+			now := time.Now()
+			for u, due := range t.made {
+				if !now.Before(due) {
+					delete(t.made, u)
+				}
+			}
+		}
+		t.made[user] = at
+	})
 }

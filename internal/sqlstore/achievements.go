@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
 	"strconv"
 	"time"
 
@@ -82,23 +81,6 @@ func one(ctx context.Context, q queryFn, dest []any, query string, args ...any) 
 // achievementCheck is achievements.CheckJob, for stores that pass jobs to
 // their transaction.
 func achievementCheck(userID int64) jobs.Job { return achievements.CheckJob(userID) }
-
-// insertChecked runs an INSERT and enqueues a check of userID's
-// achievements in one transaction, and returns the new row's id.
-func insertChecked(ctx context.Context, db *sqldb.DB, userID int64, now time.Time, query string, args ...any) (int64, error) {
-	var id int64
-	err := db.Write().Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		if id, err = res.LastInsertId(); err != nil {
-			return err
-		}
-		return achievementCheckTx(ctx, tx, db, now, userID)
-	})
-	return id, err
-}
 
 const achievementCols = `id, slug, name, description, icon_url, xp, rarity, rule_kind, rule_count`
 
@@ -236,7 +218,7 @@ func boundLimit(d sqldb.Dialect) string {
 }
 
 // Metrics counts what need asks for; counts stop at the need.
-func (s *Achievements) Metrics(ctx context.Context, userID int64, need map[achievements.RuleKind]int64, since time.Time) (achievements.Metrics, error) {
+func (s *Achievements) Metrics(ctx context.Context, userID int64, need map[achievements.RuleKind]int64) (achievements.Metrics, error) {
 	q := s.db.Fresh().QueryPrepared
 	m := achievements.Metrics{}
 	var level int64
@@ -269,7 +251,7 @@ func (s *Achievements) Metrics(ctx context.Context, userID int64, need map[achie
 		case achievements.RuleCourses:
 			v, err = count(`SELECT COUNT(*) FROM (SELECT 1 FROM course_enrollments WHERE user_id = ? AND completed_at IS NOT NULL LIMIT `+lim+`) t`, userID, n)
 		case achievements.RuleStreak:
-			v, err = s.streak(ctx, q, userID, since)
+			v, err = bestStreak(ctx, q, s.db.Dialect, userID) // kept by the writes: achievement_streak.go
 		}
 		if err != nil {
 			return nil, err
@@ -277,27 +259,6 @@ func (s *Achievements) Metrics(ctx context.Context, userID int64, need map[achie
 		m[kind] = v
 	}
 	return m, nil
-}
-
-// streak is the longest run of consecutive UTC days, from since on, on
-// which userID posted a channel message or a shout.
-func (s *Achievements) streak(ctx context.Context, q queryFn, userID int64, since time.Time) (int64, error) {
-	from := max(ms(since), 0)
-	var days []int64
-	each := func(rows *sql.Rows) error {
-		var d int64
-		err := rows.Scan(&d)
-		days = append(days, d/dayMS)
-		return err
-	}
-	if err := q(ctx, each, `SELECT DISTINCT created_at - created_at % ? FROM messages WHERE sender_id = ? AND created_at >= ?`, dayMS, userID, from); err != nil {
-		return 0, err
-	}
-	if err := q(ctx, each, `SELECT DISTINCT created_at - created_at % ? FROM shouts WHERE user_id = ? AND created_at >= ?`, dayMS, userID, from); err != nil {
-		return 0, err
-	}
-	slices.Sort(days)
-	return achievements.LongestRun(slices.Compact(days)), nil
 }
 
 // Award makes g in one transaction. The user's row is locked first (the

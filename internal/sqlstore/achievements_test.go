@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,10 +34,14 @@ func mkUsers(t *testing.T, db *sqldb.DB, prefix string, n int) []int64 {
 	return ids
 }
 
-// act records one unit of activity with plain SQL (the triggers are
-// tested on their own below).
+// act records one unit of activity: messages and shouts through the
+// community store's writes (which keep the streak), the rest with plain
+// SQL (the triggers are tested on their own below).
 func act(db *sqldb.DB) func(ctx context.Context, kind achievements.RuleKind, userID int64, at time.Time, n int) error {
+	posts := sqlstore.NewCommunity(db, nil, gamification.Rules{}) // no XP: the suite counts XP from awards alone
+	var once sync.Once
 	var channel int64
+	var channelErr error
 	return func(ctx context.Context, kind achievements.RuleKind, userID int64, at time.Time, n int) error {
 		w := db.Write()
 		var err error
@@ -55,12 +60,16 @@ func act(db *sqldb.DB) func(ctx context.Context, kind achievements.RuleKind, use
 		t := at.UnixMilli()
 		switch kind {
 		case achievements.RuleMessages:
-			if channel == 0 {
-				channel = insert(`INSERT INTO channels (slug, name, description, created_at, updated_at) VALUES ('ach-fixture', 'fixture', '', 0, 0)`)
+			once.Do(func() {
+				c, err := posts.CreateChannel(ctx, community.Channel{Slug: "ach-fixture", Name: "fixture"}, userID)
+				channel, channelErr = c.ID, err
+			})
+			if channelErr != nil {
+				return channelErr
 			}
-			insert(`INSERT INTO messages (channel_id, sender_id, body, created_at) VALUES (?, ?, 'hi', ?)`, channel, userID, t)
+			_, _, err = posts.PostMessage(ctx, community.Message{ChannelID: channel, SenderID: userID, Body: "hi", CreatedAt: at}, nil)
 		case achievements.RuleShouts:
-			insert(`INSERT INTO shouts (user_id, body, created_at) VALUES (?, 'hey', ?)`, userID, t)
+			_, err = posts.PostShout(ctx, community.Shout{UserID: userID, Body: "hey", CreatedAt: at})
 		case achievements.RuleMixes:
 			insert(`INSERT INTO mixes (creator_id, title, genres, duration_sec, audio_path, cover_path, created_at, updated_at) VALUES (?, 'mix', '', 60, 'a.mp3', '', ?, ?)`, userID, t, t)
 		case achievements.RuleEvents:

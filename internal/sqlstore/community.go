@@ -23,6 +23,8 @@ type Community struct {
 	posts *sqldb.Group
 	// checks spaces out the achievement checks that posts enqueue.
 	checks *checkThrottle
+	// streaks knows who already counts as active today (achievement_streak.go).
+	streaks streakMemo
 }
 
 // PostCheckWindow is how long the achievement check of a post may wait to
@@ -156,17 +158,24 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 	var xp gamification.Result
 	check := achievementCheck(m.SenderID) // message achievements, streak
 	check.RunAt = s.checks.due(m.SenderID, m.CreatedAt)
-	outbox = append(outbox, check)
 	award, ok := s.rules.MessageAward(m.SenderID, 0)
 	// A member who reached today's cap earns nothing more today: skip the
 	// award (its lock, the ledger sum) rather than compute that again.
 	ok = ok && !s.xp.CappedToday(m.SenderID, award.Reason, award.DailyCap, m.CreatedAt)
+	day := dayOf(m.CreatedAt)
+	active := !s.streaks.counted(m.SenderID, day)
 	w := s.db.Write() // the statements are its prepared ones: posting is the hottest write
 	err := s.posts.Tx(ctx, func(tx *sql.Tx) error {
 		if ok {
 			if err := s.xp.LockTx(ctx, tx, m.SenderID); err != nil {
 				return err
 			}
+		}
+		if active {
+			if err := activeTx(ctx, w, tx, s.db.Dialect, m.SenderID, day); err != nil {
+				return err
+			}
+			s.streaks.remember(s.db, tx, m.SenderID, day)
 		}
 		res, err := w.ExecTx(ctx, tx, `INSERT INTO messages (channel_id, sender_id, body, created_at) VALUES (?, ?, ?, ?)`,
 			m.ChannelID, m.SenderID, m.Body, ms(m.CreatedAt))
@@ -187,7 +196,17 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 				return err
 			}
 		}
-		return jobs.InsertPrepared(ctx, w, tx, s.db.Dialect, m.CreatedAt, outbox...)
+		if err := jobs.InsertPrepared(ctx, w, tx, s.db.Dialect, m.CreatedAt, outbox...); err != nil {
+			return err
+		}
+		if s.checks.waiting(m.SenderID, time.Now()) {
+			return nil // the check this instance made runs after this commit (achievement_throttle.go)
+		}
+		made, err := jobs.InsertOnePrepared(ctx, w, tx, s.db.Dialect, m.CreatedAt, check)
+		if made {
+			s.checks.madeCheck(s.db, tx, m.SenderID, check.RunAt)
+		}
+		return err
 	})
 	m.CreatedAt = fromMS(ms(m.CreatedAt))
 	return m, xp, err
@@ -439,8 +458,20 @@ func (s *Community) MarkRead(ctx context.Context, threadID, userID, messageID in
 
 // PostShout inserts a shout.
 func (s *Community) PostShout(ctx context.Context, sh community.Shout) (community.Shout, error) {
-	var err error // inserted with a check of the shout achievements and streak
-	sh.ID, err = insertChecked(ctx, s.db, sh.UserID, sh.CreatedAt, `INSERT INTO shouts (user_id, body, created_at) VALUES (?, ?, ?)`, sh.UserID, sh.Body, ms(sh.CreatedAt))
+	w := s.db.Write() // inserted with the author's streak and a check of the shout achievements
+	err := w.Tx(ctx, func(tx *sql.Tx) error {
+		if err := activeTx(ctx, w, tx, s.db.Dialect, sh.UserID, dayOf(sh.CreatedAt)); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO shouts (user_id, body, created_at) VALUES (?, ?, ?)`, sh.UserID, sh.Body, ms(sh.CreatedAt))
+		if err != nil {
+			return err
+		}
+		if sh.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		return achievementCheckTx(ctx, tx, s.db, sh.CreatedAt, sh.UserID)
+	})
 	sh.CreatedAt = fromMS(ms(sh.CreatedAt))
 	return sh, err
 }

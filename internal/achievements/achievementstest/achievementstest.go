@@ -24,7 +24,9 @@ type Fixture struct {
 	XPOf func(ctx context.Context, userID int64) (int64, error)
 	// Act records one unit of what kind counts for userID at at: a channel
 	// message, a shout, a mix, an event attended, a course completed; for
-	// RuleLevel it sets the user's level to n (at is ignored).
+	// RuleLevel it sets the user's level to n (at is ignored). Messages
+	// and shouts go through the writes that keep the streak, and may run
+	// concurrently.
 	Act func(ctx context.Context, kind achievements.RuleKind, userID int64, at time.Time, n int) error
 }
 
@@ -163,7 +165,7 @@ func Exercise(t *testing.T, s achievements.Store, f Fixture) {
 		for _, k := range achievements.RuleKinds {
 			all[k] = 1000
 		}
-		m, err := s.Metrics(ctx, u, all, time.Time{})
+		m, err := s.Metrics(ctx, u, all)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,7 +198,7 @@ func Exercise(t *testing.T, s achievements.Store, f Fixture) {
 		if err := f.Act(ctx, achievements.RuleLevel, u, now, 6); err != nil {
 			t.Fatal(err)
 		}
-		m, err = s.Metrics(ctx, u, all, time.Time{})
+		m, err = s.Metrics(ctx, u, all)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,13 +209,99 @@ func Exercise(t *testing.T, s achievements.Store, f Fixture) {
 				t.Errorf("%s = %d, want %d", k, m[k], v)
 			}
 		}
-		// Counting may stop at the need; the streak's look-back is bounded.
-		m, err = s.Metrics(ctx, u, map[achievements.RuleKind]int64{achievements.RuleMessages: 2, achievements.RuleStreak: 7}, day(6))
-		if err != nil || m[achievements.RuleMessages] < 2 || m[achievements.RuleMessages] > 4 || m[achievements.RuleStreak] != 3 {
-			t.Errorf("bounded metrics = %v, %v; want messages 2-4, streak 3", m, err)
+		// Counting may stop at the need.
+		m, err = s.Metrics(ctx, u, map[achievements.RuleKind]int64{achievements.RuleMessages: 2, achievements.RuleStreak: 7})
+		if err != nil || m[achievements.RuleMessages] < 2 || m[achievements.RuleMessages] > 4 || m[achievements.RuleStreak] != 5 {
+			t.Errorf("metrics up to a need = %v, %v; want messages 2-4, streak 5", m, err)
 		}
-		_, err = s.Metrics(ctx, 1<<40, all, time.Time{})
+		_, err = s.Metrics(ctx, 1<<40, all)
 		wantCode(t, err, apperr.NotFound)
+	})
+
+	t.Run("streak across days, gaps and late writes", func(t *testing.T) {
+		u := f.Users[10]
+		streak := func() int64 {
+			t.Helper()
+			m, err := s.Metrics(ctx, u, map[achievements.RuleKind]int64{achievements.RuleStreak: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m[achievements.RuleStreak]
+		}
+		midnight := now.Truncate(24 * time.Hour) // a UTC midnight
+		day := func(d int) time.Time { return midnight.AddDate(0, 0, d) }
+		steps := []struct {
+			name string
+			kind achievements.RuleKind
+			at   time.Time
+			want int64
+		}{
+			{"first", achievements.RuleMessages, day(0).Add(23*time.Hour + 59*time.Minute + 59*time.Second + 999*time.Millisecond), 1},
+			{"the next UTC day, a millisecond later", achievements.RuleShouts, day(1), 2},
+			{"the same day again", achievements.RuleMessages, day(1).Add(12 * time.Hour), 2},
+			{"the last millisecond of that day", achievements.RuleMessages, day(1).Add(24*time.Hour - time.Millisecond), 2},
+			{"a gap of one day", achievements.RuleMessages, day(3), 2},
+			{"the run after the gap", achievements.RuleShouts, day(4), 2},
+			{"longer than the first run", achievements.RuleMessages, day(5), 3},
+			{"a late write fills the gap", achievements.RuleMessages, day(2).Add(time.Hour), 6},
+			{"a late write on a counted day", achievements.RuleShouts, day(0).Add(time.Hour), 6},
+			{"a late write before the first day", achievements.RuleMessages, day(-1), 7},
+			{"a long gap, then a new run", achievements.RuleMessages, day(40), 7},
+			{"today's run goes on", achievements.RuleMessages, day(41), 7},
+			{"a late write two days back", achievements.RuleMessages, day(39), 7},
+		}
+		for _, st := range steps {
+			if err := f.Act(ctx, st.kind, u, st.at, 0); err != nil {
+				t.Fatal(err)
+			}
+			if got := streak(); got != st.want {
+				t.Errorf("after %s (%s): streak %d, want %d", st.name, st.at.Format(time.RFC3339Nano), got, st.want)
+			}
+		}
+		// Day 42 extends the new run 39-41 to 4; days 43-46 make it 8,
+		// longer than the first.
+		for d := 42; d <= 46; d++ {
+			if err := f.Act(ctx, achievements.RuleMessages, u, day(d).Add(time.Duration(d)*time.Minute), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := streak(); got != 8 {
+			t.Errorf("after days 39-46: streak %d, want 8", got)
+		}
+	})
+
+	t.Run("streak under concurrent writes", func(t *testing.T) {
+		// Writers race on one user's days in any order (across midnight, a
+		// day before the latest, the same day twice); the streak is what
+		// counting the distinct days gives.
+		u := f.Users[11]
+		base := now.Truncate(24*time.Hour).AddDate(0, 1, 0)
+		var days []int64
+		var wg sync.WaitGroup
+		for i := range 40 {
+			d := (i * 7) % 23 // 0-22, not in order, each a few times
+			if d == 11 {
+				continue // a gap: runs 0-10 and 12-22
+			}
+			days = append(days, int64(d))
+			kind := achievements.RuleMessages
+			if i%3 == 0 {
+				kind = achievements.RuleShouts
+			}
+			at := base.AddDate(0, 0, d).Add(time.Duration(i) * time.Minute)
+			wg.Go(func() {
+				if err := f.Act(ctx, kind, u, at, 0); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		slices.Sort(days)
+		want := achievements.LongestRun(slices.Compact(days))
+		m, err := s.Metrics(ctx, u, map[achievements.RuleKind]int64{achievements.RuleStreak: 1000})
+		if err != nil || m[achievements.RuleStreak] != want || want != 11 {
+			t.Errorf("streak after concurrent writes = %v, %v; want %d (11)", m, err, want)
+		}
 	})
 
 	t.Run("pending", func(t *testing.T) {
