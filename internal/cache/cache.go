@@ -49,8 +49,9 @@ type Cache struct {
 	sf     singleflight.Group
 	stats  map[string]*tierStats
 
-	redis *redisx.Health
-	dirty atomic.Bool // an invalidation did not reach Redis
+	redis    *redisx.Health
+	dirty    atomic.Bool  // an invalidation did not reach Redis
+	timeouts atomic.Int64 // Redis calls that timed out without marking it down
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -167,11 +168,31 @@ func (c *Cache) remoteOK() bool { return c.remote != nil && c.redis.Up() }
 // flushed: from the moment Redis was lost, other instances' invalidations
 // stopped arriving, so anything it holds may already be stale; what is
 // loaded from now on, Revocable tiers are kept only IsolatedTTL.
+// Recovering costs every instance its whole cache when an invalidation
+// was missed meanwhile (watch), so only a Redis that is gone or has
+// stopped answering its heartbeat is marked down: see remoteReadFailed.
 func (c *Cache) remoteFailed(err error) {
 	if c.redis.Fail(err) {
 		c.local.Flush()
 		c.log.Warn("cache: Redis not answering; continuing on the local tier", "err", err)
 	}
+}
+
+// remoteReadFailed handles a read (or the store of a loaded value) that
+// Redis did not complete. A timeout means Redis is slow, not gone: its
+// invalidations still arrive, so this call goes without it and nothing
+// else changes. On a busy machine a 50 ms timeout is missed now and then
+// by a Redis that is fine; marking it down for that flushed every local
+// tier and, once any write had invalidated meanwhile, emptied the shared
+// cache on recovery, so all reads went to the database (two instances at
+// 2,000 users flapped about twice a second). A Redis that stops answering
+// altogether is caught by the heartbeat within about 2×Heartbeat.
+func (c *Cache) remoteReadFailed(err error) {
+	if redisx.IsTimeout(err) {
+		c.timeouts.Add(1)
+		return
+	}
+	c.remoteFailed(err)
 }
 
 // heartbeat pings Redis while it is up, so an outage is noticed even when
@@ -220,7 +241,7 @@ func (c *Cache) Get(ctx context.Context, tier Tier, key, tag string, load func(c
 		cancel()
 		switch {
 		case err != nil:
-			c.remoteFailed(err)
+			c.remoteReadFailed(err)
 		case ok:
 			c.local.Set(ctx, key, tag, lver, v, c.localTTL(tier))
 			st.hit(true)
@@ -244,7 +265,7 @@ func (c *Cache) Get(ctx context.Context, tier Tier, key, tag string, load func(c
 			rver, err = c.remote.TagVersion(octx, tag)
 			cancel()
 			if err != nil {
-				c.remoteFailed(err)
+				c.remoteReadFailed(err)
 				remote = false
 			}
 		}
@@ -257,7 +278,7 @@ func (c *Cache) Get(ctx context.Context, tier Tier, key, tag string, load func(c
 		if remote {
 			octx, cancel := c.opCtx(ctx)
 			if err := c.remote.Set(octx, key, tag, rver, val, tier.TTL); err != nil {
-				c.remoteFailed(err)
+				c.remoteReadFailed(err)
 			}
 			cancel()
 		}
@@ -299,11 +320,21 @@ func (c *Cache) remoteInvalidate(ctx context.Context, kind string, items []strin
 		c.dirty.Store(true)
 		return
 	}
-	octx, cancel := c.opCtx(ctx)
-	defer cancel()
-	err := apply(octx)
-	if err == nil {
-		err = c.rc.Publish(octx, c.channel(), c.id+"|"+kind+"|"+strings.Join(items, "\x00")).Err()
+	// An invalidation that timed out may or may not have happened; both
+	// steps are idempotent, so a slow Redis gets it again (up to three
+	// tries) before it counts as lost, which costs every instance its cache.
+	var err error
+	for try := 1; try <= 3; try++ {
+		octx, cancel := c.opCtx(ctx)
+		err = apply(octx)
+		if err == nil {
+			err = c.rc.Publish(octx, c.channel(), c.id+"|"+kind+"|"+strings.Join(items, "\x00")).Err()
+		}
+		cancel()
+		if err == nil || !redisx.IsTimeout(err) {
+			break
+		}
+		c.timeouts.Add(1)
 	}
 	if err != nil {
 		c.dirty.Store(true)
@@ -415,6 +446,9 @@ type Stats struct {
 	Lookups   int64                `json:"lookups"` // last minute
 	LocalSize int                  `json:"localEntries"`
 	Tiers     map[string]TierStats `json:"tiers"`
+	// RedisTimeouts counts Redis calls that timed out and were done
+	// without, Redis staying in use (since start).
+	RedisTimeouts int64 `json:"redisTimeouts"`
 }
 
 // TierStats are one tier's counts since start.
@@ -426,7 +460,7 @@ type TierStats struct {
 
 // Stats returns the counts.
 func (c *Cache) Stats() Stats {
-	s := Stats{Backend: c.Backend(), LocalSize: c.local.Len(), Tiers: map[string]TierStats{}}
+	s := Stats{Backend: c.Backend(), LocalSize: c.local.Len(), Tiers: map[string]TierStats{}, RedisTimeouts: c.timeouts.Load()}
 	var hits, total int64
 	for name, st := range c.stats {
 		s.Tiers[name] = TierStats{LocalHits: st.localHits.Load(), RemoteHits: st.remoteHits.Load(), Misses: st.misses.Load()}

@@ -296,3 +296,82 @@ func TestRevocableEntriesWhileRedisIsLost(t *testing.T) {
 	d = waitChange(old, 1500*time.Millisecond)
 	t.Logf("second revocation honoured on B after %v", d)
 }
+
+// Redis is slow for a moment (its answers held back, then delivered): a read
+// that times out goes to the loader for that call, an invalidation that
+// times out is sent again, and Redis stays in use: nothing is flushed and
+// no instance loses its shared cache. Only a Redis that stays silent is
+// marked down, by the heartbeat.
+func TestSlowRedisIsNotDropped(t *testing.T) {
+	rc, p, prefix := redistest.Proxied(t)
+	direct, _ := redistest.Open(t)
+	ctx := context.Background()
+	a, err := cache.New(ctx, cache.Config{Prefix: prefix, LocalTTLCap: time.Minute, OpTimeout: 200 * time.Millisecond}, rc, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Start()
+	t.Cleanup(a.Stop)
+	b := newCache(t, direct, prefix) // an instance whose Redis answers
+	var l loader
+	get := func(c *cache.Cache, key string) string {
+		v, err := c.Get(ctx, cache.Long, key, "user:3", l.load)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(v)
+	}
+	if get(a, "p") != "v1" || get(b, "p") != "v1" {
+		t.Fatal("first load is not shared")
+	}
+
+	// A read of an entry A does not hold times out: loaded, and Redis kept.
+	p.Blackhole()
+	if v := get(a, "q"); v != "v2" {
+		t.Fatalf("read while Redis is slow: %s", v)
+	}
+	p.Release()
+	if down, why := a.RemoteDown(); down {
+		t.Fatalf("one slow read marked Redis down: %s", why)
+	}
+	if get(a, "p") != "v1" {
+		t.Fatal("a slow read flushed the local tier")
+	}
+	if st := a.Stats(); st.RedisTimeouts < 1 {
+		t.Fatalf("timeouts not counted: %+v", st)
+	}
+
+	// An invalidation whose first try times out goes through on a later one.
+	p.Blackhole()
+	time.AfterFunc(300*time.Millisecond, p.Release)
+	a.InvalidateTag(ctx, "user:3")
+	if down, why := a.RemoteDown(); down {
+		t.Fatalf("a slow invalidation marked Redis down: %s", why)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for get(b, "p") == "v1" {
+		if time.Now().After(deadline) {
+			t.Fatal("the invalidation sent again did not reach the other instance")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The shared cache was not dropped: what B loaded, A reads from Redis.
+	loads := l.n.Load()
+	if v := get(a, "p"); v != fmt.Sprint("v", loads) || l.n.Load() != loads {
+		t.Fatalf("A read %s after %d loads, want B's v%d from Redis", v, l.n.Load(), loads)
+	}
+
+	// A Redis that stays silent is marked down by the heartbeat.
+	p.Blackhole()
+	t.Cleanup(p.Release)
+	deadline = time.Now().Add(3 * time.Second)
+	for {
+		if down, _ := a.RemoteDown(); down {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a silent Redis was not marked down")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -46,7 +46,7 @@ func (c *Cache) TagVersions(ctx context.Context, tags []string) ([]int64, error)
 	defer cancel()
 	v, err := c.remote.TagVersions(octx, tags)
 	if err != nil {
-		c.remoteFailed(err)
+		c.remoteReadFailed(err)
 		return nil, err
 	}
 	return v, nil

@@ -60,9 +60,21 @@ func TestTagVersionsWhileRedisIsLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Cut()
-	// The first call finds out (a timeout), later ones answer at once.
+	// No version is read; once the cache knows Redis is gone (the failed
+	// call if Redis refused it, else the heartbeat within about a second)
+	// the answer comes at once.
 	if _, err := c.TagVersions(ctx, []string{"x"}); err == nil {
 		t.Fatal("versions read with Redis cut")
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if down, _ := c.RemoteDown(); down {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Redis cut and not known down")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if _, err := c.TagVersions(ctx, []string{"x"}); !errors.Is(err, cache.ErrSharedDown) {
 		t.Fatalf("with Redis known down: %v", err)

@@ -221,6 +221,8 @@ func (s *Server) registerMetrics() {
 	s.metrics.Counter("plaza_ws_slow_disconnects_total", "Connections dropped for falling behind.", nil, func() float64 { return float64(ws().Dropped) })
 	s.metrics.Counter("plaza_ws_resyncs_total", "Rooms told to resync: events missing from the shared history.", nil, func() float64 { return float64(ws().Resyncs) })
 	s.metrics.Gauge("plaza_cache_hit_rate", "Cache hit rate over the last minute.", nil, func() float64 { return s.cache.Stats().HitRate })
+	s.metrics.Counter("plaza_cache_redis_timeouts_total", "Cache calls to Redis that timed out and went without it, Redis staying in use.", nil,
+		func() float64 { return float64(s.cache.Stats().RedisTimeouts) })
 }
 
 // prometheus serves /metrics on the API port to holders of MetricsToken

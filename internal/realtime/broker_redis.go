@@ -86,6 +86,7 @@ type RedisBroker struct {
 
 	deliver  atomic.Pointer[func(Event)]
 	redis    *redisx.Health
+	online   *onlineMemo
 	mu       sync.Mutex
 	dirty    map[string]bool // rooms published locally while Redis was away
 	controls [][]byte        // control messages the other instances have not had: Redis was away
@@ -100,7 +101,8 @@ func NewRedisBroker(c *redis.Client, prefix string, history int, ttl time.Durati
 	// slow under load; a publish that timed out may still have happened,
 	// and publishing it locally too would split the room's seqs.
 	return &RedisBroker{c: c, prefix: prefix, history: history, ttl: ttl, timeout: 2 * time.Second, log: log,
-		local: NewMemoryBroker(history, nil), redis: redisx.NewHealth(), dirty: map[string]bool{}, stop: make(chan struct{})}
+		local: NewMemoryBroker(history, nil), redis: redisx.NewHealth(), online: newOnlineMemo(onlineTTL, time.Now),
+		dirty: map[string]bool{}, stop: make(chan struct{})}
 }
 
 func (b *RedisBroker) seqKey(room string) string  { return b.prefix + "rt:{" + room + "}:seq" }
@@ -433,11 +435,18 @@ func (b *RedisBroker) Absent(ctx context.Context, room, instance string, user in
 	return b.c.ZRem(octx, b.presenceKey(room), strconv.FormatInt(user, 10)+":"+instance).Err()
 }
 
-// Online lists up to max users present in room on any instance, and how many.
+// Online lists up to max users present in room on any instance, and how
+// many, as read at most onlineTTL ago.
 func (b *RedisBroker) Online(ctx context.Context, room string, max int) ([]int64, int, error) {
 	if !b.redis.Up() {
 		return nil, 0, errors.New("realtime: Redis is down")
 	}
+	return b.online.get(ctx, room, max, b.readOnline)
+}
+
+// readOnline reads room's presence from Redis: every member, to count each
+// user once however many instances hold them.
+func (b *RedisBroker) readOnline(ctx context.Context, room string, max int) ([]int64, int, error) {
 	octx, cancel := b.opCtx(ctx)
 	defer cancel()
 	min := strconv.FormatInt(time.Now().Add(-presenceTTL).Unix(), 10)

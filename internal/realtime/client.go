@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -436,15 +437,14 @@ func (c *client) enter(ctx context.Context, room string, since *int64) {
 		c.sendError("unavailable", "could not read the room's history; subscribe again", room)
 		return
 	}
-	online, count := c.hub.online(ctx, room, 100)
+	sf := subscribedFrame{Op: "subscribed", Room: room, Seq: cur}
+	if !strings.HasPrefix(room, "user:") { // a user's own room is private: not listed
+		sf.Online, sf.OnlineCount = c.hub.online(ctx, room, 100)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.rooms[room] != s {
 		return // a re-authorization dropped it meanwhile, and said so
-	}
-	sf := subscribedFrame{Op: "subscribed", Room: room, Seq: cur}
-	if len(room) < 5 || room[:5] != "user:" {
-		sf.Online, sf.OnlineCount = online, count
 	}
 	c.write(mustJSON(sf))
 	switch {

@@ -1,6 +1,9 @@
 package realtime
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // ParseFrameForTest exposes the decoder of frames read back from Redis.
 func ParseFrameForTest(b []byte) (room string, seq int64, typ string, ok bool) {
@@ -36,3 +39,10 @@ func (b *RedisBroker) LocalSinceForTest(room string, since int64) ([]Event, int6
 	evs, cur, ok, _ := b.local.Since(context.Background(), room, since)
 	return evs, cur, ok
 }
+
+// SetOnlineClockForTest replaces the clock that ages the broker's online
+// memo; call it before the broker is used.
+func (b *RedisBroker) SetOnlineClockForTest(now func() time.Time) { b.online.now = now }
+
+// OnlineTTLForTest is how long an online list is answered from memory.
+const OnlineTTLForTest = onlineTTL

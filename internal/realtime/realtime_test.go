@@ -374,8 +374,12 @@ func TestSharedPresence(t *testing.T) {
 	ca.Close(websocket.StatusNormalClosure, "")
 	deadline := time.Now().Add(5 * time.Second)
 	for i := 0; ; i++ {
-		// Users 2 and 3..3+i are online; user 1 has left A.
-		if _, f := join(b, 3+i); f["onlineCount"] == float64(2+i) {
+		// Users 2 and 3..3+i are online; user 1 has left A. B answers from
+		// what it read of shared presence up to a second ago: wait until
+		// that read includes the newest user.
+		_, f := join(b, 3+i)
+		online, _ := f["online"].([]any)
+		if f["onlineCount"] == float64(2+i) && slices.Contains(online, any(float64(3+i))) && !slices.Contains(online, any(float64(1))) {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -5,8 +5,10 @@ package redisx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -51,6 +53,14 @@ func Open(ctx context.Context, url string) (*redis.Client, error) {
 		return nil, fmt.Errorf("redis: cannot reach %s: %w (check REDIS_URL)", opts.Addr, err)
 	}
 	return c, nil
+}
+
+// IsTimeout reports whether err is Redis being slow (a deadline passed)
+// rather than unreachable or refusing: a caller may do without it for this
+// call and keep using it.
+func IsTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // slogPrinter adapts go-redis's internal logger to slog.
