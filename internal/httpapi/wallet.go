@@ -126,7 +126,10 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, in any, fn f
 	}
 	me := authFrom(r).user.ID
 	key := &wallet.Key{UserID: me, Key: keyValue, Hash: wallet.RequestHash(r.Method, r.URL.Path, raw)}
-	reply, err := s.wallet.Store.Do(r.Context(), key, func(ctx context.Context, l wallet.Ledger) (wallet.Reply, error) {
+	// The wallets it touches, named up front: the store may lock them
+	// first, in one order, for a whole group-commit batch.
+	ctx := wallet.Touching(r.Context(), touched()...)
+	reply, err := s.wallet.Store.Do(ctx, key, func(ctx context.Context, l wallet.Ledger) (wallet.Reply, error) {
 		status, v, err := fn(ctx, l)
 		if err != nil {
 			return wallet.Reply{}, err

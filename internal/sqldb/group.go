@@ -39,6 +39,9 @@ type Group struct {
 	// round trip and a savepoint of a name already set replaces it).
 	replace bool
 
+	// begin runs first in every transaction of the group (SetBegin).
+	begin func(tx *sql.Tx, calls []context.Context) error
+
 	mu      sync.Mutex
 	pending []*groupCall
 	running bool
@@ -49,10 +52,54 @@ type Group struct {
 
 type groupCall struct {
 	ctx  context.Context
-	fn   func(tx *sql.Tx) error
+	fn   func(tx *sql.Tx, c *Call) error
+	lazy bool // TxLazy: no savepoint until the call asks (Call.Guard)
 	err  error
 	done chan struct{}
 }
+
+// A Call is one call's part of a shared transaction (TxLazy).
+type Call struct {
+	g      *Group
+	tx     *sql.Tx
+	shared bool // in a batch of several calls, under savepoints
+	saved  bool // its savepoint is set
+	wrote  bool // it wrote without one (Unguarded)
+}
+
+// Guard sets the savepoint a failure of the call rolls back to, once:
+// call it before the first write the call may have to take back. In a
+// transaction of its own (a lone call, or a call run again alone) the
+// whole transaction rolls back instead, and Guard does nothing.
+func (c *Call) Guard() error {
+	if c == nil || !c.shared || c.saved {
+		return nil
+	}
+	if _, err := c.g.exec(c.tx, `SAVEPOINT plaza_group`); err != nil {
+		return err
+	}
+	c.saved = true
+	return nil
+}
+
+// Unguarded records a write the call made without a savepoint (one that
+// either happens whole or not at all, made only once the call can no
+// longer be refused). Should the call fail after all, the shared
+// transaction cannot take that write back alone: it is rolled back whole,
+// and every call of the batch runs again alone.
+func (c *Call) Unguarded() {
+	if c != nil && !c.saved {
+		c.wrote = true
+	}
+}
+
+// Shared reports whether the call runs in a transaction shared with
+// other calls.
+func (c *Call) Shared() bool { return c != nil && c.shared }
+
+// errUnguardedFailed fails a shared transaction whose call wrote without
+// a savepoint and then failed.
+var errUnguardedFailed = errors.New("sqldb: a call failed after a write without a savepoint")
 
 // NewGroup returns a group committer on p; maxBatch bounds the calls of
 // one transaction (a long batch holds the write lock longer).
@@ -75,6 +122,14 @@ func NewGroupOn(db *DB, maxBatch int) *Group {
 	return g
 }
 
+// SetBegin makes fn run first in every transaction of the group, shared
+// or not, with the contexts of the calls it is about to run: a place to
+// lock, in one order and in one statement, the rows the calls will write
+// (so that two groups' batches never wait on each other in a circle), or
+// to read what they will all need. An error fails the transaction. Set it
+// before the group's first call.
+func (g *Group) SetBegin(fn func(tx *sql.Tx, calls []context.Context) error) { g.begin = fn }
+
 // GroupStats are a group's counts since it was made.
 type GroupStats struct {
 	Batches int64 // shared transactions run
@@ -89,13 +144,27 @@ func (g *Group) Stats() GroupStats {
 // Tx runs fn in the next shared transaction and returns fn's error, or the
 // transaction's, once that transaction has committed or failed.
 func (g *Group) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return g.tx(ctx, func(tx *sql.Tx, _ *Call) error { return fn(tx) }, false)
+}
+
+// TxLazy is Tx for a call that sets its savepoint itself (Call.Guard),
+// and only when it must: a call that may be refused before it writes
+// anything, or whose first write happens whole or not at all, skips it
+// (on MySQL one round trip of a few per call). When fn fails before
+// calling Guard it must have written nothing, or have said so with
+// Call.Unguarded.
+func (g *Group) TxLazy(ctx context.Context, fn func(tx *sql.Tx, c *Call) error) error {
+	return g.tx(ctx, fn, true)
+}
+
+func (g *Group) tx(ctx context.Context, fn func(tx *sql.Tx, c *Call) error, lazy bool) error {
+	c := &groupCall{ctx: ctx, fn: fn, lazy: lazy, done: make(chan struct{})}
 	if g.pool.hookFor(ctx) != nil {
-		return g.pool.Tx(ctx, fn)
+		return g.alone(c)
 	}
 	if err := ctx.Err(); err != nil {
 		return classify(err)
 	}
-	c := &groupCall{ctx: ctx, fn: fn, done: make(chan struct{})}
 	g.mu.Lock()
 	g.pending = append(g.pending, c)
 	lead := !g.running
@@ -106,6 +175,18 @@ func (g *Group) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	<-c.done
 	return c.err
+}
+
+// alone runs one call in a transaction of its own.
+func (g *Group) alone(c *groupCall) error {
+	return g.pool.Tx(c.ctx, func(tx *sql.Tx) error {
+		if g.begin != nil {
+			if err := g.begin(tx, []context.Context{c.ctx}); err != nil {
+				return err
+			}
+		}
+		return c.fn(tx, &Call{g: g, tx: tx})
+	})
 }
 
 // loop runs batches until no call waits. Calls that arrive while a batch
@@ -134,30 +215,46 @@ func (g *Group) run(batch []*groupCall) {
 	g.batches.Add(1)
 	g.calls.Add(int64(len(batch)))
 	if len(batch) == 1 {
-		c := batch[0]
-		c.err = g.pool.Tx(c.ctx, c.fn)
+		batch[0].err = g.alone(batch[0])
 		return
 	}
 	err := g.pool.Tx(context.Background(), func(tx *sql.Tx) error {
 		hooks, _ := g.pool.afterCommit.Load(tx)
+		if g.begin != nil {
+			ctxs := make([]context.Context, len(batch))
+			for i, c := range batch {
+				ctxs[i] = c.ctx
+			}
+			if err := g.begin(tx, ctxs); err != nil {
+				return err
+			}
+		}
 		for _, c := range batch {
 			c.err = nil
 			if err := c.ctx.Err(); err != nil {
 				c.err = classify(err) // the caller gave up before its turn: nothing of it runs
 				continue
 			}
-			if _, err := g.exec(tx, `SAVEPOINT plaza_group`); err != nil {
-				return err
-			}
-			mark := hooks.(*commitHooks).len()
-			if err := c.fn(tx); err != nil {
-				c.err = err
-				hooks.(*commitHooks).truncate(mark) // what a rolled-back call asked for never happened
-				if _, rerr := g.exec(tx, `ROLLBACK TO SAVEPOINT plaza_group`); rerr != nil {
-					return errors.Join(rerr, err) // the transaction itself is lost (MySQL rolls a deadlock back whole)
+			call := &Call{g: g, tx: tx, shared: true}
+			if !c.lazy {
+				if err := call.Guard(); err != nil {
+					return err
 				}
 			}
-			if g.replace {
+			mark := hooks.(*commitHooks).len()
+			if err := c.fn(tx, call); err != nil {
+				c.err = err
+				hooks.(*commitHooks).truncate(mark) // what a rolled-back call asked for never happened
+				switch {
+				case call.wrote:
+					return errors.Join(errUnguardedFailed, err)
+				case call.saved:
+					if _, rerr := g.exec(tx, `ROLLBACK TO SAVEPOINT plaza_group`); rerr != nil {
+						return errors.Join(rerr, err) // the transaction itself is lost (MySQL rolls a deadlock back whole)
+					}
+				}
+			}
+			if g.replace || !call.saved {
 				continue // the next call's SAVEPOINT replaces this one
 			}
 			if _, err := g.exec(tx, `RELEASE SAVEPOINT plaza_group`); err != nil {
@@ -176,7 +273,7 @@ func (g *Group) run(batch []*groupCall) {
 			c.err = classify(cerr)
 			continue
 		}
-		c.err = g.pool.Tx(c.ctx, c.fn)
+		c.err = g.alone(c)
 	}
 }
 

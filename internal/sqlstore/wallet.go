@@ -46,7 +46,11 @@ func NewWallet(db *sqldb.DB, now func() time.Time) *Wallet {
 	if now == nil {
 		now = time.Now
 	}
-	return &Wallet{db: db, now: now, group: sqldb.NewGroupOn(db, 128)}
+	s := &Wallet{db: db, now: now, group: sqldb.NewGroupOn(db, 128)}
+	if db.Dialect == sqldb.MySQL {
+		s.group.SetBegin(s.lockTouched)
+	}
+	return s
 }
 
 // WithoutGroupCommit returns a store on the same database whose writes
@@ -84,8 +88,8 @@ func (s *Wallet) Do(ctx context.Context, key *wallet.Key, fn func(ctx context.Co
 		var open int64
 		now := s.now().UTC().Truncate(time.Millisecond)
 		var openKind string
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			l := &ledger{s: s, tx: tx, now: now, careful: careful, batch: s.batchOf(tx)}
+		err := s.tx(ctx, func(tx *sql.Tx, call *sqldb.Call) error {
+			l := &ledger{s: s, tx: tx, call: call, now: now, careful: careful, batch: s.batchOf(tx)}
 			err := s.call(ctx, l, key, fn, &reply)
 			open, openKind = l.open, l.openKind
 			if l.batch != nil {
@@ -157,8 +161,15 @@ func (s *Wallet) Do(ctx context.Context, key *wallet.Key, fn func(ctx context.Co
 // call runs fn on l and records key's reply: at once, or on MySQL with
 // the transaction's other keys just before it commits (txBatch).
 func (s *Wallet) call(ctx context.Context, l *ledger, key *wallet.Key, fn func(ctx context.Context, l wallet.Ledger) (wallet.Reply, error), reply *wallet.Reply) error {
+	if key != nil && l.batch != nil && l.batch.keySet[keyID{key.UserID, key.Key}] {
+		// Used by an earlier call of this batch: refused before anything
+		// is written (Do answers with that call's reply, once committed).
+		return errKeyTaken
+	}
 	r, err := fn(ctx, l)
 	switch {
+	case l.guardErr != nil:
+		return l.guardErr
 	case l.open != 0:
 		return errOpenWallet // even if fn went on: it must roll back
 	case l.redo:
@@ -182,11 +193,14 @@ func (s *Wallet) call(ctx context.Context, l *ledger, key *wallet.Key, fn func(c
 }
 
 // tx runs a write through the group committer, or alone without one.
-func (s *Wallet) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// A call sets its savepoint in a shared transaction only before a write
+// it may have to take back (ledger.guard): a tip whose wallets the batch
+// holds, checked in memory first, writes without one.
+func (s *Wallet) tx(ctx context.Context, fn func(tx *sql.Tx, call *sqldb.Call) error) error {
 	if s.group == nil {
-		return s.db.Write().Tx(ctx, fn)
+		return s.db.Write().Tx(ctx, func(tx *sql.Tx) error { return fn(tx, nil) })
 	}
-	return s.group.Tx(ctx, fn)
+	return s.group.TxLazy(ctx, fn)
 }
 
 func (s *Wallet) lookupKey(ctx context.Context, key *wallet.Key) (reply wallet.Reply, hash string, at time.Time, found bool, err error) {
@@ -212,9 +226,16 @@ func (s *Wallet) pruneKeys(ctx context.Context, now time.Time) {
 
 // ledger writes postings inside one transaction.
 type ledger struct {
-	s   *Wallet
-	tx  *sql.Tx
-	now time.Time
+	s  *Wallet
+	tx *sql.Tx
+	// call: this call's part of a group's shared transaction (nil without
+	// a group). guarded: its savepoint is set; unguarded: it wrote without
+	// one (a fast tip on held wallets); guardErr: setting it failed.
+	call      *sqldb.Call
+	guarded   bool
+	unguarded bool
+	guardErr  error
+	now       time.Time
 	// careful: a tip moves its credits one wallet at a time, each step
 	// able to say why it is refused (see tipFast).
 	careful bool
@@ -517,6 +538,7 @@ func (l *ledger) Tip(ctx context.Context, from, to, amount int64, note string) (
 		return wallet.Entry{}, err
 	}
 	if !l.careful {
+		l.guard() // its UPDATE may change one wallet of the two
 		return l.tipFast(ctx, from, to, amount, note)
 	}
 	// Rows are locked in user-id order, so A→B and B→A tips never wait

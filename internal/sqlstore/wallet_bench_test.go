@@ -63,7 +63,7 @@ func benchTips(b *testing.B, db *sqldb.DB, s *sqlstore.Wallet) {
 				to = hot
 			}
 			key := &wallet.Key{UserID: from, Key: fmt.Sprint("bench-", i), Hash: "h"}
-			if _, err := s.Do(ctx, key, func(ctx context.Context, l wallet.Ledger) (wallet.Reply, error) {
+			if _, err := s.Do(wallet.Touching(ctx, from, to), key, func(ctx context.Context, l wallet.Ledger) (wallet.Reply, error) {
 				e, err := l.Tip(ctx, from, to, 1, "")
 				return wallet.Reply{Status: 201, Body: []byte(fmt.Sprint(e.ID))}, err
 			}); err != nil {

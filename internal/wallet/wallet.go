@@ -228,3 +228,21 @@ type Store interface {
 
 // UserRef returns a posting's ref for a user.
 func UserRef(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
+
+type touchesKey struct{}
+
+// Touching returns ctx naming the users whose wallets a write through
+// Store.Do is about to change (a tip's sender and recipient). It is a
+// hint, not a limit: a store may lock those wallets first, all in one
+// order (so that concurrent writes never wait on each other in a circle),
+// and read their balances once for many writes; a write may change other
+// wallets too.
+func Touching(ctx context.Context, users ...int64) context.Context {
+	return context.WithValue(ctx, touchesKey{}, users)
+}
+
+// Touches returns the users Touching named in ctx.
+func Touches(ctx context.Context) []int64 {
+	users, _ := ctx.Value(touchesKey{}).([]int64)
+	return users
+}
