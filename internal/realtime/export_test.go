@@ -18,16 +18,26 @@ func (b *RedisBroker) PublishAsForTest(ctx context.Context, room, typ string, da
 
 // HoldWritesForTest stops the writes to user's connections until release
 // is called: frames queue in their outboxes meanwhile.
+// A connection still writing (the join's reply, on a busy machine) is
+// waited for, up to a few seconds, so that every one of them is held.
 func (h *Hub) HoldWritesForTest(user int64) (release func()) {
 	var held []*client
 	for _, c := range h.snapshot() {
-		if c.user.ID == user {
+		if c.user.ID != user {
+			continue
+		}
+		for deadline := time.Now().Add(5 * time.Second); ; {
 			c.outMu.Lock()
-			if !c.writing { // idle: no writer will start until release
+			idle := !c.writing
+			if idle { // no writer will start until release
 				c.writing = true
 				held = append(held, c)
 			}
 			c.outMu.Unlock()
+			if idle || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(time.Millisecond)
 		}
 	}
 	return func() { h.dispatch(held) }

@@ -121,6 +121,11 @@ func TestWritesAreBatched(t *testing.T) {
 	for i := range n {
 		broker.Publish(context.Background(), "chat", "message.created", []byte(fmt.Sprintf(`{"n":%d,"pad":"%s"}`, i, strings.Repeat("é", i))))
 	}
+	// Released once every frame is in the outbox (fan-out counts them as
+	// it queues), so the writer finds them all there.
+	for deadline := time.Now().Add(5 * time.Second); e.hub.Stats().Delivered-before.Delivered < n && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	release()
 	got := readEvents(c, "message.created", n, 10*time.Second)
 	if len(got) != n {
