@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/plazahq/plaza/internal/achievements"
@@ -153,30 +152,16 @@ func bestStreak(ctx context.Context, q queryFn, dialect sqldb.Dialect, user int6
 // write's commit, a new day starts empty, and another instance that has
 // not seen the user just runs the UPDATE, which finds the day counted.
 type streakMemo struct {
-	mu    sync.Mutex
-	day   int64
-	users map[int64]struct{}
+	days dayMemo[int64, struct{}]
 }
 
 // counted reports whether user is known active on day.
 func (m *streakMemo) counted(user, day int64) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, ok := m.users[user]
-	return ok && m.day == day
+	_, ok := m.days.get(day, user)
+	return ok
 }
 
 // remember records, once tx commits, that user was active on day.
 func (m *streakMemo) remember(db *sqldb.DB, tx *sql.Tx, user, day int64) {
-	_ = db.AfterCommit(tx, func() {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		switch {
-		case day < m.day:
-			return // a write of a day already over
-		case day > m.day || m.users == nil:
-			m.day, m.users = day, map[int64]struct{}{}
-		}
-		m.users[user] = struct{}{}
-	})
+	m.days.rememberAfterCommit(db, tx, day, user, func(struct{}) struct{} { return struct{}{} })
 }

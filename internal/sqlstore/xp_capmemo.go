@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"database/sql"
-	"sync"
 	"time"
 
 	"github.com/plazahq/plaza/internal/gamification"
@@ -21,9 +20,7 @@ import (
 // (a rolled-back one saw nothing), and only for the day they were seen;
 // a new day starts empty.
 type capMemo struct {
-	mu     sync.Mutex
-	day    int64            // the UTC day (unix ms of its start) the entries hold for
-	capped map[capKey]int64 // the cap that was found reached
+	days dayMemo[capKey, int64] // the cap that was found reached
 }
 
 type capKey struct {
@@ -40,15 +37,9 @@ func (m *capMemo) reached(user int64, reason gamification.Reason, limit int64, n
 	if limit <= 0 {
 		return false
 	}
-	day := utcDay(now)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.day != day {
-		return false
-	}
 	// A cap at or below the one found reached is reached too (the sum is
 	// at least the larger one).
-	c, ok := m.capped[capKey{user, reason}]
+	c, ok := m.days.get(utcDay(now), capKey{user, reason})
 	return ok && limit <= c
 }
 
@@ -56,19 +47,7 @@ func (m *capMemo) reached(user int64, reason gamification.Reason, limit int64, n
 // limit on day. A transaction the database did not start has no commit to
 // wait for: nothing is remembered.
 func (x *XP) rememberCapped(tx *sql.Tx, user int64, reason gamification.Reason, limit, day int64) {
-	m := &x.caps
-	_ = x.db.AfterCommit(tx, func() {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		switch {
-		case day < m.day:
-			return // a transaction of a day already over
-		case day > m.day || m.capped == nil:
-			m.day, m.capped = day, map[capKey]int64{}
-		}
-		k := capKey{user, reason}
-		m.capped[k] = max(m.capped[k], limit)
-	})
+	x.caps.days.rememberAfterCommit(x.db, tx, day, capKey{user, reason}, func(c int64) int64 { return max(c, limit) })
 }
 
 // CappedToday reports that user's XP for reason is known to have reached
