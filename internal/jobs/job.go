@@ -78,9 +78,9 @@ type Kind struct {
 	MaxAttempts int           // default 10
 	Timeout     time.Duration // per attempt; default 1 minute
 	// Coalesce makes a job's UniqueKey gather only jobs that have not
-	// started: the key is released when a worker takes the job, before its
-	// handler runs, so a write committed while it runs enqueues another
-	// (a handler that re-reads state then misses nothing).
+	// started: the key is released by the statement that claims the job,
+	// before its handler runs, so a write committed while it runs enqueues
+	// another (a handler that re-reads state then misses nothing).
 	Coalesce bool
 }
 

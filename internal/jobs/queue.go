@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -146,6 +147,12 @@ func (q *Queue) poke() {
 func (q *Queue) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	q.cancel = cancel
+	for name, k := range q.kinds {
+		if k.Coalesce {
+			q.store.coalesce = append(q.store.coalesce, name)
+		}
+	}
+	slices.Sort(q.store.coalesce) // one statement text: kept prepared
 	for range q.cfg.Workers {
 		q.wg.Add(1)
 		go q.worker(ctx)
@@ -280,12 +287,6 @@ func (q *Queue) run(j Job) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), k.Timeout)
 	defer cancel()
-	if k.Coalesce && j.UniqueKey != "" {
-		if err := q.store.releaseKey(ctx, j.ID, q.id); err != nil {
-			q.record(j, fmt.Errorf("releasing its unique key: %w", err))
-			return
-		}
-	}
 	q.running.Store(j.ID, &running{job: j, cancel: cancel})
 	defer q.running.Delete(j.ID)
 	result := make(chan error, 1)

@@ -108,6 +108,25 @@ func scanJob(sc interface{ Scan(...any) error }) (Job, error) {
 type store struct {
 	db      *sqldb.DB
 	backoff func(attempts int) time.Duration
+	// coalesce names the kinds whose jobs give up their unique key as they
+	// are claimed (Kind.Coalesce), so a write after that makes a new job
+	// rather than joining one already running; set by Start.
+	coalesce []string
+}
+
+// claimSet is the SET list of a claim: the lease, and for the kinds in
+// s.coalesce a released unique key (in the same statement, rather than a
+// write of its own per job). Its arguments follow lease, worker and now.
+func (s store) claimSet() (string, []any) {
+	set := `state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?`
+	if len(s.coalesce) == 0 {
+		return set, nil
+	}
+	args := make([]any, len(s.coalesce))
+	for i, k := range s.coalesce {
+		args[i] = k
+	}
+	return set + `, unique_key = CASE WHEN kind IN (` + strings.TrimSuffix(strings.Repeat("?,", len(args)), ",") + `) THEN NULL ELSE unique_key END`, args
 }
 
 // claim leases up to n due jobs to worker until lease.
@@ -123,9 +142,11 @@ func (s store) claim(ctx context.Context, worker string, n int, now, lease time.
 		// A constant text, run for every claim: kept prepared. The limit
 		// is written "? + 0": a plain "LIMIT ?" makes SQLite re-prepare
 		// the statement whenever its value is bound anew.
-		err := s.db.Write().QueryPrepared(ctx, each, `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?
+		set, kinds := s.claimSet()
+		args := append(append([]any{ms(lease), worker, ms(now)}, kinds...), ms(now), n)
+		err := s.db.Write().QueryPrepared(ctx, each, `UPDATE jobs SET `+set+`
 			WHERE id IN (SELECT id FROM jobs WHERE state = 'available' AND run_at <= ? ORDER BY priority DESC, run_at, id LIMIT ? + 0)
-			RETURNING `+jobCols, ms(lease), worker, ms(now), ms(now), n)
+			RETURNING `+jobCols, args...)
 		return out, err
 	}
 	err := s.db.Write().Tx(ctx, func(tx *sql.Tx) error {
@@ -144,8 +165,9 @@ func (s store) claim(ctx context.Context, worker string, n int, now, lease time.
 			args[i] = *(p.(*int64))
 		}
 		in := strings.TrimSuffix(strings.Repeat("?,", len(args)), ",")
-		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, locked_by = ?, updated_at = ?
-			WHERE id IN (`+in+`)`, append([]any{ms(lease), worker, ms(now)}, args...)...); err != nil {
+		set, kinds := s.claimSet()
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET `+set+` WHERE id IN (`+in+`)`,
+			append(append([]any{ms(lease), worker, ms(now)}, kinds...), args...)...); err != nil {
 			return err
 		}
 		return sqldb.QueryRows(ctx, tx, each, `SELECT `+jobCols+` FROM jobs WHERE id IN (`+in+`) ORDER BY priority DESC, run_at, id`, args...)
@@ -190,12 +212,6 @@ func (s store) fail(ctx context.Context, j Job, worker string, cause error, perm
 	_, err := s.db.Write().Exec(ctx, `UPDATE jobs SET state = 'available', errors = ?, run_at = ?, updated_at = ?, lease_until = NULL, locked_by = ''
 		WHERE `+cond, append([]any{string(eb), ms(now.Add(s.backoff(j.Attempts))), ms(now)}, args...)...)
 	return Available, err
-}
-
-// releaseKey frees a running job's unique key (Kind.Coalesce).
-func (s store) releaseKey(ctx context.Context, id int64, worker string) error {
-	_, err := s.db.Write().ExecPrepared(ctx, `UPDATE jobs SET unique_key = NULL WHERE id = ? AND locked_by = ? AND state = 'running'`, id, worker)
-	return err
 }
 
 // release hands claimed jobs back without counting the attempt (shutdown).
