@@ -99,3 +99,21 @@ func FuzzAchievementInput(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckJobPayload: the check's payload, written out by hand, is the
+// JSON its handler reads.
+func TestCheckJobPayload(t *testing.T) {
+	t.Parallel()
+	for _, id := range []int64{1, 42, 1<<53 - 1} {
+		j := CheckJob(id)
+		var p struct {
+			UserID int64 `json:"userId"`
+		}
+		if err := json.Unmarshal(j.Payload, &p); err != nil || p.UserID != id {
+			t.Errorf("CheckJob(%d).Payload = %s: %d, %v", id, j.Payload, p.UserID, err)
+		}
+		if j.Kind != CheckKind || j.UniqueKey != CheckKey(id) || j.MaxAttempts != 10 {
+			t.Errorf("CheckJob(%d) = %+v", id, j)
+		}
+	}
+}

@@ -75,10 +75,9 @@ func userTag(userID int64) string { return "achievements:user:" + strconv.Format
 // one inserts it in its own transaction (jobs.InsertTx). Checks of one
 // user coalesce while they wait.
 func CheckJob(userID int64) jobs.Job {
-	j := jobs.Must(CheckKind, map[string]int64{"userId": userID})
-	j.UniqueKey = CheckKey(userID)
-	j.MaxAttempts = 10
-	return j
+	// The payload is written out: every post may make one.
+	return jobs.Job{Kind: CheckKind, Payload: []byte(`{"userId":` + strconv.FormatInt(userID, 10) + `}`),
+		UniqueKey: CheckKey(userID), MaxAttempts: 10}
 }
 
 // CheckJobKind runs CheckJob.

@@ -156,8 +156,7 @@ func scanMessage(sc interface{ Scan(...any) error }) (community.Message, error) 
 // PostMessage inserts a message, its mentions, its jobs and its XP.
 func (s *Community) PostMessage(ctx context.Context, m community.Message, mentioned []int64, outbox ...jobs.Job) (community.Message, gamification.Result, error) {
 	var xp gamification.Result
-	check := achievementCheck(m.SenderID) // message achievements, streak
-	check.RunAt = s.checks.due(m.SenderID, m.CreatedAt)
+	checkAt := s.checks.due(m.SenderID, m.CreatedAt) // message achievements, streak
 	award, ok := s.rules.MessageAward(m.SenderID, 0)
 	// A member who reached today's cap earns nothing more today: skip the
 	// award (its lock, the ledger sum) rather than compute that again.
@@ -202,9 +201,11 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 		if s.checks.waiting(m.SenderID, time.Now()) {
 			return nil // the check this instance made runs after this commit (achievement_throttle.go)
 		}
+		check := achievementCheck(m.SenderID) // made only when inserted: most posts of an active member skip it
+		check.RunAt = checkAt
 		made, err := jobs.InsertOnePrepared(ctx, w, tx, s.db.Dialect, m.CreatedAt, check)
 		if made {
-			s.checks.madeCheck(s.db, tx, m.SenderID, check.RunAt)
+			s.checks.madeCheck(s.db, tx, m.SenderID, checkAt)
 		}
 		return err
 	})
