@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -57,6 +58,7 @@ type DB struct {
 	writer  *Pool
 	readers []*Pool // replicas, or SQLite's read pool; empty: read from writer
 	next    atomic.Uint64
+	ckpt    *checkpointer // SQLite: checkpoint.go
 }
 
 // Open connects to the engine the config names and checks it answers.
@@ -84,7 +86,7 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 	// statement journal, a temporary file by default: at 10,000 users
 	// those pwrite calls were 4.5 % of the server's CPU. In memory the
 	// copy is a memcpy; it lives as long as one transaction.
-	w, err := sql.Open("sqlite", base+"&_txlock=immediate&_pragma=temp_store(MEMORY)")
+	w, err := sql.Open("sqlite", base+"&_txlock=immediate&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint("+strconv.Itoa(walSafetyPages)+")")
 	if err != nil {
 		return nil, err
 	}
@@ -102,8 +104,15 @@ func openSQLite(ctx context.Context, cfg Config) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
+	c, err := sql.Open("sqlite", base)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
 	readers := max(cfg.PoolSize, runtime.GOMAXPROCS(0)*2)
-	return &DB{Dialect: SQLite, writer: writer, readers: []*Pool{newPool("sqlite-reader", r, readers, cfg.QueueLimit, cfg.QueryTimeout)}}, nil
+	return &DB{Dialect: SQLite, writer: writer, readers: []*Pool{newPool("sqlite-reader", r, readers, cfg.QueueLimit, cfg.QueryTimeout)},
+		ckpt: startCheckpointer(c, checkpointEvery)}, nil
 }
 
 func openMySQL(ctx context.Context, cfg Config) (*DB, error) {
@@ -291,6 +300,9 @@ func (d *DB) Ping(ctx context.Context) error {
 // Close closes every pool.
 func (d *DB) Close() error {
 	var errs []error
+	if d.ckpt != nil {
+		errs = append(errs, d.ckpt.close())
+	}
 	for _, p := range append([]*Pool{d.writer}, d.readers...) {
 		if p != nil {
 			p.closeStmts()

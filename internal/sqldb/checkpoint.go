@@ -1,0 +1,75 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+	"time"
+)
+
+// SQLite copies the pages its write-ahead log holds back into the database
+// file in a checkpoint. Left to itself it runs one inside the commit that
+// takes the log past 1,000 pages: that commit waits for the copy and two
+// fsyncs, and under a steady stream of posts (each commit a few pages) it
+// happened a dozen times a second, the same hot pages (the newest leaf of
+// messages, of the ledger, of jobs) copied again each time: 4 % of the
+// server's CPU in a post benchmark, nearly all of it fsync.
+//
+// Here a goroutine checkpoints once every checkpointEvery on a connection
+// of its own, in PASSIVE mode: it never waits for the writer or the
+// readers, and they never wait for it (SQLite lets a checkpoint run beside
+// both). A page written many times in that second is copied once. The
+// writer keeps an automatic checkpoint at walSafetyPages (80 MB of log) in
+// case this one falls behind or fails.
+const (
+	checkpointEvery = time.Second
+	walSafetyPages  = 20_000
+)
+
+// checkpointer runs the periodic checkpoints until stop.
+type checkpointer struct {
+	db   *sql.DB
+	stop chan struct{}
+	done sync.WaitGroup
+}
+
+func startCheckpointer(db *sql.DB, every time.Duration) *checkpointer {
+	db.SetMaxOpenConns(1)
+	c := &checkpointer{db: db, stop: make(chan struct{})}
+	c.done.Add(1)
+	go c.run(every)
+	return c
+}
+
+func (c *checkpointer) run(every time.Duration) {
+	defer c.done.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+		// An error (the database busy in a way PASSIVE does not wait out,
+		// or gone while closing) leaves the frames for the next tick or the
+		// writer's safety checkpoint.
+		_, _, _ = c.checkpoint(context.Background())
+	}
+}
+
+// checkpoint runs one PASSIVE checkpoint and returns the frames in the log
+// and those checkpointed.
+func (c *checkpointer) checkpoint(ctx context.Context) (logged, copied int64, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var busy int64
+	err = c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logged, &copied)
+	return logged, copied, err
+}
+
+func (c *checkpointer) close() error {
+	close(c.stop)
+	c.done.Wait()
+	return c.db.Close()
+}
