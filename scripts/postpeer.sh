@@ -12,7 +12,7 @@
 # Environment: PLAZA_BIN / PB_BIN measure those binaries instead of
 # building; POSTPEER_PORT (default 19401) is Plaza's port and the next one
 # PocketBase's; POSTPEER_PROFILE=FILE also takes a 10 s CPU profile of
-# Plaza alone under 64 clients after the comparison (its debug listener on
+# Plaza alone under 64 clients (POSTPEER_PROFILE_CLIENTS) after the comparison (its debug listener on
 # POSTPEER_DEBUG_ADDR, default 127.0.0.1:19460); POSTPEER_JSON=FILE keeps
 # the rounds; POSTPEER_KEEP=1 keeps the work directory; POSTPEER_USERS=N
 # prepares N Plaza users instead of one per client (with --plaza-rotate
@@ -79,8 +79,9 @@ args=(--plaza "http://127.0.0.1:$plaza_port" --plaza-pid "$plaza_pid" --plaza-pr
 	--json "${POSTPEER_JSON:-/dev/null}" ${extra[@]+"${extra[@]}"}
 
 if [ -n "${POSTPEER_PROFILE:-}" ]; then
-	echo; echo "profile: Plaza alone, 64 clients, 10 s of a 14 s run -> $POSTPEER_PROFILE"
-	"$work/postpeer" "${args[@]}" --only plaza --clients 64 --duration 14s --rounds 1 --warmup 1s ${extra[@]+"${extra[@]}"} &
+	pc=${POSTPEER_PROFILE_CLIENTS:-64}
+	echo; echo "profile: Plaza alone, $pc clients, 10 s of a 14 s run -> $POSTPEER_PROFILE"
+	"$work/postpeer" "${args[@]}" --only plaza --clients "$pc" --duration 14s --rounds 1 --warmup 1s ${extra[@]+"${extra[@]}"} &
 	driver=$!
 	sleep 4
 	curl -sf -o "$POSTPEER_PROFILE" "http://$debug_addr/debug/pprof/profile?seconds=10"
