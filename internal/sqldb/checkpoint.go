@@ -54,18 +54,16 @@ func (c *checkpointer) run(every time.Duration) {
 		// An error (the database busy in a way PASSIVE does not wait out,
 		// or gone while closing) leaves the frames for the next tick or the
 		// writer's safety checkpoint.
-		_, _, _ = c.checkpoint(context.Background())
+		_ = c.checkpoint()
 	}
 }
 
-// checkpoint runs one PASSIVE checkpoint and returns the frames in the log
-// and those checkpointed.
-func (c *checkpointer) checkpoint(ctx context.Context) (logged, copied int64, err error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+// checkpoint runs one PASSIVE checkpoint.
+func (c *checkpointer) checkpoint() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var busy int64
-	err = c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logged, &copied)
-	return logged, copied, err
+	var busy, logged, copied int64
+	return c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logged, &copied)
 }
 
 func (c *checkpointer) close() error {

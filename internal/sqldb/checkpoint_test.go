@@ -32,7 +32,7 @@ func TestSQLiteCheckpointsInTheBackground(t *testing.T) {
 	path := filepath.Join(dir, "plaza.db")
 	before := size(t, path)
 	body := strings.Repeat("x", 2000)
-	if err := w.Tx(ctx, func(tx *sql.Tx) error { // ~500 pages: a quarter of SQLite's default trigger, 1/40 of the writer's
+	if err := w.Tx(ctx, func(tx *sql.Tx) error { // ~500 pages: half SQLite's default trigger, 1/40 of the writer's
 		for i := range 1000 {
 			if _, err := tx.Exec(`INSERT INTO ckpt (id, body) VALUES (?, ?)`, i+1, body); err != nil {
 				return err
