@@ -11,6 +11,10 @@
 //	    RSS per connection, then publishes at each rate (shouts to chat,
 //	    messages to channels, the rooms in turn) and reports delivery latency
 //	    and deliveries per second.
+//	wsbench floor --conns 10000 --rates 10,0 --duration 10s [--batch K --writers W]
+//	    the kernel's floor, no Plaza code: one small frame written to each of
+//	    N loopback connections per message, read by a second process;
+//	    reports CPU per delivery and deliveries per second (floor.go).
 package main
 
 import (
@@ -41,7 +45,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: wsbench seed|run [flags]")
+		fmt.Fprintln(os.Stderr, "usage: wsbench seed|run|floor [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -50,6 +54,10 @@ func main() {
 		err = seed(os.Args[2:])
 	case "run":
 		err = run(os.Args[2:])
+	case "floor":
+		err = floor(os.Args[2:])
+	case "floor-read":
+		err = floorRead(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
