@@ -540,9 +540,12 @@ func ms(h *hdrhistogram.Histogram, q float64) float64 { return float64(h.ValueAt
 
 // wsCounters reads the server's frames queued to WebSockets
 // (plaza_ws_delivered_total) and socket writes (plaza_ws_writes_total)
-// from its /metrics; zeros if it does not answer.
+// from its /metrics (with the token in PLAZA_METRICS_TOKEN, as
+// scripts/wsbench.sh sets it); zeros if it does not answer.
 func wsCounters(target string) (frames, writes float64) {
-	res, err := http.Get(target + "/metrics")
+	req, _ := http.NewRequest("GET", target+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+os.Getenv("PLAZA_METRICS_TOKEN"))
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, 0
 	}
