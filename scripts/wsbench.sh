@@ -30,6 +30,8 @@ else
 fi
 
 port=${WSBENCH_PORT:-$((20000 + RANDOM % 20000))}
+# The server's /metrics (frames per socket write) for wsbench, on the API port.
+export PLAZA_METRICS_TOKEN=wsbench-metrics-token-$RANDOM$RANDOM
 # WSBENCH_DEBUG_PORT=P: the server's profiler on P, and wsbench splits the
 # idle memory (live heap, stacks) and saves the idle heap profile in
 # $WSBENCH_HEAP (default wsbench-heap.pb.gz).

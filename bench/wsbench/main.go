@@ -11,6 +11,10 @@
 //	    RSS per connection, then publishes at each rate (shouts to chat,
 //	    messages to channels, the rooms in turn) and reports delivery latency
 //	    and deliveries per second.
+//	wsbench floor --conns 10000 --rates 10,0 --duration 10s [--batch K --writers W]
+//	    the kernel's floor, no Plaza code: one small frame written to each of
+//	    N loopback connections per message, read by a second process;
+//	    reports CPU per delivery and deliveries per second (floor.go).
 package main
 
 import (
@@ -41,7 +45,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: wsbench seed|run [flags]")
+		fmt.Fprintln(os.Stderr, "usage: wsbench seed|run|floor [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -50,6 +54,10 @@ func main() {
 		err = seed(os.Args[2:])
 	case "run":
 		err = run(os.Args[2:])
+	case "floor":
+		err = floor(os.Args[2:])
+	case "floor-read":
+		err = floorRead(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -400,6 +408,7 @@ func publish(target, token string, rate int, d time.Duration, rec *receipts, roo
 	var stampMu sync.Mutex
 	roomOf := map[int64]string{} // message stamp -> its room
 	cpu0, own0 := benchkit.CPUTicks(pid), benchkit.CPUTicks(os.Getpid())
+	frames0, writes0 := wsCounters(target)
 	var postMu sync.Mutex
 	postHist := hdrhistogram.New(1, 60_000_000, 3) // the publisher's POST, until its 201
 	start := time.Now()
@@ -443,6 +452,8 @@ func publish(target, token string, rate int, d time.Duration, rec *receipts, roo
 	time.Sleep(2 * time.Second) // let the last deliveries land
 	elapsed := time.Since(start)
 	serverTicks, ownTicks := benchkit.CPUTicks(pid)-cpu0, benchkit.CPUTicks(os.Getpid())-own0
+	frames1, writes1 := wsCounters(target)
+	framesPerWrite := (frames1 - frames0) / max(writes1-writes0, 1)
 	cpu := float64(serverTicks) / 100 / elapsed.Seconds()
 	delivered := rec.total.Load() - before
 	// CPU per delivery of the server and of this process (the clients and
@@ -466,12 +477,13 @@ func publish(target, token string, rate int, d time.Duration, rec *receipts, roo
 		"messagesReachingAll": complete, "serverCPUcores": cpu,
 		"serverCPUusPerDelivery": perDelivery(serverTicks), "clientCPUcores": float64(ownTicks) / 100 / elapsed.Seconds(),
 		"clientCPUusPerDelivery": perDelivery(ownTicks), "postP50ms": ms(postHist, 50), "postP99ms": ms(postHist, 99),
+		"framesPerWrite": framesPerWrite,
 	}
 	fmt.Printf("rate %4d msg/s: sent %d (errors %d), delivered %d of %d (%.0f/s), latency p50 %.1f ms p99 %.1f ms max %.1f ms; last subscriber p50 %.1f ms p99 %.1f ms; server CPU %.2f cores\n",
 		rate, sent, errs.Load(), delivered, expected, float64(delivered)/d.Seconds(), ms(hist, 50), ms(hist, 99),
 		float64(hist.Max())/1000, ms(lastHist, 50), ms(lastHist, 99), cpu)
-	fmt.Printf("          CPU per delivery: server %.2f µs, clients %.2f µs (%.2f cores); publisher's POST p50 %.1f ms p99 %.1f ms\n",
-		perDelivery(serverTicks), perDelivery(ownTicks), float64(ownTicks)/100/elapsed.Seconds(), ms(postHist, 50), ms(postHist, 99))
+	fmt.Printf("          CPU per delivery: server %.2f µs, clients %.2f µs (%.2f cores); publisher's POST p50 %.1f ms p99 %.1f ms; %.2f frames per socket write\n",
+		perDelivery(serverTicks), perDelivery(ownTicks), float64(ownTicks)/100/elapsed.Seconds(), ms(postHist, 50), ms(postHist, 99), framesPerWrite)
 	return r
 }
 
@@ -525,3 +537,33 @@ func serverMem(addr, out string) (map[string]int64, error) {
 }
 
 func ms(h *hdrhistogram.Histogram, q float64) float64 { return float64(h.ValueAtQuantile(q)) / 1000 }
+
+// wsCounters reads the server's frames queued to WebSockets
+// (plaza_ws_delivered_total) and socket writes (plaza_ws_writes_total)
+// from its /metrics (with the token in PLAZA_METRICS_TOKEN, as
+// scripts/wsbench.sh sets it); zeros if it does not answer.
+func wsCounters(target string) (frames, writes float64) {
+	req, _ := http.NewRequest("GET", target+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+os.Getenv("PLAZA_METRICS_TOKEN"))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		v, _ := strconv.ParseFloat(val, 64)
+		switch name {
+		case "plaza_ws_delivered_total":
+			frames = v
+		case "plaza_ws_writes_total":
+			writes = v
+		}
+	}
+	return frames, writes
+}

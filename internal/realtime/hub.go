@@ -175,11 +175,20 @@ type presenceBatch struct {
 }
 
 type hubRoom struct {
-	mu      sync.Mutex
-	subs    map[*client]*sub // each subscriber with its subscription, so a fan-out needs no lookup of its own
-	online  map[int64]int    // user -> connections subscribed
-	typing  map[int64]int64  // user -> unix nanos of the last typing sent (nil until someone types)
-	lastSeq int64
+	mu     sync.Mutex
+	subs   map[*client]*sub // each subscriber with its subscription, so a fan-out needs no lookup of its own
+	online map[int64]int    // user -> connections subscribed
+	typing map[int64]int64  // user -> unix nanos of the last typing sent (nil until someone types)
+
+	// The room's walk: events (and re-authorizations) wait in queue, in
+	// the order the broker delivered them, for the one goroutine that
+	// walks the subscribers (Hub.walk), so the publisher (a POST's
+	// request goroutine, the Redis listener) does not wait for a walk of
+	// thousands of subscribers, nor for the walk of the event before.
+	qMu     sync.Mutex
+	queue   []Event
+	walking bool  // a walk has the queue
+	lastSeq int64 // of the last event queued
 }
 
 // typingDue reports whether userID's typing in room goes out now (and
@@ -292,8 +301,10 @@ func (h *Hub) Reauthorize(ctx context.Context, room string, users ...int64) erro
 	return h.broker.Control(ctx, room, reauthorizeType, data)
 }
 
-// control handles a control message from the broker.
-func (h *Hub) control(e Event) {
+// control handles a control message from the broker for a room this
+// instance holds no subscriber of (r nil), or, from the room's walk, in
+// order with its events (r.mu held).
+func (h *Hub) control(r *hubRoom, e Event) {
 	switch e.Type {
 	case reauthorizeType:
 		var m struct {
@@ -303,7 +314,9 @@ func (h *Hub) control(e Event) {
 			h.log.Warn("realtime: malformed re-authorization", "room", e.Room, "err", err)
 			return
 		}
-		h.reauthorize(e.Room, m.Data.Users)
+		if r != nil {
+			h.reauthorize(r, e.Room, m.Data.Users)
+		}
 	case purgeControl:
 		// The broker's own business (RedisBroker.listen); a memory broker
 		// standing in for Redis hands it on.
@@ -313,20 +326,11 @@ func (h *Hub) control(e Event) {
 }
 
 // reauthorize holds the room's events for the affected subscribers at
-// once (the broker delivers in order, so nothing published after the
-// re-authorization reaches them before their check), then checks them off
-// the delivery path.
-func (h *Hub) reauthorize(room string, users []int64) {
-	h.reauths.Add(1)
-	sh := h.shard(room)
-	sh.mu.RLock()
-	r := sh.rooms[room]
-	sh.mu.RUnlock()
-	if r == nil {
-		return
-	}
+// once (it runs in the room's walk, in order with the events, so nothing
+// published after the re-authorization reaches them before their check),
+// then checks them off the delivery path. r.mu is held.
+func (h *Hub) reauthorize(r *hubRoom, room string, users []int64) {
 	byUser := map[int64][]heldSub{}
-	r.mu.Lock()
 	for c := range r.subs {
 		if len(users) == 0 || slices.Contains(users, c.user.ID) {
 			if s := c.hold(room); s != nil {
@@ -334,7 +338,6 @@ func (h *Hub) reauthorize(room string, users []int64) {
 			}
 		}
 	}
-	r.mu.Unlock()
 	if len(byUser) == 0 {
 		return
 	}
@@ -411,25 +414,29 @@ func (h *Hub) shard(room string) *struct {
 	return &h.shards[maphash.String(h.seed, room)%hubShards]
 }
 
-// deliver hands a broker event to the room's subscribers. A gap in the
+// deliver hands a broker event to the room's walk (walk). A gap in the
 // room's seqs (a pub/sub message lost while Redis reconnected) is filled
 // from the history first, so subscribers still get every event in order.
 func (h *Hub) deliver(e Event) {
-	if e.Control {
-		h.control(e)
-		return
+	if e.Control && e.Type == reauthorizeType {
+		// Counted at once, room or not: a subscribe under way asks again
+		// (client.enter).
+		h.reauths.Add(1)
 	}
 	sh := h.shard(e.Room)
 	sh.mu.RLock()
 	r := sh.rooms[e.Room]
 	sh.mu.RUnlock()
 	if r == nil {
+		if e.Control {
+			h.control(nil, e)
+		}
 		return
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.qMu.Lock()
 	if e.Seq > 0 {
 		if e.Seq <= r.lastSeq {
+			r.qMu.Unlock()
 			return // already delivered
 		}
 		if r.lastSeq > 0 && e.Seq > r.lastSeq+1 {
@@ -437,13 +444,48 @@ func (h *Hub) deliver(e Event) {
 		}
 		r.lastSeq = e.Seq
 	}
-	r.fanout(e, h)
+	r.queue = append(r.queue, e)
+	start := !r.walking
+	r.walking = true
+	r.qMu.Unlock()
+	if start {
+		go h.walk(r)
+	}
 }
 
-// fillGap delivers the events between the room's last seq and e from the
+// walk fans the room's queued events out, in order, until the queue is
+// empty. One walk per room at a time (r.walking); a walk holds r.mu, so
+// joins, leaves and holds fall between two events, never inside one.
+func (h *Hub) walk(r *hubRoom) {
+	var spare []Event
+	for {
+		r.qMu.Lock()
+		batch := r.queue
+		if len(batch) == 0 {
+			r.walking = false
+			r.qMu.Unlock()
+			return
+		}
+		r.queue = spare[:0]
+		r.qMu.Unlock()
+		r.mu.Lock()
+		for _, e := range batch {
+			if e.Control {
+				h.control(r, e)
+			} else {
+				r.fanout(e, h)
+			}
+		}
+		r.mu.Unlock()
+		clear(batch)
+		spare = batch
+	}
+}
+
+// fillGap queues the events between the room's last seq and e from the
 // history. If the history does not hold them all (they were published on
 // an instance that had lost Redis and are nowhere to fetch), subscribers
-// are told to resync, so nothing is lost silently. r.mu is held.
+// are told to resync, so nothing is lost silently. r.qMu is held.
 func (h *Hub) fillGap(r *hubRoom, e Event) {
 	missed, _, ok, err := h.broker.Since(context.Background(), e.Room, r.lastSeq)
 	var fill []Event
@@ -460,12 +502,10 @@ func (h *Hub) fillGap(r *hubRoom, e Event) {
 	if err != nil || !ok || next != e.Seq {
 		h.log.Warn("realtime: events missing from a room's history; subscribers told to resync", "room", e.Room, "from", r.lastSeq, "to", e.Seq, "err", err)
 		h.resyncs.Add(1)
-		r.fanout(Event{Room: e.Room, Frame: mustJSON(roomFrame{Op: "resync", Room: e.Room})}, h)
+		r.queue = append(r.queue, Event{Room: e.Room, Frame: mustJSON(roomFrame{Op: "resync", Room: e.Room})})
 		return
 	}
-	for _, m := range fill {
-		r.fanout(m, h)
-	}
+	r.queue = append(r.queue, fill...)
 }
 
 func (r *hubRoom) fanout(e Event, h *Hub) {
