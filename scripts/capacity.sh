@@ -7,6 +7,7 @@
 #
 #   scripts/capacity.sh [DURATION] [STEPS]      e.g. scripts/capacity.sh 60s "50 200 500 2000 10000"
 #   CLUSTER=0 or SINGLE=0 to skip a half; MYSQL=..., REDIS=... to point elsewhere;
+#   PORTS=25000-25999 keeps the servers' ports in that range (a shared box);
 #   RUNS=3 runs each step three times (fresh data each time) and reports the
 #   run with the median steady-state p95, listing every run's.
 set -euo pipefail
@@ -25,7 +26,8 @@ trap 'kill ${pids[@]} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$wo
 ulimit -n 20000
 go build -o "$work/plaza" ./cmd/plaza
 
-port() { echo $((20000 + RANDOM % 20000)); }
+ports=${PORTS:-20000-39999}
+port() { local lo=${ports%-*} hi=${ports#*-}; echo $((lo + RANDOM % (hi - lo + 1))); }
 wait_up() { for _ in $(seq 1 100); do curl -sf "$1/api/health" >/dev/null && return; sleep 0.1; done; echo "server $1 did not start" >&2; exit 1; }
 
 # row MODE USERS JSON...: one table row from a step's reports: the run with

@@ -26,8 +26,10 @@ type Config struct {
 	IsolatedTTL time.Duration
 	// Heartbeat is how often Redis is pinged while it answers (default
 	// 500ms; each ping may take as long), so an instance that only reads
-	// its local tier still learns within about 2×Heartbeat that
-	// invalidations can no longer reach it.
+	// its local tier still learns within about 3×Heartbeat that
+	// invalidations can no longer reach it: a ping that times out is sent
+	// again at once, and only two in a row mark Redis down (one late
+	// answer is a busy machine, not a lost Redis).
 	Heartbeat time.Duration
 	Prefix    string // Redis key prefix (default "plaza:")
 	Disabled  bool   // every Get loads (PLAZA_CACHE=off: debugging, benchmarks)
@@ -50,8 +52,10 @@ type Cache struct {
 	stats  map[string]*tierStats
 
 	redis    *redisx.Health
-	dirty    atomic.Bool  // an invalidation did not reach Redis
-	timeouts atomic.Int64 // Redis calls that timed out without marking it down
+	missed   journal       // invalidations that did not reach Redis, replayed when it answers
+	kick     chan struct{} // asks the heartbeat loop to replay missed now
+	timeouts atomic.Int64  // Redis calls that timed out without marking it down
+	replayed atomic.Int64  // missed invalidations applied to Redis later
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -90,7 +94,7 @@ func New(ctx context.Context, cfg Config, rc *redis.Client, log *slog.Logger) (*
 	b := make([]byte, 8)
 	rand.Read(b)
 	c := &Cache{cfg: cfg, log: log, local: local, rc: rc, id: hex.EncodeToString(b), stats: map[string]*tierStats{},
-		redis: redisx.NewHealth(), stop: make(chan struct{})}
+		redis: redisx.NewHealth(), kick: make(chan struct{}, 1), stop: make(chan struct{})}
 	for _, t := range Tiers {
 		c.stats[t.Name] = newTierStats(cfg.Now)
 	}
@@ -167,14 +171,14 @@ func (c *Cache) remoteOK() bool { return c.remote != nil && c.redis.Up() }
 // remoteFailed marks Redis down. On the way down the local tier is
 // flushed: from the moment Redis was lost, other instances' invalidations
 // stopped arriving, so anything it holds may already be stale; what is
-// loaded from now on, Revocable tiers are kept only IsolatedTTL.
-// Recovering costs every instance its whole cache when an invalidation
-// was missed meanwhile (watch), so only a Redis that is gone or has
-// stopped answering its heartbeat is marked down: see remoteReadFailed.
-func (c *Cache) remoteFailed(err error) {
+// loaded from now on, Revocable tiers are kept only IsolatedTTL. Until
+// Redis answers again every read goes to the database, so only a Redis
+// that is gone or has stopped answering its heartbeat is marked down: see
+// remoteReadFailed and remoteInvalidate.
+func (c *Cache) remoteFailed(via string, err error) {
 	if c.redis.Fail(err) {
 		c.local.Flush()
-		c.log.Warn("cache: Redis not answering; continuing on the local tier", "err", err)
+		c.log.Warn("cache: Redis not answering; continuing on the local tier", "via", via, "err", err)
 	}
 }
 
@@ -192,30 +196,58 @@ func (c *Cache) remoteReadFailed(err error) {
 		c.timeouts.Add(1)
 		return
 	}
-	c.remoteFailed(err)
+	c.remoteFailed("read", err)
 }
+
+// heartbeatTries is how many pings in a row must time out before Redis
+// counts as lost. On a busy machine a ping now and then misses 500 ms
+// while Redis is fine; each false loss flushes the local tier and sends
+// every read to the database for at least a second. (A Redis that is gone
+// looks the same to the client: go-redis retries the dial until the
+// deadline, so a refused connection is a timeout too.)
+const heartbeatTries = 2
 
 // heartbeat pings Redis while it is up, so an outage is noticed even when
 // every read is a local hit and no invalidation is sent (watch takes over
-// while it is down).
+// while it is down), and replays missed invalidations as soon as they are
+// recorded (kick) and after every ping that Redis answers.
 func (c *Cache) heartbeat() {
 	defer c.wg.Done()
 	t := time.NewTicker(c.cfg.Heartbeat)
 	defer t.Stop()
 	for {
+		ping := false
 		select {
 		case <-c.stop:
 			return
 		case <-t.C:
+			ping = true
+		case <-c.kick:
 		}
 		if !c.redis.Up() {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Heartbeat)
-		err := c.rc.Ping(ctx).Err()
-		cancel()
+		var err error
+		for try := 1; ping && try <= heartbeatTries; try++ {
+			ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Heartbeat)
+			err = c.rc.Ping(ctx).Err()
+			cancel()
+			if err == nil || !redisx.IsTimeout(err) {
+				break
+			}
+			c.timeouts.Add(1)
+		}
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Heartbeat)
+			if err = c.replay(ctx); err != nil && redisx.IsTimeout(err) {
+				// Sent again after the next ping Redis answers.
+				c.timeouts.Add(1)
+				err = nil
+			}
+			cancel()
+		}
 		if err != nil {
-			c.remoteFailed(err)
+			c.remoteFailed("heartbeat", err)
 		}
 	}
 }
@@ -235,7 +267,11 @@ func (c *Cache) Get(ctx context.Context, tier Tier, key, tag string, load func(c
 		st.hit(false)
 		return v, nil
 	}
-	if c.remoteOK() {
+	// An invalidation of key or tag that Redis has not seen yet leaves its
+	// Redis copy stale: this instance goes without Redis for it until the
+	// invalidation is replayed.
+	shared := c.remoteOK() && !c.missed.holds(key, tag)
+	if shared {
 		octx, cancel := c.opCtx(ctx)
 		v, ok, err := c.remote.Get(octx, key, tag)
 		cancel()
@@ -258,7 +294,7 @@ func (c *Cache) Get(ctx context.Context, tier Tier, key, tag string, load func(c
 		// Versions are read before loading: an invalidation that lands
 		// during the load leaves the stored value stale, never current.
 		var rver int64
-		remote := c.remoteOK()
+		remote := shared && c.remoteOK()
 		if remote && tag != "" {
 			octx, cancel := c.opCtx(ctx)
 			var err error
@@ -317,28 +353,37 @@ func (c *Cache) remoteInvalidate(ctx context.Context, kind string, items []strin
 		return
 	}
 	if !c.redis.Up() {
-		c.dirty.Store(true)
+		c.missed.add(kind, items)
 		return
 	}
-	// An invalidation that timed out may or may not have happened; both
-	// steps are idempotent, so a slow Redis gets it again (up to three
-	// tries) before it counts as lost, which costs every instance its cache.
-	var err error
-	for try := 1; try <= 3; try++ {
-		octx, cancel := c.opCtx(ctx)
-		err = apply(octx)
-		if err == nil {
-			err = c.rc.Publish(octx, c.channel(), c.id+"|"+kind+"|"+strings.Join(items, "\x00")).Err()
-		}
-		cancel()
-		if err == nil || !redisx.IsTimeout(err) {
-			break
-		}
-		c.timeouts.Add(1)
+	octx, cancel := c.opCtx(ctx)
+	err := apply(octx)
+	if err == nil {
+		err = c.rc.Publish(octx, c.channel(), c.id+"|"+kind+"|"+strings.Join(items, "\x00")).Err()
 	}
+	cancel()
 	if err != nil {
-		c.dirty.Store(true)
-		c.remoteFailed(err)
+		c.invalidateFailed(kind, items, err)
+	}
+}
+
+// invalidateFailed records an invalidation that may not have reached Redis
+// (both of its steps are idempotent, so it is simply sent again). A slow
+// Redis gets it again from the heartbeat loop at once, without the caller
+// waiting and without marking Redis down, which would flush the local tier
+// and send every read to the database; meanwhile this instance keeps its
+// reads of those items off Redis. A refused or dropped connection is an
+// outage: Redis is marked down and the invalidation replayed on recovery.
+func (c *Cache) invalidateFailed(kind string, items []string, err error) {
+	c.missed.add(kind, items)
+	if !redisx.IsTimeout(err) {
+		c.remoteFailed("invalidation", err)
+		return
+	}
+	c.timeouts.Add(1)
+	select {
+	case c.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -415,24 +460,20 @@ func (c *Cache) apply(payload string) {
 	}
 }
 
-// watch pings Redis while it is down. On recovery, if invalidations were
-// lost meanwhile, it starts a new generation (an empty shared cache) so no
-// instance reads what should have been invalidated.
+// watch pings Redis while it is down. On recovery it applies the
+// invalidations missed meanwhile to Redis and broadcasts them (replay), so
+// no instance reads what should have been invalidated and the rest of the
+// shared cache survives the outage; only when too many were missed to keep
+// does it start a new generation (an empty shared cache).
 func (c *Cache) watch() {
 	defer c.wg.Done()
 	c.redis.Watch(c.stop, c.rc, time.Second, func(ctx context.Context) error {
-		var err error
-		if c.dirty.Load() {
-			if err = c.remote.BumpGeneration(ctx); err == nil {
-				err = c.rc.Publish(ctx, c.channel(), c.id+"|g|").Err()
-			}
-		} else {
-			err = c.remote.RefreshGeneration(ctx)
-		}
-		if err != nil {
+		if err := c.remote.RefreshGeneration(ctx); err != nil {
 			return err
 		}
-		c.dirty.Store(false)
+		if err := c.replay(ctx); err != nil {
+			return err
+		}
 		c.local.Flush()
 		c.log.Info("cache: Redis answering again")
 		return nil
@@ -449,6 +490,10 @@ type Stats struct {
 	// RedisTimeouts counts Redis calls that timed out and were done
 	// without, Redis staying in use (since start).
 	RedisTimeouts int64 `json:"redisTimeouts"`
+	// Replayed counts invalidations that missed Redis (slow or lost) and
+	// were applied to it later (since start); Unreplayed, those waiting.
+	Replayed   int64 `json:"replayed"`
+	Unreplayed int64 `json:"unreplayed"`
 }
 
 // TierStats are one tier's counts since start.
@@ -460,7 +505,8 @@ type TierStats struct {
 
 // Stats returns the counts.
 func (c *Cache) Stats() Stats {
-	s := Stats{Backend: c.Backend(), LocalSize: c.local.Len(), Tiers: map[string]TierStats{}, RedisTimeouts: c.timeouts.Load()}
+	s := Stats{Backend: c.Backend(), LocalSize: c.local.Len(), Tiers: map[string]TierStats{}, RedisTimeouts: c.timeouts.Load(),
+		Replayed: c.replayed.Load(), Unreplayed: c.missed.n.Load()}
 	var hits, total int64
 	for name, st := range c.stats {
 		s.Tiers[name] = TierStats{LocalHits: st.localHits.Load(), RemoteHits: st.remoteHits.Load(), Misses: st.misses.Load()}

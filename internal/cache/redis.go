@@ -108,11 +108,15 @@ func (r *Redis) Set(ctx context.Context, key, tag string, ver int64, val []byte,
 
 // Delete removes keys.
 func (r *Redis) Delete(ctx context.Context, keys ...string) error {
+	return r.c.Del(ctx, r.fullKeys(keys)...).Err()
+}
+
+func (r *Redis) fullKeys(keys []string) []string {
 	full := make([]string, len(keys))
 	for i, k := range keys {
 		full[i] = r.key(k)
 	}
-	return r.c.Del(ctx, full...).Err()
+	return full
 }
 
 // InvalidateTag moves tag to a new version.

@@ -39,7 +39,7 @@ func (c *Cache) TagVersions(ctx context.Context, tags []string) ([]int64, error)
 		}
 		return out, nil
 	}
-	if !c.redis.Up() {
+	if !c.redis.Up() || c.missed.holdsTag(tags) {
 		return nil, ErrSharedDown
 	}
 	octx, cancel := c.opCtx(ctx)
@@ -81,8 +81,10 @@ func (r *Redis) TagVersions(ctx context.Context, tags []string) ([]int64, error)
 // suits reads) for the tags' versions to move in Redis, and says whether
 // they did. Once it returns nil, every instance reading TagVersions sees
 // the new versions. An error means they did not move (Redis not
-// answering): other instances cannot know of the write until what they
-// kept expires; the invalidation is remembered as InvalidateTag's is.
+// answering, or not within wait): other instances read the old versions
+// until the invalidation is replayed (as soon as Redis answers: see
+// invalidateFailed); this instance's TagVersions of those tags answers
+// ErrSharedDown meanwhile.
 func (c *Cache) InvalidateTagSync(ctx context.Context, wait time.Duration, tags ...string) error {
 	for _, t := range tags {
 		c.local.InvalidateTag(ctx, t)
@@ -91,24 +93,23 @@ func (c *Cache) InvalidateTagSync(ctx context.Context, wait time.Duration, tags 
 		return nil
 	}
 	if !c.redis.Up() {
-		// Known down: one short try, so writes do not each wait long
-		// through an outage.
-		wait = c.cfg.OpTimeout
+		// Known down: no write waits through an outage; the versions move
+		// when Redis answers again (replay).
+		c.missed.add("t", tags)
+		return ErrSharedDown
 	}
 	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
 	defer cancel()
 	for _, t := range tags {
 		if err := c.remote.InvalidateTag(octx, t); err != nil {
-			c.dirty.Store(true)
-			c.remoteFailed(err)
+			c.invalidateFailed("t", tags, err)
 			return err
 		}
 	}
 	// The versions moved; the broadcast only drops other instances' local
 	// copies of tagged entries, as InvalidateTag's does.
 	if err := c.rc.Publish(octx, c.channel(), c.id+"|t|"+strings.Join(tags, "\x00")).Err(); err != nil {
-		c.dirty.Store(true)
-		c.remoteFailed(err)
+		c.invalidateFailed("t", tags, err)
 	}
 	return nil
 }
