@@ -217,13 +217,6 @@ func (h *Hub) runWriter() {
 		select {
 		case cs := <-h.ready:
 			writeAll(cs)
-			if len(h.ready) > 0 {
-				// A chunk is ~writeChunk syscalls (about a millisecond on
-				// loopback); with more queued, let the request goroutines
-				// waiting for a core (a POST, its commit) run first rather
-				// than a whole scheduler slice (10 ms) later.
-				runtime.Gosched()
-			}
 		case <-h.stop:
 			for { // what was handed over before the stop is still written
 				select {
