@@ -240,8 +240,9 @@ func (rep *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "Delivery (post -> each subscriber): %d, p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", rep.Deliveries, rep.DeliveryP50, rep.DeliveryP99, rep.DeliveryMax)
 	fmt.Fprintf(w, "Events missed %d, out of order %d, duplicated %d; resyncs asked by the server %d\n", rep.Missed, rep.OutOfOrder, rep.Duplicates, rep.Resyncs)
 	st := rep.Steady
-	fmt.Fprintf(w, "Steady state (from %.1f s: everyone connected, then the settle time): %d requests, HTTP p50 %.1f ms p95 %.1f ms p99 %.1f ms; %d deliveries, p50 %.1f ms p99 %.1f ms\n",
-		st.FromSeconds, st.Requests, st.P50ms, st.P95ms, st.P99ms, st.Deliveries, st.DeliveryP50, st.DeliveryP99)
+	fmt.Fprintf(w, "Steady state (from %.1f s: everyone connected, then the settle time): %s; %s\n", st.FromSeconds,
+		counted(st.Requests, "requests", fmt.Sprintf("HTTP p50 %.1f ms p95 %.1f ms p99 %.1f ms", st.P50ms, st.P95ms, st.P99ms)),
+		counted(st.Deliveries, "deliveries", fmt.Sprintf("p50 %.1f ms p99 %.1f ms", st.DeliveryP50, st.DeliveryP99)))
 	for _, t := range rep.Targets {
 		if t.MetricsError != "" {
 			fmt.Fprintf(w, "Server %s: /metrics not read (%s)\n", t.Target, t.MetricsError)
@@ -263,4 +264,13 @@ func (rep *Report) Print(w io.Writer) {
 		return
 	}
 	fmt.Fprintln(w, "\nThresholds breached:\n  - "+strings.Join(rep.Breaches, "\n  - "))
+}
+
+// counted is "n what, figures", or "no what (no figures)" when nothing was
+// measured: a latency of 0.0 ms over no samples reads like a good one.
+func counted(n int64, what, figures string) string {
+	if n == 0 {
+		return "no " + what + " (no latency figures)"
+	}
+	return fmt.Sprintf("%d %s, %s", n, what, figures)
 }
