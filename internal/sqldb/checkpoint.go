@@ -28,9 +28,10 @@ const (
 
 // checkpointer runs the periodic checkpoints until stop.
 type checkpointer struct {
-	db   *sql.DB
-	stop chan struct{}
-	done sync.WaitGroup
+	db      *sql.DB
+	stop    chan struct{}
+	done    sync.WaitGroup
+	closing sync.Once
 }
 
 func startCheckpointer(db *sql.DB, every time.Duration) *checkpointer {
@@ -66,8 +67,14 @@ func (c *checkpointer) checkpoint() error {
 	return c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logged, &copied)
 }
 
+// close stops the checkpoints and closes their connection; DB.Close may
+// be called more than once, and so may this.
 func (c *checkpointer) close() error {
-	close(c.stop)
-	c.done.Wait()
-	return c.db.Close()
+	var err error
+	c.closing.Do(func() {
+		close(c.stop)
+		c.done.Wait()
+		err = c.db.Close()
+	})
+	return err
 }

@@ -53,6 +53,8 @@ func TestSQLiteCheckpointsInTheBackground(t *testing.T) {
 	if err := db.Read().QueryRow(ctx, []any{&n}, `SELECT COUNT(*) FROM ckpt`); err != nil || n != 1000 {
 		t.Fatalf("%d rows, %v", n, err)
 	}
+	db.Close()
+	db.Close() // twice, as tests' cleanups may: no panic
 }
 
 func size(t *testing.T, path string) int64 {
