@@ -239,14 +239,40 @@ func (s store) expired(ctx context.Context, now time.Time) ([]Job, error) {
 }
 
 // purge deletes finished jobs older than keep.
+//
+// It deletes by primary key, purgeBatch rows at a time: one DELETE over a
+// range of the state index made MySQL lock that range and its gaps until
+// it committed, which stalled every job insert and completion of every
+// instance behind it (and held SQLite's one writer as long).
 func (s store) purge(ctx context.Context, now time.Time, keep time.Duration) (int64, error) {
-	res, err := s.db.Write().Exec(ctx, `DELETE FROM jobs WHERE state IN ('completed', 'discarded') AND finished_at < ?`, ms(now.Add(-keep)))
-	if err != nil {
-		return 0, err
+	var total int64
+	for {
+		var ids []any
+		err := s.db.Write().Query(ctx, func(rows *sql.Rows) error {
+			var id int64
+			err := rows.Scan(&id)
+			ids = append(ids, id)
+			return err
+		}, `SELECT id FROM jobs WHERE state IN ('completed', 'discarded') AND finished_at < ? ORDER BY id LIMIT ?`, ms(now.Add(-keep)), purgeBatch)
+		if err != nil || len(ids) == 0 {
+			return total, err
+		}
+		// The state again: an admin may have retried a discarded job since.
+		res, err := s.db.Write().Exec(ctx, `DELETE FROM jobs WHERE id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`)
+			AND state IN ('completed', 'discarded')`, ids...)
+		if err != nil {
+			return total, err
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		if len(ids) < purgeBatch {
+			return total, nil
+		}
 	}
-	n, _ := res.RowsAffected()
-	return n, nil
 }
+
+// purgeBatch is how many finished jobs one purge statement deletes.
+const purgeBatch = 500
 
 // Depth is how many jobs of a kind are in a state.
 type Depth struct {
