@@ -207,7 +207,9 @@ type Store interface {
 	CreateAchievement(ctx context.Context, a Achievement, now time.Time, e audit.Entry) (Achievement, error)
 	// UserAchievements returns what userID earned, newest first.
 	UserAchievements(ctx context.Context, userID int64) ([]Awarded, error)
-	// Pending returns the achievements with a rule that userID has not earned.
+	// Pending returns the achievements with a rule that userID has not
+	// earned, in id order: their ID and Rule (what a check needs; the
+	// other fields may be left empty).
 	Pending(ctx context.Context, userID int64) ([]Achievement, error)
 	// Metrics counts what the kinds in need measure for userID, each at
 	// least up to its need (a store may stop there). The streak is the

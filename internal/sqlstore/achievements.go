@@ -194,12 +194,20 @@ func (s *Achievements) UserAchievements(ctx context.Context, userID int64) ([]ac
 	return out, err
 }
 
-// Pending returns the rule achievements userID has not earned. It and
-// Metrics run for every queued check (one per post, DM, shout...), so
-// their constant texts are kept prepared.
+// Pending returns the id and rule of each rule achievement userID has not
+// earned. It and Metrics run for every queued check (one per post, DM,
+// shout...), so their constant texts are kept prepared, and it reads only
+// what a check needs (the names and descriptions were most of its cost).
 func (s *Achievements) Pending(ctx context.Context, userID int64) ([]achievements.Achievement, error) {
-	return s.achievements(ctx, s.db.Fresh().QueryPrepared, `WHERE rule_kind <> '' AND NOT EXISTS
-		(SELECT 1 FROM user_achievements ua WHERE ua.user_id = ? AND ua.achievement_id = a.id)`, userID)
+	var out []achievements.Achievement
+	err := s.db.Fresh().QueryPrepared(ctx, func(rows *sql.Rows) error {
+		a := achievements.Achievement{Rule: &achievements.Rule{}}
+		err := rows.Scan(&a.ID, &a.Rule.Kind, &a.Rule.Count)
+		out = append(out, a)
+		return err
+	}, `SELECT a.id, a.rule_kind, a.rule_count FROM achievements a WHERE a.rule_kind <> '' AND NOT EXISTS
+		(SELECT 1 FROM user_achievements ua WHERE ua.user_id = ? AND ua.achievement_id = a.id) ORDER BY a.id`, userID)
+	return out, err
 }
 
 const dayMS = 24 * 60 * 60 * 1000
@@ -217,46 +225,70 @@ func boundLimit(d sqldb.Dialect) string {
 	return "?"
 }
 
+// metricsQuery reads every count a check may need in one statement (a
+// check used to run one per rule kind, eight on a fresh member's check,
+// each paying a statement's fixed cost). Its arguments are the user and
+// each count's limit; a kind not needed gets limit 0 and reads nothing.
+// The streak's kept best is NULL for a user without a row.
+var metricsQuery = map[sqldb.Dialect]string{sqldb.SQLite: metricsSQL(sqldb.SQLite), sqldb.MySQL: metricsSQL(sqldb.MySQL)}
+
+func metricsSQL(d sqldb.Dialect) string {
+	lim := boundLimit(d)
+	count := func(from string) string {
+		return `(SELECT COUNT(*) FROM (SELECT 1 FROM ` + from + ` LIMIT ` + lim + `) t)`
+	}
+	return `SELECT (SELECT level FROM users WHERE id = ?), ` +
+		count(`messages WHERE sender_id = ? AND deleted_at IS NULL`) + `, ` +
+		count(`shouts WHERE user_id = ?`) + `, ` +
+		count(`mixes WHERE creator_id = ?`) + `, ` +
+		count(`event_attendance WHERE user_id = ?`) + `, ` +
+		count(`course_enrollments WHERE user_id = ? AND completed_at IS NOT NULL`) + `, ` +
+		`(SELECT best FROM user_streaks WHERE user_id = ?)`
+}
+
+// countedKinds are the kinds metricsQuery counts, in its column order.
+var countedKinds = []achievements.RuleKind{achievements.RuleMessages, achievements.RuleShouts,
+	achievements.RuleMixes, achievements.RuleEvents, achievements.RuleCourses}
+
 // Metrics counts what need asks for; counts stop at the need.
 func (s *Achievements) Metrics(ctx context.Context, userID int64, need map[achievements.RuleKind]int64) (achievements.Metrics, error) {
 	q := s.db.Fresh().QueryPrepared
-	m := achievements.Metrics{}
-	var level int64
-	err := one(ctx, q, []any{&level}, `SELECT level FROM users WHERE id = ?`, userID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("user")
+	args := []any{userID}
+	for _, k := range countedKinds {
+		args = append(args, userID, max(need[k], 0)) // not needed: LIMIT 0
 	}
-	if err != nil {
+	args = append(args, userID)
+	var level, streak sql.NullInt64
+	counts := make([]int64, len(countedKinds))
+	dest := []any{&level}
+	for i := range counts {
+		dest = append(dest, &counts[i])
+	}
+	if err := one(ctx, q, append(dest, &streak), metricsQuery[s.db.Dialect], args...); err != nil {
 		return nil, err
 	}
-	lim := boundLimit(s.db.Dialect)
-	count := func(query string, args ...any) (int64, error) {
-		var n int64
-		err := one(ctx, q, []any{&n}, query, args...)
-		return n, err
+	if !level.Valid {
+		return nil, notFound("user")
 	}
-	for kind, n := range need {
-		var v int64
-		switch kind {
-		case achievements.RuleLevel:
-			v = level
-		case achievements.RuleMessages:
-			v, err = count(`SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE sender_id = ? AND deleted_at IS NULL LIMIT `+lim+`) t`, userID, n)
-		case achievements.RuleShouts:
-			v, err = count(`SELECT COUNT(*) FROM (SELECT 1 FROM shouts WHERE user_id = ? LIMIT `+lim+`) t`, userID, n)
-		case achievements.RuleMixes:
-			v, err = count(`SELECT COUNT(*) FROM (SELECT 1 FROM mixes WHERE creator_id = ? LIMIT `+lim+`) t`, userID, n)
-		case achievements.RuleEvents:
-			v, err = count(`SELECT COUNT(*) FROM (SELECT 1 FROM event_attendance WHERE user_id = ? LIMIT `+lim+`) t`, userID, n)
-		case achievements.RuleCourses:
-			v, err = count(`SELECT COUNT(*) FROM (SELECT 1 FROM course_enrollments WHERE user_id = ? AND completed_at IS NOT NULL LIMIT `+lim+`) t`, userID, n)
-		case achievements.RuleStreak:
-			v, err = bestStreak(ctx, q, s.db.Dialect, userID) // kept by the writes: achievement_streak.go
+	m := achievements.Metrics{}
+	for i, k := range countedKinds {
+		if _, ok := need[k]; ok {
+			m[k] = counts[i]
 		}
-		if err != nil {
-			return nil, err
+	}
+	if _, ok := need[achievements.RuleLevel]; ok {
+		m[achievements.RuleLevel] = level.Int64
+	}
+	if _, ok := need[achievements.RuleStreak]; ok {
+		if streak.Valid {
+			m[achievements.RuleStreak] = streak.Int64
+		} else { // no row: no message or shout since user_streaks was made
+			v, err := bestStreak(ctx, q, s.db.Dialect, userID)
+			if err != nil {
+				return nil, err
+			}
+			m[achievements.RuleStreak] = v
 		}
-		m[kind] = v
 	}
 	return m, nil
 }

@@ -99,7 +99,8 @@ func TestAchievementsConformance(t *testing.T) {
 
 // TestAchievementChecksEnqueuedWithTheirWrites: each write that may meet a
 // rule leaves one pending check for its user in its own transaction, and
-// checks of one user coalesce while they wait.
+// checks of one user coalesce while they wait. A level-up queues one only
+// when a level rule the user does not hold asks for that level or less.
 func TestAchievementChecksEnqueuedWithTheirWrites(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
@@ -137,8 +138,16 @@ func TestAchievementChecksEnqueuedWithTheirWrites(t *testing.T) {
 		if _, err := sqlstore.NewMusic(db, xp).CreateMix(ctx, music.Mix{CreatorID: users[2], Title: "m", DurationSec: 60, AudioPath: "a.mp3", CreatedAt: now, UpdatedAt: now}); err != nil {
 			t.Fatal(err)
 		}
-		// A level reached through any award.
+		// A level reached through any award, when a level rule the user
+		// does not hold asks for it: level 4 meets none (the lowest is
+		// level-5), level 5 does.
 		if _, err := xp.Award(ctx, now, gamification.Award{UserID: users[3], Amount: 100, Reason: gamification.ReasonAdjustment, Ref: "t"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := pending(); got[achievements.CheckKey(users[3])] {
+			t.Errorf("a check for reaching level 4, which no rule asks for: %v", got)
+		}
+		if _, err := xp.Award(ctx, now, gamification.Award{UserID: users[3], Amount: 60, Reason: gamification.ReasonAdjustment, Ref: "t2"}); err != nil {
 			t.Fatal(err)
 		}
 		got := pending()
@@ -146,6 +155,64 @@ func TestAchievementChecksEnqueuedWithTheirWrites(t *testing.T) {
 			if !got[achievements.CheckKey(u)] {
 				t.Errorf("no pending check for user %d: %v", u, got)
 			}
+		}
+	})
+}
+
+// TestLevelUpChecksOnlyUnheldLevelRules: a level-up past a level rule the
+// user already holds queues no check; reaching a level rule they do not
+// hold does.
+func TestLevelUpChecksOnlyUnheldLevelRules(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		now := time.Now()
+		u := mkUsers(t, db, "lvl", 1)[0]
+		q := jobs.NewQueue(db, jobs.Config{}, nil, sqldbtest.Quiet())
+		xp := sqlstore.NewXP(db, nil)
+		s := sqlstore.NewAchievements(db, xp, sqlstore.NewAudit(db, nil))
+		checks := func() int {
+			js, err := q.List(ctx, jobs.Available, achievements.CheckKind, 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, j := range js {
+				if j.UniqueKey == achievements.CheckKey(u) {
+					n++
+				}
+			}
+			return n
+		}
+		var level5 int64
+		as, err := s.Achievements(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range as {
+			if a.Slug == "level-5" {
+				level5 = a.ID
+			}
+		}
+		// Held by hand before the user reaches it (its XP takes them to 105).
+		if _, _, err := s.Award(ctx, achievements.Grant{AchievementID: level5, UserID: u, Source: achievements.SourceAdmin, At: now}); err != nil {
+			t.Fatal(err)
+		}
+		if n := checks(); n != 0 {
+			t.Fatalf("%d checks after a level-up to 4 (no rule asks for it)", n)
+		}
+		// 105 + 60 = 165: level 5, held already.
+		if _, err := xp.Award(ctx, now, gamification.Award{UserID: u, Amount: 60, Reason: gamification.ReasonAdjustment, Ref: "a"}); err != nil {
+			t.Fatal(err)
+		}
+		if n := checks(); n != 0 {
+			t.Fatalf("%d checks after reaching level 5, whose rule the user holds", n)
+		}
+		// 165 + 1900 = 2065: level 7, whose rule the user does not hold.
+		if _, err := xp.Award(ctx, now, gamification.Award{UserID: u, Amount: 1900, Reason: gamification.ReasonAdjustment, Ref: "b"}); err != nil {
+			t.Fatal(err)
+		}
+		if n := checks(); n != 1 {
+			t.Fatalf("%d checks after reaching level 7, want 1", n)
 		}
 	})
 }

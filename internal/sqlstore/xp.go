@@ -102,9 +102,30 @@ func (x *XP) AwardTx(ctx context.Context, tx *sql.Tx, now time.Time, a gamificat
 		return res, err
 	}
 	if res.LeveledUp() { // level achievements
-		return res, achievementCheckTx(ctx, tx, x.db, now, a.UserID)
+		return res, x.levelCheckTx(ctx, w, tx, now, a.UserID, res.Level)
 	}
 	return res, nil
+}
+
+// levelCheckTx enqueues a check of user's achievements, who reached level
+// in tx, when a level rule they do not hold asks for that level or less.
+// Any other level-up would queue a check that reads every count of the
+// user to award nothing; after a fresh member's first award (+5 XP, level
+// 2) that was one check in two under load. What a level-up cannot meet
+// now (a rule defined after the transaction's read) is met, like any new
+// definition, at the user's next check (their next post, shout...) or by
+// `plaza achievements backfill`.
+func (x *XP) levelCheckTx(ctx context.Context, w *sqldb.Pool, tx *sql.Tx, now time.Time, user int64, level int) error {
+	var one int64
+	err := w.QueryRowTx(ctx, tx, []any{&one}, `SELECT 1 FROM achievements a WHERE a.rule_kind = 'level' AND a.rule_count <= ?
+		AND NOT EXISTS (SELECT 1 FROM user_achievements ua WHERE ua.user_id = ? AND ua.achievement_id = a.id) LIMIT 1`, level, user)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return achievementCheckTx(ctx, tx, x.db, now, user)
 }
 
 // OnCommit adds fn to those told of every ledger row once the transaction
