@@ -77,15 +77,17 @@ func activeTx(ctx context.Context, w *sqldb.Pool, tx *sql.Tx, dialect sqldb.Dial
 	if dialect == sqldb.MySQL {
 		hold = `INSERT INTO user_streaks (user_id, last_day, run, best) VALUES (?, -1, 0, 0) ON DUPLICATE KEY UPDATE user_id = user_id`
 	}
-	if _, err := tx.ExecContext(ctx, hold, user); err != nil {
+	// Prepared too: every member's first post since the table was made
+	// (each new member's first) takes this path.
+	if _, err := w.ExecTx(ctx, tx, hold, user); err != nil {
 		return err
 	}
-	days, err := activeDays(ctx, txQuery(tx), dialect, user, true)
+	days, err := activeDays(ctx, preparedTx(w, tx), dialect, user, true)
 	if err != nil {
 		return err
 	}
 	last, run, best := streakOf(append(days, day))
-	_, err = tx.ExecContext(ctx, `UPDATE user_streaks SET last_day = ?, run = ?, best = ? WHERE user_id = ?`, last, run, best, user)
+	_, err = w.ExecTx(ctx, tx, `UPDATE user_streaks SET last_day = ?, run = ?, best = ? WHERE user_id = ?`, last, run, best, user)
 	return err
 }
 
