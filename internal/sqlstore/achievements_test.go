@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -213,6 +214,26 @@ func TestLevelUpChecksOnlyUnheldLevelRules(t *testing.T) {
 		}
 		if n := checks(); n != 1 {
 			t.Fatalf("%d checks after reaching level 7, want 1", n)
+		}
+		// And that check meets level-7 (the job's handler is this, then Award).
+		pending, err := s.Pending(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.Metrics(ctx, u, achievements.Needs(pending))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var met []string
+		for _, a := range achievements.Met(pending, m) {
+			for _, c := range as {
+				if c.ID == a.ID {
+					met = append(met, c.Slug)
+				}
+			}
+		}
+		if !slices.Equal(met, []string{"level-7"}) {
+			t.Fatalf("the check meets %v, want [level-7]", met)
 		}
 	})
 }
