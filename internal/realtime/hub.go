@@ -113,8 +113,9 @@ type Identity struct {
 	// The connection calls it when its user's room announces a revoked
 	// session, and at expiry. Nil: never re-checked.
 	Check func(ctx context.Context) (expires time.Time, err error)
-	// Valid is the cheap check that the session still holds, asked before
-	// every subscribe: it may answer from a cache, as long as ending the
+	// Valid is the cheap check that the session still holds, asked once
+	// the connection is in its user's room and before every subscribe: it
+	// may answer from a cache, as long as ending the
 	// session drops that cache (account.Service.ValidSession). An error of
 	// kind Unauthorized or Banned closes the connection with 4003; any other
 	// refuses the subscribe with unavailable. Nil: not checked.
@@ -756,6 +757,15 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, id Identity) error {
 	h.connections.Add(1)
 	go func() {
 		c.enter(context.Background(), account.UserRoom(u.ID), nil)
+		// A revocation announced between the request's authentication and
+		// this join did not reach the connection: ask once more, now that
+		// every later announcement will (the cheap check, as before a
+		// subscribe; a failure to answer keeps the connection).
+		if c.valid != nil {
+			if err := c.valid(context.Background()); err != nil && !c.ended(err) {
+				h.log.Warn("realtime: session check after connecting failed", "user", u.ID, "err", err)
+			}
+		}
 		c.watchExpiry(id.Expires)
 		socket.ReadLoop()
 	}()

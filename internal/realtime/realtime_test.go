@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -467,9 +468,16 @@ func TestSessionEndClosesConnection(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.CloseNow() })
+		// The first frame says the connection is in its user's room: only
+		// then can a revocation published there reach it (counting the
+		// hub's connections raced with that join).
+		_, first, err := c.Read(context.Background())
+		if err != nil || !strings.Contains(string(first), `"subscribed"`) {
+			t.Fatalf("%s: first frame %q, %v; want the user room's subscribed", query, first, err)
+		}
 		done := make(chan result, 1)
 		go func() {
-			var r result
+			r := result{frames: []string{string(first)}}
 			for {
 				_, b, err := c.Read(context.Background())
 				if err != nil {
@@ -518,6 +526,55 @@ func TestSessionEndClosesConnection(t *testing.T) {
 	}
 	if n := hub.Stats().Connections; n != 2 {
 		t.Fatalf("%d connections open, want 2", n)
+	}
+}
+
+// TestSessionEndedBeforeTheJoin: a session revoked after the upgrade
+// request was authenticated but before the connection joined its user's
+// room missed the announcement; the check made once the connection is in
+// that room closes it (4003), and a session that holds keeps its socket.
+func TestSessionEndedBeforeTheJoin(t *testing.T) {
+	hub := realtime.NewHub(realtime.Config{}, realtime.NewMemoryBroker(10, nil), allowAll{}, quiet())
+	hub.Start()
+	defer hub.Close(context.Background())
+	var asked atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		revoked := r.URL.Query().Get("revoked") == "1"
+		hub.Serve(w, r, realtime.Identity{User: account.User{ID: 9},
+			Valid: func(context.Context) error {
+				asked.Add(1)
+				if revoked {
+					return apperr.New(apperr.Unauthorized, "revoked")
+				}
+				return nil
+			}})
+	}))
+	defer srv.Close()
+	read := func(query string) (websocket.StatusCode, []string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/?"+query, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		var frames []string
+		for {
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				return websocket.CloseStatus(err), frames
+			}
+			frames = append(frames, string(b))
+		}
+	}
+	if code, frames := read("revoked=1"); code != realtime.CloseEnded {
+		t.Fatalf("revoked before the join: closed with %d after %q, want %d", code, frames, realtime.CloseEnded)
+	}
+	if code, frames := read("revoked=0"); code != -1 || len(frames) != 1 || !strings.Contains(frames[0], `"subscribed"`) {
+		t.Fatalf("a session that holds: closed with %d after %q; want it open (read timed out) after its room's subscribed", code, frames)
+	}
+	if n := asked.Load(); n != 2 {
+		t.Fatalf("session asked %d times, want once per connection", n)
 	}
 }
 
