@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -192,10 +193,28 @@ func (g *Group) alone(c *groupCall) error {
 // loop runs batches until no call waits. Calls that arrive while a batch
 // runs form the next one: a lone caller pays no wait, a crowd shares
 // commits.
+//
+// When a batch would hold one call, the loop first yields its processor
+// once (runtime.Gosched): goroutines that are already runnable, such as
+// requests on their way to the group, run until they block, which puts
+// them in this batch rather than in a transaction each of their own. A
+// transaction's BEGIN and COMMIT (on SQLite the WAL frames of every page
+// it dirtied, pages the calls of a batch mostly share) cost more than its
+// call; with nothing else runnable the yield returns at once, so a lone
+// caller still waits for no one. Under a closed loop of 16 posting
+// clients on 2 cores most batches held one post.
 func (g *Group) loop() {
+	yielded := false
 	for {
 		g.mu.Lock()
 		n := min(len(g.pending), g.max)
+		if n == 1 && !yielded {
+			g.mu.Unlock()
+			yielded = true
+			runtime.Gosched()
+			continue
+		}
+		yielded = false
 		if n == 0 {
 			g.running = false
 			g.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -133,4 +134,99 @@ func TestGroupCommitCancelled(t *testing.T) {
 	if err == nil || ran {
 		t.Fatalf("cancelled call: err %v, ran %v", err, ran)
 	}
+}
+
+// TestGroupGathersRunnableCallers: callers already runnable when the
+// first one reaches an idle group share its transaction instead of each
+// committing alone. On one processor nothing runs while the group's loop
+// holds it, so without the loop's yield the first caller's batch is
+// itself alone and so is every caller after it.
+func TestGroupGathersRunnableCallers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	db := sqldbtest.OpenSQLite(t, sqldb.Config{})
+	g := sqldb.NewGroupOn(db, 64)
+	const callers = 8
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make(chan error, callers)
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs <- g.Tx(context.Background(), func(tx *sql.Tx) error {
+				_, err := tx.Exec(`SELECT 1`)
+				return err
+			})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The scheduler looks at its global queue (where a yield goes) first
+	// once in 61 turns: allow one batch more than the one.
+	if st := g.Stats(); st.Calls != callers || st.Batches > 2 {
+		t.Fatalf("stats %+v: want %d calls in 1 (at most 2) transactions", st, callers)
+	}
+}
+
+// TestGroupUnguardedFailure: a lazy call that wrote without a savepoint
+// (Call.Unguarded) and then failed takes its write back with it, in a
+// shared batch too: the batch is rolled back and each call runs again
+// alone, so the others still commit and only the failing call errs.
+func TestGroupUnguardedFailure(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		if _, err := db.Write().Exec(ctx, `CREATE TABLE group_unguarded (id INTEGER PRIMARY KEY)`); err != nil {
+			t.Fatal(err)
+		}
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // the callers share batches (TestGroupGathersRunnableCallers)
+		g := sqldb.NewGroupOn(db, 64)
+		const callers, failing = 8, 3
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		errs := make([]error, callers)
+		for i := range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errs[i] = g.TxLazy(ctx, func(tx *sql.Tx, c *sqldb.Call) error {
+					if _, err := tx.Exec(`INSERT INTO group_unguarded (id) VALUES (?)`, i+1); err != nil {
+						return err
+					}
+					c.Unguarded()
+					if i == failing {
+						return errRefused
+					}
+					return nil
+				})
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if want := i == failing; errors.Is(err, errRefused) != want || (!want && err != nil) {
+				t.Errorf("call %d: err %v", i, err)
+			}
+		}
+		var n, bad int64
+		if err := db.Write().QueryRow(ctx, []any{&n}, `SELECT COUNT(*) FROM group_unguarded`); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Write().QueryRow(ctx, []any{&bad}, `SELECT COUNT(*) FROM group_unguarded WHERE id = ?`, failing+1); err != nil {
+			t.Fatal(err)
+		}
+		if n != callers-1 || bad != 0 {
+			t.Fatalf("%d rows, the failing call's %d; want %d and 0", n, bad, callers-1)
+		}
+		if st := g.Stats(); st.Batches >= st.Calls {
+			t.Fatalf("stats %+v: the calls never shared a batch", st)
+		}
+	})
 }

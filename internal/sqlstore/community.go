@@ -164,7 +164,18 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 	day := dayOf(m.CreatedAt)
 	active := !s.streaks.counted(m.SenderID, day)
 	w := s.db.Write() // the statements are its prepared ones: posting is the hottest write
-	err := s.posts.Tx(ctx, func(tx *sql.Tx) error {
+	// A post that writes only its message (and perhaps its achievement
+	// check) sets no savepoint in a shared batch: the message's INSERT
+	// happens whole or not at all, and should the check's insert fail
+	// after it, the batch runs again with each call alone. A post that
+	// also awards XP, counts a streak day or notifies sets one first.
+	guard := ok || active || len(mentioned) > 0 || len(outbox) > 0
+	err := s.posts.TxLazy(ctx, func(tx *sql.Tx, c *sqldb.Call) error {
+		if guard {
+			if err := c.Guard(); err != nil {
+				return err
+			}
+		}
 		if ok {
 			if err := s.xp.LockTx(ctx, tx, m.SenderID); err != nil {
 				return err
@@ -181,6 +192,7 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 		if err != nil {
 			return err
 		}
+		c.Unguarded()
 		if m.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
