@@ -293,9 +293,14 @@ func TestRedisDedupeSharedByInstances(t *testing.T) {
 				t.Errorf("mix %d: %d plays over two instances, want %d", id, got, listeners)
 			}
 		}
+		// Each play counted once over both instances (without the shared
+		// dedupe each would count every listener: twice the total). Which
+		// instance counts a play is whichever plays it first: on a busy
+		// machine one instance's workers may finish before the other's
+		// start, so neither share is asserted.
 		a, b := counters[0].Stats(), counters[1].Stats()
-		if a.Counted+b.Counted != listeners*int64(len(ids)) || a.Counted == 0 || b.Counted == 0 {
-			t.Errorf("counted %d + %d", a.Counted, b.Counted)
+		if a.Counted+b.Counted != listeners*int64(len(ids)) {
+			t.Errorf("counted %d + %d, want %d in all", a.Counted, b.Counted, listeners*len(ids))
 		}
 	})
 }
