@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"slices"
 	"time"
 
@@ -130,20 +129,16 @@ func streakOf(days []int64) (last, run, best int64) {
 	return last, run, achievements.LongestRun(days)
 }
 
-// bestStreak is the streak rule's count for user: the kept best run, or,
-// for a user without a row (no message or shout since the table was
-// made), their history counted.
-func bestStreak(ctx context.Context, q queryFn, dialect sqldb.Dialect, user int64) (int64, error) {
-	var best int64
-	err := one(ctx, q, []any{&best}, `SELECT best FROM user_streaks WHERE user_id = ?`, user)
-	if !errors.Is(err, sql.ErrNoRows) {
-		return best, err
-	}
+// historyStreak is the streak rule's count for a user without a row of
+// user_streaks (no message or shout since the table was made): their
+// longest run, counted from their history. Metrics reads the kept best
+// itself, in its one statement.
+func historyStreak(ctx context.Context, q queryFn, dialect sqldb.Dialect, user int64) (int64, error) {
 	days, err := activeDays(ctx, q, dialect, user, false)
 	if err != nil || len(days) == 0 {
 		return 0, err
 	}
-	_, _, best = streakOf(days)
+	_, _, best := streakOf(days)
 	return best, nil
 }
 

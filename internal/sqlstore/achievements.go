@@ -282,8 +282,8 @@ func (s *Achievements) Metrics(ctx context.Context, userID int64, need map[achie
 	if _, ok := need[achievements.RuleStreak]; ok {
 		if streak.Valid {
 			m[achievements.RuleStreak] = streak.Int64
-		} else { // no row: no message or shout since user_streaks was made
-			v, err := bestStreak(ctx, q, s.db.Dialect, userID)
+		} else {
+			v, err := historyStreak(ctx, q, s.db.Dialect, userID)
 			if err != nil {
 				return nil, err
 			}
