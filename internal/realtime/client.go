@@ -361,16 +361,28 @@ func (c *client) subscribe(ctx context.Context, room string, since *int64) {
 		c.sendError("bad_frame", "since is the last seq you received: 0 or more", room)
 		return
 	}
-	if c.valid != nil {
-		if err := c.valid(ctx); err != nil {
-			if !c.ended(err) {
-				c.hub.log.Warn("realtime: session check before a subscribe failed", "user", c.user.ID, "err", err)
-				c.sendError("unavailable", "could not check your session; subscribe again", room)
-			}
-			return
+	if holds, err := c.sessionHolds(ctx); !holds {
+		if err != nil {
+			c.hub.log.Warn("realtime: session check before a subscribe failed", "user", c.user.ID, "err", err)
+			c.sendError("unavailable", "could not check your session; subscribe again", room)
 		}
+		return
 	}
 	c.enter(ctx, room, since)
+}
+
+// sessionHolds asks the cheap session check (Identity.Valid). A session
+// that ended closes the connection (4003): false and no error. A check
+// that could not be made: false and its error, the connection kept.
+func (c *client) sessionHolds(ctx context.Context) (bool, error) {
+	if c.valid == nil {
+		return true, nil
+	}
+	err := c.valid(ctx)
+	if err == nil || c.ended(err) {
+		return err == nil, nil
+	}
+	return false, err
 }
 
 // authorized asks the room's authorization, answering the client if it

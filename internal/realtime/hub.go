@@ -761,10 +761,8 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, id Identity) error {
 		// this join did not reach the connection: ask once more, now that
 		// every later announcement will (the cheap check, as before a
 		// subscribe; a failure to answer keeps the connection).
-		if c.valid != nil {
-			if err := c.valid(context.Background()); err != nil && !c.ended(err) {
-				h.log.Warn("realtime: session check after connecting failed", "user", u.ID, "err", err)
-			}
+		if _, err := c.sessionHolds(context.Background()); err != nil {
+			h.log.Warn("realtime: session check after connecting failed", "user", u.ID, "err", err)
 		}
 		c.watchExpiry(id.Expires)
 		socket.ReadLoop()
