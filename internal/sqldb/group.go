@@ -26,12 +26,24 @@ import (
 // commit) runs every call of the batch again in a transaction of its own,
 // so one call can never make another fail.
 //
+// One batch runs at a time unless SetRunners allows more: on MySQL/MariaDB
+// several batches may then run at once, each in a transaction on a
+// connection of its own (a batch spends most of its time waiting for
+// round trips and row locks, not the engine, and MariaDB shares one log
+// flush among the commits that arrive together). Batches that write the
+// same rows wait on each other's row locks, as the batches of two
+// instances always have; calls that lock several rows must do so in one
+// order (SetBegin) or be ready to be a deadlock's victim. SQLite has one
+// writer: more runners only wait for it.
+//
 // fn must use only tx, and must be safe to run again (as for Pool.Tx).
 // Calls whose context carries a TxHook bypass the group (they run in
 // Pool.Tx), since the hook belongs to one call's transaction.
 type Group struct {
 	pool *Pool
 	max  int
+	// runners bounds the batches running at once (SetRunners).
+	runners int
 	// prepared: the savepoint statements run through the pool's prepared
 	// statements (SQLite, where parsing them is most of their cost).
 	prepared bool
@@ -45,7 +57,8 @@ type Group struct {
 
 	mu      sync.Mutex
 	pending []*groupCall
-	running bool
+	loops   int // loops started and not yet returned (at most runners)
+	busy    int // of those, loops running a batch
 
 	batches atomic.Int64
 	calls   atomic.Int64
@@ -108,7 +121,7 @@ func NewGroup(p *Pool, maxBatch int) *Group {
 	if maxBatch <= 0 {
 		maxBatch = 128
 	}
-	return &Group{pool: p, max: maxBatch}
+	return &Group{pool: p, max: maxBatch, runners: 1}
 }
 
 // NewGroupOn returns a group committer on db's writer, tuned for its
@@ -122,6 +135,13 @@ func NewGroupOn(db *DB, maxBatch int) *Group {
 	g.prepared = db.Dialect == SQLite
 	return g
 }
+
+// SetRunners sets how many batches may run at once (at least one, the
+// default), each holding a connection of the pool while it runs. A call
+// that arrives while every runner is busy waits for the next batch; one
+// that arrives while fewer are busy starts a batch at once. Set it before
+// the group's first call.
+func (g *Group) SetRunners(n int) { g.runners = max(n, 1) }
 
 // SetBegin makes fn run first in every transaction of the group, shared
 // or not, with the contexts of the calls it is about to run: a place to
@@ -168,8 +188,12 @@ func (g *Group) tx(ctx context.Context, fn func(tx *sql.Tx, c *Call) error, lazy
 	}
 	g.mu.Lock()
 	g.pending = append(g.pending, c)
-	lead := !g.running
-	g.running = true
+	// A loop that has not yet taken its batch will take this call; when
+	// every loop is running a batch, another may start.
+	lead := g.loops == g.busy && g.loops < g.runners
+	if lead {
+		g.loops++
+	}
 	g.mu.Unlock()
 	if lead {
 		go g.loop()
@@ -216,17 +240,21 @@ func (g *Group) loop() {
 		}
 		yielded = false
 		if n == 0 {
-			g.running = false
+			g.loops--
 			g.mu.Unlock()
 			return
 		}
 		batch := g.pending[:n:n]
 		g.pending = append([]*groupCall(nil), g.pending[n:]...)
+		g.busy++
 		g.mu.Unlock()
 		g.run(batch)
 		for _, c := range batch {
 			close(c.done)
 		}
+		g.mu.Lock()
+		g.busy--
+		g.mu.Unlock()
 	}
 }
 

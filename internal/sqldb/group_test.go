@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
@@ -229,4 +230,54 @@ func TestGroupUnguardedFailure(t *testing.T) {
 			t.Fatalf("stats %+v: the calls never shared a batch", st)
 		}
 	})
+}
+
+// TestGroupRunsBatchesAtOnce: with two runners on MySQL a call that
+// arrives while a batch runs starts a batch of its own at once, on
+// another connection, instead of waiting for the first to commit. The
+// first call waits inside its transaction until the second has run: with
+// one batch at a time it would wait for ever (here, until the test gives
+// up).
+func TestGroupRunsBatchesAtOnce(t *testing.T) {
+	db := sqldbtest.OpenMySQL(t, sqldb.Config{})
+	ctx := context.Background()
+	if _, err := db.Write().Exec(ctx, `CREATE TABLE group_runners (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	g := sqldb.NewGroupOn(db, 64)
+	g.SetRunners(2)
+	entered, second := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- g.Tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.Exec(`INSERT INTO group_runners (id) VALUES (1)`); err != nil {
+				return err
+			}
+			select {
+			case entered <- struct{}{}: // a rerun does not announce itself again
+			default:
+			}
+			select {
+			case <-second:
+				return nil
+			case <-time.After(10 * time.Second):
+				return errors.New("the second call never ran while the first batch was open")
+			}
+		})
+	}()
+	<-entered
+	err := g.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO group_runners (id) VALUES (2)`)
+		return err
+	})
+	close(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if st := g.Stats(); st.Batches != 2 {
+		t.Fatalf("stats %+v: want 2 batches", st)
+	}
 }

@@ -8,6 +8,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -121,10 +122,15 @@ func openMySQL(ctx context.Context, cfg Config) (*DB, error) {
 		if err != nil {
 			return nil, err
 		}
-		db, err := sql.Open("mysql", dsn)
+		mc, err := mysql.ParseDSN(dsn)
 		if err != nil {
 			return nil, err
 		}
+		conn, err := mysql.NewConnector(mc)
+		if err != nil {
+			return nil, err
+		}
+		db := sql.OpenDB(readCommitted{conn})
 		db.SetConnMaxLifetime(cfg.ConnMaxLifetime)
 		db.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)
 		p := newPool(name, db, cfg.PoolSize, cfg.QueueLimit, cfg.QueryTimeout)
@@ -140,6 +146,10 @@ func openMySQL(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	writer.hooks = true
 	d := &DB{Dialect: MySQL, writer: writer}
+	if err := checkBinlog(ctx, writer.db); err != nil {
+		d.Close()
+		return nil, err
+	}
 	for i, u := range cfg.ReplicaURLs {
 		p, err := open(fmt.Sprintf("replica-%d", i+1), u)
 		if err != nil {
@@ -169,6 +179,57 @@ func pingUntil(ctx context.Context, db *sql.DB, limit time.Duration) error {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// readCommitted runs every connection of a MySQL pool at READ COMMITTED
+// rather than InnoDB's REPEATABLE READ, for two reasons:
+//
+//   - A plain read in a transaction sees the rows committed when that
+//     statement began, not a snapshot taken at the transaction's first
+//     read. Plaza's writes lock the row they guard (an XP award the
+//     user's, a tip its wallets) and then read what that lock protects
+//     (today's XP toward the daily cap). Under REPEATABLE READ such a
+//     read could come from a snapshot older than the lock, taken by an
+//     earlier call of a shared batch, and miss an award another batch
+//     committed meanwhile: the cap was exceeded.
+//   - Locking reads, UPDATEs and DELETEs lock the rows they find and no
+//     gaps between them. Under REPEATABLE READ a post's statements locked
+//     index ranges (the author's messages for the streak count, an
+//     UPDATE that matched no streak row) and other users' inserts into
+//     those ranges waited for the post's whole batch to commit: the two
+//     instances' batches queued behind each other.
+//
+// What the stores need of the isolation level is said where they rely on
+// it; none relies on a snapshot spanning several statements or on a gap
+// lock keeping rows from appearing (uniqueness is the unique keys').
+// Only duplicate-key checks and foreign keys still lock gaps.
+type readCommitted struct{ driver.Connector }
+
+func (c readCommitted) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.(driver.ExecerContext).ExecContext(ctx, `SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED`, nil); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// checkBinlog refuses a server that writes statement-based binary logs:
+// InnoDB refuses every write at READ COMMITTED to such a log (error
+// 1665). ROW (MySQL's default) and MIXED (MariaDB's) log it.
+func checkBinlog(ctx context.Context, db *sql.DB) error {
+	var on int
+	var format string
+	if err := db.QueryRowContext(ctx, `SELECT @@log_bin, @@binlog_format`).Scan(&on, &format); err != nil {
+		return fmt.Errorf("database: cannot read the binary log's settings: %w", err)
+	}
+	if on == 1 && strings.EqualFold(format, "STATEMENT") {
+		return errors.New("database: the server logs binlog_format=STATEMENT; Plaza writes at READ COMMITTED, which needs ROW or MIXED (set binlog_format=ROW)")
+	}
+	return nil
 }
 
 // MySQLDSN converts a mysql:// URL into go-sql-driver's DSN.

@@ -439,3 +439,48 @@ func TestExecTxPrepared(t *testing.T) {
 		}
 	})
 }
+
+// TestMySQLReadsCommittedRows: every connection of a MySQL pool runs at
+// READ COMMITTED. A plain read inside a transaction sees a row another
+// transaction committed after the first read (REPEATABLE READ answers
+// from the snapshot of that first read), and a locking read that finds
+// no row locks no gap, so another transaction inserts beside it without
+// waiting for the first to end.
+func TestMySQLReadsCommittedRows(t *testing.T) {
+	db := sqldbtest.OpenMySQL(t, sqldb.Config{PoolSize: 4})
+	ctx := context.Background()
+	for _, q := range []string{
+		`CREATE TABLE isolation_rows (id INTEGER PRIMARY KEY)`,
+		`INSERT INTO isolation_rows (id) VALUES (1), (10)`,
+	} {
+		if _, err := db.Write().Exec(ctx, q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	err := db.Write().Tx(ctx, func(tx *sql.Tx) error {
+		var before, after int
+		if err := tx.QueryRow(`SELECT COUNT(*) FROM isolation_rows`).Scan(&before); err != nil {
+			return err
+		}
+		var none int
+		if err := tx.QueryRow(`SELECT id FROM isolation_rows WHERE id = 5 FOR UPDATE`).Scan(&none); !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("locking read of a missing row: %v", err)
+		}
+		// Another connection, while tx is open.
+		ictx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		if _, err := db.Write().Exec(ictx, `INSERT INTO isolation_rows (id) VALUES (6)`); err != nil {
+			return fmt.Errorf("an insert beside the missing row waited for the open transaction (a gap lock): %w", err)
+		}
+		if err := tx.QueryRow(`SELECT COUNT(*) FROM isolation_rows`).Scan(&after); err != nil {
+			return err
+		}
+		if before != 2 || after != 3 {
+			return fmt.Errorf("rows before and after another's commit: %d and %d; want 2 and 3 (the committed row seen)", before, after)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -394,15 +394,20 @@ func (l *ledger) creditWallet(ctx context.Context, userID, amount int64) (accoun
 				return account, after, err
 			}
 		}
-		// A wallet is never deleted: when it exists, the UPDATE refused
-		// the cap. (A plain read: on MySQL a locking read of a missing row
-		// would lock the gap the INSERT below goes into.)
-		var n int
-		if err := l.queryRow(ctx, []any{&n}, `SELECT COUNT(*) FROM wallet_accounts WHERE user_id = ? AND kind = 'wallet'`, userID); err != nil {
+		// A wallet is never deleted: when it exists, either the UPDATE
+		// refused the cap, or (MySQL) another transaction opened it since
+		// the UPDATE looked, which this read sees (READ COMMITTED): update
+		// it then.
+		var n, full int
+		if err := l.queryRow(ctx, []any{&n, &full}, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN balance > ? THEN 1 ELSE 0 END), 0)
+			FROM wallet_accounts WHERE user_id = ? AND kind = 'wallet'`, wallet.MaxAmount-amount, userID); err != nil {
 			return 0, 0, err
 		}
-		if n > 0 {
+		if full > 0 {
 			return 0, 0, apperr.New(apperr.Validation, "the receiving wallet cannot hold that many credits")
+		}
+		if n > 0 {
+			continue
 		}
 		if !l.sqlite() {
 			// Opening the wallet inside this transaction deadlocks on
