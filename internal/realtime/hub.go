@@ -766,7 +766,10 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, id Identity) error {
 			h.log.Warn("realtime: session check after connecting failed", "user", u.ID, "err", err)
 		}
 		c.watchExpiry(id.Expires)
-		socket.ReadLoop()
+		// The connection reads in a goroutine of its own, started with a
+		// small stack: this one's grew in the join and the checks above
+		// and would keep that size for as long as the connection is idle.
+		go socket.ReadLoop()
 	}()
 	return nil
 }
