@@ -2,7 +2,19 @@ package realtime
 
 import (
 	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/plazahq/plaza/internal/account"
 )
 
 // A fan-out hands ready connections to the writers as soon as a chunk is
@@ -81,4 +93,60 @@ func TestSessionSlot(t *testing.T) {
 	if _, ok := s.Load("c"); ok || s.Len() != 0 {
 		t.Fatal("value still there after Delete")
 	}
+}
+
+// An idle connection's goroutine keeps a small stack, however deep the
+// work of its setup went (the join, the session check: a cache lookup, a
+// query on a miss): the reading goroutine is not the one that did it. A
+// goroutine's stack keeps the size it grew to until a collection finds it
+// mostly unused, and at 10,000 connections each KB is 10 MB.
+func TestIdleConnectionKeepsASmallStack(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // no collection shrinks stacks meanwhile
+	const conns = 100
+	h := NewHub(Config{MaxConnsPerUser: conns}, NewMemoryBroker(10, nil), AuthorizerFunc(func(context.Context, account.User, string) error { return nil }), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h.Start()
+	defer h.Close(context.Background())
+	var checked atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.Serve(w, r, Identity{User: account.User{ID: 1}, Valid: func(context.Context) error {
+			deepStack(32) // ~32 KB of frames
+			checked.Add(1)
+			return nil
+		}})
+	}))
+	defer srv.Close()
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range conns {
+		c, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+	}
+	for deadline := time.Now().Add(10 * time.Second); checked.Load() < conns; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d sessions checked", checked.Load(), conns)
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // the last checks' goroutines hand over to their readers
+	runtime.ReadMemStats(&after)
+	perConn := (int64(after.StackInuse) - int64(before.StackInuse)) / conns
+	t.Logf("%d bytes of stack per connection (server and client)", perConn)
+	if perConn > 16<<10 {
+		t.Fatalf("%d KB of stack per idle connection, want the reader's few KB, not the check's 32+", perConn>>10)
+	}
+}
+
+// deepStack uses about n KB of stack.
+//
+//go:noinline
+func deepStack(n int) byte {
+	var b [1024]byte
+	b[n%len(b)] = byte(n)
+	if n > 0 {
+		return deepStack(n-1) + b[(n*7)%len(b)]
+	}
+	return b[0]
 }

@@ -161,6 +161,7 @@ type Hub struct {
 	pending map[string]*presenceBatch // rooms with joins or leaves not yet announced
 
 	ready chan []*client // connections with frames to write, for the writers (writer.go)
+	free  chan []*client // chunks written, for the next fan-out to fill (writer.go)
 
 	laterMu sync.Mutex
 	later   []*client // connections holding only ephemeral frames, written at the next writeLater (writer.go)
@@ -220,7 +221,7 @@ func NewHub(cfg Config, broker Broker, auth Authorizer, log *slog.Logger) *Hub {
 	cfg.defaults()
 	h := &Hub{cfg: cfg, broker: broker, auth: auth, log: log, seed: maphash.MakeSeed(),
 		conns: map[*client]struct{}{}, perUser: map[int64]int{}, pending: map[string]*presenceBatch{}, stop: make(chan struct{}),
-		ready: make(chan []*client, 1024)}
+		ready: make(chan []*client, 1024), free: make(chan []*client, freeChunks)}
 	h.shared, _ = broker.(sharedPresence)
 	var b [8]byte
 	rand.Read(b[:])
@@ -765,7 +766,10 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, id Identity) error {
 			h.log.Warn("realtime: session check after connecting failed", "user", u.ID, "err", err)
 		}
 		c.watchExpiry(id.Expires)
-		socket.ReadLoop()
+		// The connection reads in a goroutine of its own, started with a
+		// small stack: this one's grew in the join and the checks above
+		// and would keep that size for as long as the connection is idle.
+		go socket.ReadLoop()
 	}()
 	return nil
 }
@@ -787,10 +791,13 @@ func (h *Hub) release(userID int64) {
 	}
 }
 
-func (h *Hub) snapshot() []*client {
+func (h *Hub) snapshot() []*client { return h.snapshotInto(nil) }
+
+// snapshotInto lists the connections in buf's array (grown if need be).
+func (h *Hub) snapshotInto(buf []*client) []*client {
 	h.connsMu.Lock()
 	defer h.connsMu.Unlock()
-	out := make([]*client, 0, len(h.conns))
+	out := slices.Grow(buf[:0], len(h.conns))
 	for c := range h.conns {
 		out = append(out, c)
 	}
@@ -810,6 +817,7 @@ func (h *Hub) keepalive() {
 	t := time.NewTicker(min(500*time.Millisecond, h.cfg.PingInterval/2))
 	defer t.Stop()
 	var refreshed time.Time
+	var conns []*client // each sweep's list, in the last one's array
 	for {
 		select {
 		case <-h.stop:
@@ -819,18 +827,29 @@ func (h *Hub) keepalive() {
 				refreshed = now
 				h.refreshPresence()
 			}
-			for _, c := range h.snapshot() {
-				c.recheckDue(now.UnixNano())
-				quiet := now.Sub(time.Unix(0, c.lastSeen.Load()))
-				switch {
-				case quiet > h.cfg.IdleTimeout:
-					c.kick(CloseIdle, "idle timeout")
-				case quiet > h.cfg.PingInterval:
-					c.ping()
-				}
-			}
+			conns = h.sweep(now, conns)
 		}
 	}
+}
+
+// sweep pings, closes and re-checks the connections that are due at now.
+// It lists them in buf's array and returns it emptied for the next sweep:
+// a new list of 10,000 connections twice a second was most of what an
+// instance allocated while it fanned out to them.
+func (h *Hub) sweep(now time.Time, buf []*client) []*client {
+	conns := h.snapshotInto(buf)
+	for _, c := range conns {
+		c.recheckDue(now.UnixNano())
+		quiet := now.Sub(time.Unix(0, c.lastSeen.Load()))
+		switch {
+		case quiet > h.cfg.IdleTimeout:
+			c.kick(CloseIdle, "idle timeout")
+		case quiet > h.cfg.PingInterval:
+			c.ping()
+		}
+	}
+	clear(conns) // no closed connection is kept alive until the next sweep
+	return conns[:0]
 }
 
 // refreshPresence confirms this instance's users in every room it holds,

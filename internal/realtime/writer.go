@@ -73,6 +73,9 @@ const maxPooledBatch = 256 << 10
 // carries.
 const writeChunk = 128
 
+// freeChunks is how many written chunks the hub keeps for reuse (64 KB).
+const freeChunks = 64
+
 // readyList collects the connections a fan-out made ready and hands them
 // to the writers a full chunk at a time (flush hands over the rest). Nil:
 // start each writer at once.
@@ -83,7 +86,7 @@ type readyList struct {
 
 func (l *readyList) add(c *client) {
 	if l.cs == nil {
-		l.cs = make([]*client, 0, writeChunk)
+		l.cs = l.h.chunk()
 	}
 	l.cs = append(l.cs, c)
 	if len(l.cs) == writeChunk {
@@ -196,32 +199,60 @@ func (c *client) ping() {
 
 // dispatch hands ready connections to the writers (in chunks of
 // writeChunk); when they are all busy, or gone, a goroutine writes the
-// chunk instead, so a fan-out never waits on a socket.
+// chunk instead, so a fan-out never waits on a socket. The writers own
+// cs from then on: its array may carry a later fan-out's chunk.
 func (h *Hub) dispatch(cs []*client) {
 	for len(cs) > 0 {
 		n := min(len(cs), writeChunk)
-		chunk := cs[:n:n]
+		chunk := cs[:n]
 		cs = cs[n:]
 		select {
 		case h.ready <- chunk:
 		default:
-			go writeAll(chunk)
+			go func() {
+				w := newNBWriter(h)
+				w.writeAll(chunk)
+			}()
 		}
+	}
+}
+
+// chunk returns an empty chunk for a fan-out to fill: one the writers
+// are done with when there is one, so a fan-out allocates none.
+func (h *Hub) chunk() []*client {
+	select {
+	case cs := <-h.free:
+		return cs
+	default:
+		return make([]*client, 0, writeChunk)
+	}
+}
+
+// recycle keeps a written chunk for the next fan-out (h.chunk).
+func (h *Hub) recycle(cs []*client) {
+	if cap(cs) != writeChunk {
+		return // not a fan-out's: left to the collector
+	}
+	clear(cs)
+	select {
+	case h.free <- cs[:0]:
+	default:
 	}
 }
 
 // runWriter is one of the hub's writers.
 func (h *Hub) runWriter() {
 	defer h.wg.Done()
+	w := newNBWriter(h)
 	for {
 		select {
 		case cs := <-h.ready:
-			writeAll(cs)
+			w.writeAll(cs)
 		case <-h.stop:
 			for { // what was handed over before the stop is still written
 				select {
 				case cs := <-h.ready:
-					writeAll(cs)
+					w.writeAll(cs)
 				default:
 					return
 				}
@@ -234,23 +265,37 @@ func (h *Hub) runWriter() {
 // share is never idle while another is in a syscall.
 func writers() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
 
-func writeAll(cs []*client) {
-	w := newNBWriter()
+// writeAll writes the outboxes of a chunk of ready connections, then
+// counts its writes and hands the chunk back for reuse.
+func (w *nbWriter) writeAll(cs []*client) {
 	for _, c := range cs {
 		c.flushReady(w)
 	}
+	// Counted once a chunk: one shared counter bumped by every write of
+	// every writer was a cache line passed between the cores per delivery.
+	w.h.writes.Add(w.writes)
+	w.writes = 0
+	w.h.recycle(cs)
 }
 
 // takeOut takes the outbox, leaving the previous batch's slice (cleared)
 // in its place so queueing does not allocate. An empty outbox ends the
 // writer's turn (c.writing false), or starts the close frame kick asked
-// for.
+// for; the batch just written stays as the outbox, so the connection's
+// next frame is queued without allocating either (a fan-out of one frame
+// per connection made a slice per delivery).
 func (c *client) takeOut(prev [][]byte) [][]byte {
 	clear(prev)
+	if cap(prev) > 64 {
+		prev = nil
+	}
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
 	batch := c.out
 	if len(batch) == 0 {
+		if c.out == nil {
+			c.out = prev[:0]
+		}
 		c.writing = false
 		if c.closeCode != 0 && !c.closeSent {
 			c.closeSent = true
@@ -259,11 +304,7 @@ func (c *client) takeOut(prev [][]byte) [][]byte {
 		}
 		return nil
 	}
-	if cap(prev) <= 64 {
-		c.out = prev[:0]
-	} else {
-		c.out = nil
-	}
+	c.out = prev[:0]
 	return batch
 }
 
@@ -291,6 +332,7 @@ func (c *client) flushReady(w *nbWriter) {
 			return
 		}
 		release(b, pooled)
+		w.writes++
 		if !c.wrote(batch, err) {
 			return
 		}
@@ -304,6 +346,7 @@ func (c *client) flushSlow(rest []byte, batch [][]byte) {
 	conn := c.socket.NetConn()
 	if rest != nil {
 		_, err := conn.Write(rest)
+		c.hub.writes.Add(1)
 		if !c.wrote(batch, err) {
 			return
 		}
@@ -316,6 +359,7 @@ func (c *client) flushSlow(rest []byte, batch [][]byte) {
 		b, pooled := join(batch)
 		_, err := conn.Write(b)
 		release(b, pooled)
+		c.hub.writes.Add(1)
 		if !c.wrote(batch, err) {
 			return
 		}
@@ -325,7 +369,6 @@ func (c *client) flushSlow(rest []byte, batch [][]byte) {
 // wrote accounts for a written batch and reports whether to go on; a
 // failed write closes the connection and empties the outbox.
 func (c *client) wrote(batch [][]byte, err error) bool {
-	c.hub.writes.Add(1)
 	c.queued.Add(-int64(len(batch)))
 	if err == nil {
 		return true
@@ -370,17 +413,20 @@ func release(b []byte, bp *[]byte) {
 }
 
 // nbWriter writes to sockets without blocking. It is reused from write
-// to write (one per writeAll), so a write allocates nothing: a closure
-// passed to RawConn.Write escapes, and was one allocation per delivery.
+// to write (one per writer goroutine), so a write allocates nothing: a
+// closure passed to RawConn.Write escapes, and was one allocation per
+// delivery.
 type nbWriter struct {
-	b   []byte
-	n   int
-	err error
-	fn  func(fd uintptr) bool // w.do, bound once
+	h      *Hub
+	b      []byte
+	n      int
+	err    error
+	fn     func(fd uintptr) bool // w.do, bound once
+	writes int64                 // of the chunk being written, not yet in h.writes
 }
 
-func newNBWriter() *nbWriter {
-	w := &nbWriter{}
+func newNBWriter(h *Hub) *nbWriter {
+	w := &nbWriter{h: h}
 	w.fn = w.do
 	return w
 }
