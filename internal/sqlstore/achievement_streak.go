@@ -53,6 +53,14 @@ const (
 	streakStepMySQL  = `UPDATE user_streaks SET best = GREATEST(best, ` + streakNext + `), run = ` + streakNext + `, last_day = ? WHERE user_id = ? AND last_day <= ?`
 )
 
+// streakFirst makes user's row for day when the user has no row, no
+// message and no shout: a run of one. A duplicate key is an error.
+const (
+	streakFirstWhere  = ` WHERE NOT EXISTS (SELECT 1 FROM messages WHERE sender_id = ?) AND NOT EXISTS (SELECT 1 FROM shouts WHERE user_id = ?)`
+	streakFirstSQLite = `INSERT INTO user_streaks (user_id, last_day, run, best) SELECT ?, ?, 1, 1` + streakFirstWhere
+	streakFirstMySQL  = `INSERT INTO user_streaks (user_id, last_day, run, best) SELECT ?, ?, 1, 1 FROM DUAL` + streakFirstWhere
+)
+
 // activeTx records in tx, a transaction of w, that user was active on
 // day. It runs before the write's own insert so that, on MySQL, two
 // writes of one user queue on the streak row before either inserts: a
@@ -70,8 +78,27 @@ func activeTx(ctx context.Context, w *sqldb.Pool, tx *sql.Tx, dialect sqldb.Dial
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
 		return err // (MySQL counts a matched row as affected: ClientFoundRows)
 	}
-	// No row yet, or a day before last_day: lock the row (making it if
-	// need be) and count the history.
+	// No row yet, the common case (every new member's first post): when
+	// the user has no message or shout either, the row is day alone, made
+	// in one statement. Its read sees what had committed as it began (at
+	// READ COMMITTED on MySQL); a write of the user that has not committed
+	// made the user's row first (this function runs before the write's
+	// insert), so this insert waits for it and then finds a duplicate.
+	first := streakFirstSQLite
+	if dialect == sqldb.MySQL {
+		first = streakFirstMySQL
+	}
+	res, err = w.ExecTx(ctx, tx, first, user, day, user, user)
+	if _, dup := sqldb.IsDuplicate(err); !dup {
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+	}
+	// A history, a row made meanwhile, or a day before last_day: lock the
+	// row (making it if need be) and count the history.
 	hold := `INSERT INTO user_streaks (user_id, last_day, run, best) VALUES (?, -1, 0, 0) ON CONFLICT (user_id) DO NOTHING`
 	if dialect == sqldb.MySQL {
 		hold = `INSERT INTO user_streaks (user_id, last_day, run, best) VALUES (?, -1, 0, 0) ON DUPLICATE KEY UPDATE user_id = user_id`

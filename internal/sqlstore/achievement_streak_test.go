@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,6 +120,60 @@ func TestPostSkipsTheCheckInsertWhileItsCheckWaits(t *testing.T) {
 		}
 		if inserts != 2 {
 			t.Errorf("check rows = %d, want 2", inserts)
+		}
+	})
+}
+
+// TestStreakExactUnderRaces: new members' first writes (messages and
+// shouts, some on earlier days than others, as across midnight) race on
+// one row each; every row ends as counting the user's messages and shouts
+// gives, whichever made the row. Both engines, several post batches at
+// once on MySQL.
+func TestStreakExactUnderRaces(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		users := mkUsers(t, db, "race", 6)
+		comm := sqlstore.NewCommunity(db, sqlstore.NewXP(db, nil), gamification.DefaultRules)
+		midnight := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+		ch, err := comm.CreateChannel(ctx, community.Channel{Slug: "race", Name: "Race", CreatedAt: midnight}, users[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		days := []int{3, 0, 1, 3, 5, 2, 1, 4} // a run of 6 written out of order
+		var wg sync.WaitGroup
+		errs := make(chan error, len(users)*len(days))
+		for _, u := range users {
+			for i, d := range days {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					at := midnight.AddDate(0, 0, d).Add(time.Duration(i) * time.Minute)
+					var err error
+					if i%3 == 2 {
+						_, err = comm.PostShout(ctx, community.Shout{UserID: u, Body: "hey", CreatedAt: at})
+					} else {
+						_, _, err = comm.PostMessage(ctx, community.Message{ChannelID: ch.ID, SenderID: u, Body: "hi", CreatedAt: at}, nil)
+					}
+					errs <- err
+				}()
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		first := midnight.UnixMilli() / 86_400_000
+		for _, u := range users {
+			var last, run, best int64
+			if err := db.Write().QueryRow(ctx, []any{&last, &run, &best}, `SELECT last_day, run, best FROM user_streaks WHERE user_id = ?`, u); err != nil {
+				t.Fatal(err)
+			}
+			if last != first+5 || run != 6 || best != 6 {
+				t.Errorf("user %d: streak row = (%d, %d, %d), want (%d, 6, 6)", u, last, run, best, first+5)
+			}
 		}
 	})
 }

@@ -303,7 +303,7 @@ func (s *Achievements) Award(ctx context.Context, g achievements.Grant) (achieve
 	w := s.db.Write()
 	err := w.Tx(ctx, func(tx *sql.Tx) error {
 		out, created = achievements.Granted{UserID: g.UserID, AwardedAt: fromMS(ms(g.At))}, false
-		if err := s.xp.LockTx(ctx, tx, g.UserID); err != nil {
+		if _, err := s.xp.LockTx(ctx, tx, g.UserID); err != nil {
 			return err
 		}
 		if err := s.userExists(ctx, preparedTx(w, tx), g.UserID); err != nil {
@@ -558,7 +558,7 @@ func (s *Achievements) Claim(ctx context.Context, collectibleID, userID int64, s
 // (nil when it is not for sale: the purchase route refuses that).
 func (s *Achievements) ClaimTx(ctx context.Context, tx *sql.Tx, collectibleID, userID int64, source string, now time.Time) (achievements.Owned, error) {
 	var o achievements.Owned
-	if err := s.xp.LockTx(ctx, tx, userID); err != nil {
+	if _, err := s.xp.LockTx(ctx, tx, userID); err != nil {
 		return o, err
 	}
 	if err := s.userExists(ctx, txQuery(tx), userID); err != nil {

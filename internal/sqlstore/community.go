@@ -181,13 +181,15 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 	// also awards XP, counts a streak day or notifies sets one first.
 	guard := ok || active || len(mentioned) > 0 || len(outbox) > 0
 	err := s.posts.TxLazy(ctx, func(tx *sql.Tx, c *sqldb.Call) error {
+		var held Held // the sender's xp and level, read under the XP lock
 		if guard {
 			if err := c.Guard(); err != nil {
 				return err
 			}
 		}
 		if ok {
-			if err := s.xp.LockTx(ctx, tx, m.SenderID); err != nil {
+			var err error
+			if held, err = s.xp.LockTx(ctx, tx, m.SenderID); err != nil {
 				return err
 			}
 		}
@@ -213,7 +215,7 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 		}
 		if ok {
 			award, _ = s.rules.MessageAward(m.SenderID, m.ID)
-			if xp, err = s.xp.AwardTx(ctx, tx, m.CreatedAt, award); err != nil {
+			if xp, err = s.xp.AwardHeldTx(ctx, tx, m.CreatedAt, award, held); err != nil {
 				return err
 			}
 		}

@@ -18,8 +18,10 @@ func (s *Community) React(ctx context.Context, r community.Reaction, on bool) (c
 	ok = ok && on
 	err := s.db.Write().Tx(ctx, func(tx *sql.Tx) error {
 		ch = community.ReactionChange{}
+		var held Held
 		if ok { // before the insert's foreign-key lock on the reactor: see LockTx
-			if err := s.xp.LockTx(ctx, tx, r.Author); err != nil {
+			var err error
+			if held, err = s.xp.LockTx(ctx, tx, r.Author); err != nil {
 				return err
 			}
 		}
@@ -42,7 +44,7 @@ func (s *Community) React(ctx context.Context, r community.Reaction, on bool) (c
 		}
 		if ch.Changed && ok {
 			var err error
-			if ch.XP, err = s.xp.AwardTx(ctx, tx, r.CreatedAt, award); err != nil {
+			if ch.XP, err = s.xp.AwardHeldTx(ctx, tx, r.CreatedAt, award, held); err != nil {
 				return err
 			}
 		}
