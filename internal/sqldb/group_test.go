@@ -12,6 +12,7 @@ import (
 
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
+	"github.com/plazahq/plaza/internal/testenv"
 )
 
 var errRefused = errors.New("refused")
@@ -147,28 +148,12 @@ func TestGroupGathersRunnableCallers(t *testing.T) {
 	db := sqldbtest.OpenSQLite(t, sqldb.Config{})
 	g := sqldb.NewGroupOn(db, 64)
 	const callers = 8
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	errs := make(chan error, callers)
-	for range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs <- g.Tx(context.Background(), func(tx *sql.Tx) error {
-				_, err := tx.Exec(`SELECT 1`)
-				return err
-			})
-		}()
-	}
-	close(start)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.Parallel(t, callers, func(int) error {
+		return g.Tx(context.Background(), func(tx *sql.Tx) error {
+			_, err := tx.Exec(`SELECT 1`)
+			return err
+		})
+	})
 	// The scheduler looks at its global queue (where a yield goes) first
 	// once in 61 turns: allow one batch more than the one.
 	if st := g.Stats(); st.Calls != callers || st.Batches > 2 {

@@ -1,7 +1,7 @@
-// Package testenv reads the variables that name the real services tests
-// run against: a test skips when its service is not named, except under
-// CI=true, where a missing service fails it, so CI can never pass by
-// skipping.
+// Package testenv holds what tests share: it reads the variables that
+// name the real services tests run against (a test skips when its service
+// is not named, except under CI=true, where a missing service fails it, so
+// CI can never pass by skipping), and runs concurrent callers (Parallel).
 package testenv
 
 import (

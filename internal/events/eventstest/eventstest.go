@@ -13,6 +13,7 @@ import (
 	"github.com/plazahq/plaza/internal/apperr"
 	"github.com/plazahq/plaza/internal/events"
 	"github.com/plazahq/plaza/internal/jobs"
+	"github.com/plazahq/plaza/internal/testenv"
 )
 
 // Users is how many existing users Exercise needs.
@@ -379,7 +380,7 @@ func Exercise(t *testing.T, s events.Store, users []int64) {
 		e := mk(t, 200*time.Hour, ptr(capacity))
 		members := users[:Users]
 		results := make([]events.RSVPResult, len(members))
-		parallel(t, len(members), func(i int) error {
+		testenv.Parallel(t, len(members), func(i int) error {
 			var err error
 			results[i], err = s.RSVP(ctx, e.ID, members[i], events.Going, now, ob)
 			return err
@@ -422,7 +423,7 @@ func Exercise(t *testing.T, s events.Store, users []int64) {
 		// Six going members leave at once, and three waitlisted ones: the
 		// six first still waiting take their places, no one else.
 		leavers := slices.Concat(going[:6], line[:3])
-		parallel(t, len(leavers), func(i int) error {
+		testenv.Parallel(t, len(leavers), func(i int) error {
 			st := events.NotGoing
 			if i%2 == 1 {
 				st = events.Interested
@@ -469,28 +470,4 @@ func Exercise(t *testing.T, s events.Store, users []int64) {
 			t.Fatalf("waitlist %v, want %v", waiting, line[9:])
 		}
 	})
-}
-
-// parallel runs fn(0..n-1) at once and fails on any error.
-func parallel(t *testing.T, n int, fn func(i int) error) {
-	t.Helper()
-	start := make(chan struct{})
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs <- fn(i)
-		}()
-	}
-	close(start)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 }
