@@ -62,7 +62,8 @@ func (x *XP) AwardHeldTx(ctx context.Context, tx *sql.Tx, now time.Time, a gamif
 	}
 	var res gamification.Result
 	w := x.db.Write() // its prepared statements: an award rides on hot paths (every post)
-	if h.read && h.userID == a.UserID {
+	// A valid award names a user (> 0), which the zero Held does not.
+	if h.userID == a.UserID {
 		res.XP, res.PrevLevel = h.xp, h.level
 	} else {
 		err := w.QueryRowTx(ctx, tx, []any{&res.XP, &res.PrevLevel}, `SELECT xp, level FROM users WHERE id = ?`+forUpdate(x.db), a.UserID)
@@ -217,9 +218,8 @@ func (x *XP) Ledger(ctx context.Context, userID, before int64, limit int) (gamif
 // Held is a user's xp and level as LockTx read them under the row's lock,
 // for AwardHeldTx.
 type Held struct {
-	userID, xp int64
+	userID, xp int64 // userID 0: nothing read
 	level      int
-	read       bool
 }
 
 // LockTx takes userID's row for the rest of tx before a transaction
@@ -234,7 +234,7 @@ func (x *XP) LockTx(ctx context.Context, tx *sql.Tx, userID int64) (Held, error)
 	if x.db.Dialect != sqldb.MySQL {
 		return Held{}, nil
 	}
-	h := Held{userID: userID, read: true}
+	h := Held{userID: userID}
 	err := x.db.Write().QueryRowTx(ctx, tx, []any{&h.xp, &h.level}, `SELECT xp, level FROM users WHERE id = ? FOR UPDATE`, userID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Held{}, notFound("user")
