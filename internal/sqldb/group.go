@@ -136,6 +136,22 @@ func NewGroupOn(db *DB, maxBatch int) *Group {
 	return g
 }
 
+// WriteGroup returns a group committer for a store's writes on db. On
+// SQLite every caller gets the same one, made on the first call with
+// maxBatch 128: the engine has one writer, so any two write transactions
+// wait for each other anyway, and in one group a post, an achievement's
+// award and a tip that arrive together share a commit instead of paying
+// one each. On MySQL/MariaDB each caller gets a group of its own
+// (NewGroupOn with maxBatch) to tune with SetRunners and SetBegin, which
+// must not be called on SQLite's shared one.
+func (d *DB) WriteGroup(maxBatch int) *Group {
+	if d.Dialect != SQLite {
+		return NewGroupOn(d, maxBatch)
+	}
+	d.writesOnce.Do(func() { d.writes = NewGroupOn(d, 128) })
+	return d.writes
+}
+
 // SetRunners sets how many batches may run at once (at least one, the
 // default), each holding a connection of the pool while it runs. A call
 // that arrives while every runner is busy waits for the next batch; one

@@ -266,3 +266,33 @@ func TestGroupRunsBatchesAtOnce(t *testing.T) {
 		t.Fatalf("stats %+v: want 2 batches", st)
 	}
 }
+
+// TestWriteGroupIsOnePerSQLiteDatabase: on SQLite every store's writes go
+// through one group committer (one writer: a post and an award that
+// arrive together share a commit); on MySQL each caller gets its own, to
+// tune.
+func TestWriteGroupIsOnePerSQLiteDatabase(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		a, b := db.WriteGroup(64), db.WriteGroup(128)
+		if shared := a == b; shared != (db.Dialect == sqldb.SQLite) {
+			t.Fatalf("two callers share a group: %v, want %v on %s", shared, db.Dialect == sqldb.SQLite, db.Dialect)
+		}
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				if err := a.Tx(context.Background(), func(tx *sql.Tx) error { return nil }); err != nil {
+					t.Error(err)
+				}
+			})
+			wg.Go(func() {
+				if err := b.Tx(context.Background(), func(tx *sql.Tx) error { return nil }); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if got := a.Stats().Calls + b.Stats().Calls; db.Dialect == sqldb.SQLite && got != 32 || db.Dialect != sqldb.SQLite && got != 16 {
+			t.Errorf("calls counted %d", got)
+		}
+	})
+}

@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -60,6 +61,9 @@ type DB struct {
 	readers []*Pool // replicas, or SQLite's read pool; empty: read from writer
 	next    atomic.Uint64
 	ckpt    *checkpointer // SQLite: checkpoint.go
+
+	writesOnce sync.Once
+	writes     *Group // SQLite's one group committer (WriteGroup)
 }
 
 // Open connects to the engine the config names and checks it answers.

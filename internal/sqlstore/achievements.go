@@ -20,6 +20,11 @@ type Achievements struct {
 	db    *sqldb.DB
 	xp    *XP
 	audit *Audit
+	// awards gathers awards into shared transactions on SQLite (Award);
+	// nil on MySQL, where each runs in its own: a batch of awards would
+	// lock its users' rows in arrival order, and could then deadlock
+	// with a batch of posts locking theirs in another.
+	awards *sqldb.Group
 }
 
 var _ achievements.Store = (*Achievements)(nil)
@@ -33,7 +38,27 @@ func NewAchievements(db *sqldb.DB, xp *XP, log *Audit) *Achievements {
 	if log == nil {
 		log = NewAudit(db, nil)
 	}
-	return &Achievements{db: db, xp: xp, audit: log}
+	s := &Achievements{db: db, xp: xp, audit: log}
+	if db.Dialect == sqldb.SQLite {
+		s.awards = db.WriteGroup(64) // shared with posts and tips (sqldb.DB.WriteGroup)
+	}
+	return s
+}
+
+// AwardStats returns the awards' group counts (zero on MySQL).
+func (s *Achievements) AwardStats() sqldb.GroupStats {
+	if s.awards == nil {
+		return sqldb.GroupStats{}
+	}
+	return s.awards.Stats()
+}
+
+// awardTx runs fn in the awards' group, or alone (MySQL).
+func (s *Achievements) awardTx(ctx context.Context, fn func(tx *sql.Tx, c *sqldb.Call) error) error {
+	if s.awards != nil {
+		return s.awards.TxLazy(ctx, fn)
+	}
+	return s.db.Write().Tx(ctx, func(tx *sql.Tx) error { return fn(tx, nil) })
 }
 
 // achievementCheckTx enqueues a check of userID's achievement rules in tx,
@@ -293,27 +318,60 @@ func (s *Achievements) Metrics(ctx context.Context, userID int64, need map[achie
 	return m, nil
 }
 
-// Award makes g in one transaction. The user's row is locked first (the
-// order AwardTx and ClaimTx lock in), then the award row is inserted; a
-// duplicate means the user holds it already and nothing else happens, so
-// an achievement is awarded once however many checks race.
+// awardSQL reads an achievement with the ids of the collectibles that
+// come with it (one row per collectible, or one with a NULL id): one
+// statement where an award used two.
+const awardSQL = `SELECT a.id, a.slug, a.name, a.description, a.icon_url, a.xp, a.rarity, a.rule_kind, a.rule_count, c.id
+	FROM achievements a LEFT JOIN collectibles c ON c.achievement_id = a.id WHERE a.id = ? ORDER BY c.id`
+
+// awardedTx reads achievement id and the ids of its collectibles in tx.
+func (s *Achievements) awardedTx(ctx context.Context, w *sqldb.Pool, tx *sql.Tx, id int64) (achievements.Achievement, []int64, error) {
+	var a achievements.Achievement
+	var collectibles []int64
+	found := false
+	err := w.QueryTx(ctx, tx, func(rows *sql.Rows) error {
+		var c sql.NullInt64
+		var err error
+		if a, err = scanAchievement(rows, &c); err != nil {
+			return err
+		}
+		found = true
+		if c.Valid {
+			collectibles = append(collectibles, c.Int64)
+		}
+		return nil
+	}, awardSQL, id)
+	if err == nil && !found {
+		err = notFound("achievement")
+	}
+	return a, collectibles, err
+}
+
+// Award makes g in one transaction. The user's row is read (and locked, on
+// MySQL) first, the order AwardTx and ClaimTx lock in, then the award row
+// is inserted; a duplicate means the user holds it already and nothing
+// else happens, so an achievement is awarded once however many checks
+// race. On SQLite, awards that arrive together share one transaction
+// (s.awards): the queue's workers run a burst of first posts' checks at
+// once, and a transaction's commit cost more than the award's statements.
 func (s *Achievements) Award(ctx context.Context, g achievements.Grant) (achievements.Granted, bool, error) {
 	var out achievements.Granted
 	var created bool
 	w := s.db.Write()
-	err := w.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.awardTx(ctx, func(tx *sql.Tx, c *sqldb.Call) error {
 		out, created = achievements.Granted{UserID: g.UserID, AwardedAt: fromMS(ms(g.At))}, false
-		if _, err := s.xp.LockTx(ctx, tx, g.UserID); err != nil {
+		held, err := s.xp.HoldTx(ctx, tx, g.UserID)
+		if err != nil {
 			return err
 		}
-		if err := s.userExists(ctx, preparedTx(w, tx), g.UserID); err != nil {
-			return err
-		}
-		a, err := s.achievementTx(ctx, preparedTx(w, tx), g.AchievementID)
+		a, collectibles, err := s.awardedTx(ctx, w, tx, g.AchievementID)
 		if err != nil {
 			return err
 		}
 		out.Achievement = a
+		if err := c.Guard(); err != nil { // what follows writes
+			return err
+		}
 		_, err = w.ExecTx(ctx, tx, `INSERT INTO user_achievements (user_id, achievement_id, source, awarded_at) VALUES (?, ?, ?, ?)`,
 			g.UserID, a.ID, g.Source, ms(g.At))
 		if _, dup := sqldb.IsDuplicate(err); dup {
@@ -329,21 +387,12 @@ func (s *Achievements) Award(ctx context.Context, g achievements.Grant) (achieve
 		}
 		created = true
 		if a.XP > 0 {
-			if out.XP, err = s.xp.AwardTx(ctx, tx, g.At, gamification.Award{UserID: g.UserID, Amount: a.XP,
-				Reason: gamification.ReasonAchievement, Ref: "achievement:" + strconv.FormatInt(a.ID, 10)}); err != nil {
+			if out.XP, err = s.xp.AwardHeldTx(ctx, tx, g.At, gamification.Award{UserID: g.UserID, Amount: a.XP,
+				Reason: gamification.ReasonAchievement, Ref: "achievement:" + strconv.FormatInt(a.ID, 10)}, held); err != nil {
 				return err
 			}
 		}
-		var ids []int64
-		if err := w.QueryTx(ctx, tx, func(rows *sql.Rows) error {
-			var id int64
-			err := rows.Scan(&id)
-			ids = append(ids, id)
-			return err
-		}, `SELECT id FROM collectibles WHERE achievement_id = ? ORDER BY id`, a.ID); err != nil {
-			return err
-		}
-		for _, id := range ids {
+		for _, id := range collectibles {
 			o, err := s.ClaimTx(ctx, tx, id, g.UserID, achievements.SourceAchievement, g.At)
 			if apperr.Is(err, apperr.SoldOut) || apperr.Is(err, apperr.AlreadyOwned) {
 				continue // the award stands without it

@@ -2,15 +2,18 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/plazahq/plaza/internal/account"
 	"github.com/plazahq/plaza/internal/achievements"
 	"github.com/plazahq/plaza/internal/achievements/achievementstest"
+	"github.com/plazahq/plaza/internal/audit"
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/gamification"
 	"github.com/plazahq/plaza/internal/jobs"
@@ -234,6 +237,70 @@ func TestLevelUpChecksOnlyUnheldLevelRules(t *testing.T) {
 		}
 		if !slices.Equal(met, []string{"level-7"}) {
 			t.Fatalf("the check meets %v, want [level-7]", met)
+		}
+	})
+}
+
+// TestAwardsShareATransaction: awards that arrive together (the job
+// queue's workers checking a burst of first posts) are exact on both
+// engines, each made once however many race, and on SQLite share
+// transactions: 24 awards queued while the writer is busy take a few
+// batches, not 24 transactions.
+func TestAwardsShareATransaction(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		now := time.Now()
+		s := sqlstore.NewAchievements(db, sqlstore.NewXP(db, nil), sqlstore.NewAudit(db, nil))
+		a, err := s.CreateAchievement(ctx, achievements.Achievement{Slug: "burst", Name: "Burst", XP: 7, Rarity: achievements.Common}, now,
+			audit.Entry{Actor: audit.Actor{ID: 1, IP: "127.0.0.1"}, Action: "achievement.create", TargetKind: "achievement"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		users := walletUsers(t, db, "burst", 12)
+		release, holding := make(chan struct{}), make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() { // holds SQLite's writer while the awards queue
+			if err := db.Write().Tx(ctx, func(*sql.Tx) error { close(holding); <-release; return nil }); err != nil {
+				t.Error(err)
+			}
+		})
+		<-holding
+		before := s.AwardStats()
+		created := make([]atomic.Int64, len(users))
+		for i := range 2 * len(users) { // every user twice
+			wg.Go(func() {
+				u := i % len(users)
+				g, ok, err := s.Award(ctx, achievements.Grant{AchievementID: a.ID, UserID: users[u], Source: achievements.SourceRule, At: now})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if ok {
+					created[u].Add(1)
+					if g.XP.Awarded != 7 || g.Achievement.ID != a.ID {
+						t.Errorf("user %d: award %+v, want 7 XP for achievement %d", users[u], g, a.ID)
+					}
+				}
+			})
+		}
+		time.Sleep(200 * time.Millisecond) // the awards queue behind the writer
+		close(release)
+		wg.Wait()
+		for i, u := range users {
+			if n := created[i].Load(); n != 1 {
+				t.Errorf("user %d was awarded %d times, want once", u, n)
+			}
+			got, err := sqlstore.NewAccounts(db).UserByID(ctx, u)
+			if err != nil || got.XP != 7 {
+				t.Errorf("user %d: xp %d (%v), want 7", u, got.XP, err)
+			}
+		}
+		if db.Dialect != sqldb.SQLite {
+			return
+		}
+		st := s.AwardStats()
+		if calls, batches := st.Calls-before.Calls, st.Batches-before.Batches; calls != 24 || batches > 4 {
+			t.Errorf("24 awards queued together took %d calls in %d transactions, want 24 in at most 4", calls, batches)
 		}
 	})
 }

@@ -39,7 +39,7 @@ func NewCommunity(db *sqldb.DB, xp *XP, rules gamification.Rules) *Community {
 	if xp == nil {
 		xp = NewXP(db, nil)
 	}
-	s := &Community{db: db, xp: xp, rules: rules, posts: sqldb.NewGroupOn(db, 64), checks: newCheckThrottle(PostCheckWindow)}
+	s := &Community{db: db, xp: xp, rules: rules, posts: db.WriteGroup(64), checks: newCheckThrottle(PostCheckWindow)}
 	if db.Dialect == sqldb.MySQL {
 		// A post is a dozen round trips on MySQL; at 10,000 users on two
 		// instances one batch at a time per instance left hundreds of

@@ -46,7 +46,7 @@ func NewWallet(db *sqldb.DB, now func() time.Time) *Wallet {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Wallet{db: db, now: now, group: sqldb.NewGroupOn(db, 128)}
+	s := &Wallet{db: db, now: now, group: db.WriteGroup(128)}
 	if db.Dialect == sqldb.MySQL {
 		s.group.SetBegin(s.lockTouched)
 	}

@@ -234,8 +234,15 @@ func (x *XP) LockTx(ctx context.Context, tx *sql.Tx, userID int64) (Held, error)
 	if x.db.Dialect != sqldb.MySQL {
 		return Held{}, nil
 	}
+	return x.HoldTx(ctx, tx, userID)
+}
+
+// HoldTx is LockTx that reads the row on every engine (locking it on
+// MySQL): for a caller that needs to know the user exists, and whose
+// award (AwardHeldTx) then starts from what it read.
+func (x *XP) HoldTx(ctx context.Context, tx *sql.Tx, userID int64) (Held, error) {
 	h := Held{userID: userID}
-	err := x.db.Write().QueryRowTx(ctx, tx, []any{&h.xp, &h.level}, `SELECT xp, level FROM users WHERE id = ? FOR UPDATE`, userID)
+	err := x.db.Write().QueryRowTx(ctx, tx, []any{&h.xp, &h.level}, `SELECT xp, level FROM users WHERE id = ?`+forUpdate(x.db), userID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Held{}, notFound("user")
 	}
