@@ -215,6 +215,11 @@ type Store interface {
 	// least up to its need (a store may stop there). The streak is the
 	// longest run over all of the user's history.
 	Metrics(ctx context.Context, userID int64, need map[RuleKind]int64) (Metrics, error)
+	// Evaluate is what a check reads: Pending, and Metrics for
+	// Needs(pending) (a store may count further), usually in one read.
+	// A rule defined by another instance may be missing from pending
+	// for a few seconds (the store's memo of the rules).
+	Evaluate(ctx context.Context, userID int64) ([]Achievement, Metrics, error)
 	// Award makes g in one transaction: the award, its XP and the
 	// collectibles its achievement grants. created is false, and nothing
 	// changes, when the user holds it already.

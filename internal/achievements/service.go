@@ -102,12 +102,8 @@ func (s *Service) CheckJobKind() jobs.Kind {
 
 // Check evaluates every rule userID has not met yet and awards those met.
 func (s *Service) Check(ctx context.Context, userID int64) ([]Granted, error) {
-	pending, err := s.Store.Pending(ctx, userID)
+	pending, m, err := s.Store.Evaluate(ctx, userID)
 	if err != nil || len(pending) == 0 {
-		return nil, err
-	}
-	m, err := s.Store.Metrics(ctx, userID, Needs(pending))
-	if err != nil {
 		return nil, err
 	}
 	var out []Granted

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/plazahq/plaza/internal/achievements"
@@ -20,6 +21,8 @@ type Achievements struct {
 	db    *sqldb.DB
 	xp    *XP
 	audit *Audit
+	// rules memoizes the catalog's rules for Evaluate.
+	rules rulesMemo
 	// awards gathers awards into shared transactions on SQLite (Award);
 	// nil on MySQL, where each runs in its own: a batch of awards would
 	// lock its users' rows in arrival order, and could then deadlock
@@ -189,6 +192,9 @@ func (s *Achievements) CreateAchievement(ctx context.Context, a achievements.Ach
 		_, err = s.audit.AppendTx(ctx, tx, e)
 		return err
 	})
+	if err == nil {
+		s.rules.drop()
+	}
 	return a, err
 }
 
@@ -216,6 +222,55 @@ func (s *Achievements) UserAchievements(ctx context.Context, userID int64) ([]ac
 	}, `SELECT a.id, a.slug, a.name, a.description, a.icon_url, a.xp, a.rarity, a.rule_kind, a.rule_count, ua.awarded_at
 		FROM user_achievements ua JOIN achievements a ON a.id = ua.achievement_id
 		WHERE ua.user_id = ? ORDER BY ua.awarded_at DESC, a.id DESC`, userID)
+	return out, err
+}
+
+// Evaluate is Pending and Metrics(Needs(pending)) in one statement: the
+// counts, read up to the largest count any rule of their kind asks for,
+// and the ids of what the user holds, in one row; the rules themselves
+// come from the memo of the catalog's rules (rulesMemo). Every queued
+// check runs it (one per post, shout...), so one statement instead of two
+// is a tenth of a check. Counting up to a rule the user already holds
+// (100 messages, when they have them) reads a few more index entries, at
+// most the largest rule count, for one statement fewer.
+func (s *Achievements) Evaluate(ctx context.Context, userID int64) ([]achievements.Achievement, achievements.Metrics, error) {
+	rules, err := s.rules.get(ctx, s.loadRules)
+	if err != nil {
+		return nil, nil, err
+	}
+	var held sql.NullString
+	r, err := s.readMetrics(ctx, userID, achievements.Needs(rules), &held)
+	if err != nil {
+		return nil, nil, err
+	}
+	holds := map[int64]bool{}
+	for _, id := range strings.Split(held.String, ",") {
+		if n, err := strconv.ParseInt(id, 10, 64); err == nil {
+			holds[n] = true
+		}
+	}
+	var pending []achievements.Achievement
+	for _, a := range rules {
+		if !holds[a.ID] {
+			pending = append(pending, a)
+		}
+	}
+	if len(pending) == 0 {
+		return nil, nil, nil
+	}
+	m, err := s.metricsOf(ctx, userID, achievements.Needs(pending), r)
+	return pending, m, err
+}
+
+// loadRules reads the id and rule of every rule achievement, in id order.
+func (s *Achievements) loadRules(ctx context.Context) ([]achievements.Achievement, error) {
+	var out []achievements.Achievement
+	err := s.db.Fresh().QueryPrepared(ctx, func(rows *sql.Rows) error {
+		a := achievements.Achievement{Rule: &achievements.Rule{}}
+		err := rows.Scan(&a.ID, &a.Rule.Kind, &a.Rule.Count)
+		out = append(out, a)
+		return err
+	}, `SELECT id, rule_kind, rule_count FROM achievements WHERE rule_kind <> '' ORDER BY id`)
 	return out, err
 }
 
@@ -271,30 +326,67 @@ func metricsSQL(d sqldb.Dialect) string {
 		`(SELECT best FROM user_streaks WHERE user_id = ?)`
 }
 
+// evaluateQuery is metricsQuery with one more column, the ids of every
+// achievement the user holds (comma-separated, NULL for none): a check's
+// whole read in one statement (Evaluate).
+var evaluateQuery = map[sqldb.Dialect]string{
+	sqldb.SQLite: metricsSQL(sqldb.SQLite) + heldSQL,
+	sqldb.MySQL:  metricsSQL(sqldb.MySQL) + heldSQL,
+}
+
+const heldSQL = `, (SELECT GROUP_CONCAT(achievement_id) FROM user_achievements WHERE user_id = ?)`
+
 // countedKinds are the kinds metricsQuery counts, in its column order.
 var countedKinds = []achievements.RuleKind{achievements.RuleMessages, achievements.RuleShouts,
 	achievements.RuleMixes, achievements.RuleEvents, achievements.RuleCourses}
 
 // Metrics counts what need asks for; counts stop at the need.
 func (s *Achievements) Metrics(ctx context.Context, userID int64, need map[achievements.RuleKind]int64) (achievements.Metrics, error) {
-	q := s.db.Fresh().QueryPrepared
+	r, err := s.readMetrics(ctx, userID, need, nil)
+	if err != nil {
+		return nil, err
+	}
+	return s.metricsOf(ctx, userID, need, r)
+}
+
+// metricsRow is what metricsQuery (or evaluateQuery) read.
+type metricsRow struct {
+	level, streak sql.NullInt64
+	counts        []int64 // countedKinds' counts
+}
+
+// readMetrics reads userID's counts with need's limits: metricsQuery, or
+// evaluateQuery when held is not nil (the held ids are scanned into it).
+func (s *Achievements) readMetrics(ctx context.Context, userID int64, need map[achievements.RuleKind]int64, held *sql.NullString) (metricsRow, error) {
+	query := metricsQuery[s.db.Dialect]
 	args := []any{userID}
 	for _, k := range countedKinds {
 		args = append(args, userID, max(need[k], 0)) // not needed: LIMIT 0
 	}
 	args = append(args, userID)
-	var level, streak sql.NullInt64
-	counts := make([]int64, len(countedKinds))
-	dest := []any{&level}
-	for i := range counts {
-		dest = append(dest, &counts[i])
+	r := metricsRow{counts: make([]int64, len(countedKinds))}
+	dest := []any{&r.level}
+	for i := range r.counts {
+		dest = append(dest, &r.counts[i])
 	}
-	if err := one(ctx, q, append(dest, &streak), metricsQuery[s.db.Dialect], args...); err != nil {
-		return nil, err
+	dest = append(dest, &r.streak)
+	if held != nil {
+		query = evaluateQuery[s.db.Dialect]
+		args, dest = append(args, userID), append(dest, held)
 	}
-	if !level.Valid {
-		return nil, notFound("user")
+	if err := one(ctx, s.db.Fresh().QueryPrepared, dest, query, args...); err != nil {
+		return r, err
 	}
+	if !r.level.Valid {
+		return r, notFound("user")
+	}
+	return r, nil
+}
+
+// metricsOf turns what readMetrics read into the metrics need asks for.
+func (s *Achievements) metricsOf(ctx context.Context, userID int64, need map[achievements.RuleKind]int64, r metricsRow) (achievements.Metrics, error) {
+	level, streak, counts := r.level, r.streak, r.counts
+	q := s.db.Fresh().QueryPrepared
 	m := achievements.Metrics{}
 	for i, k := range countedKinds {
 		if _, ok := need[k]; ok {

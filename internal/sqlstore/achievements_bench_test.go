@@ -24,7 +24,7 @@ func cpuNow() time.Duration {
 
 // BenchmarkAchievementCheck is the store's part of one queued check
 // (achievements.Service.Check) for a user who has posted but meets no new
-// rule, the common case: Pending, then Metrics for what is pending.
+// rule, the common case: Evaluate (the rules not met and their counts).
 // cpu-µs/op is the process's CPU per check.
 func BenchmarkAchievementCheck(b *testing.B) {
 	for _, e := range sqldbtest.Engines() {
@@ -46,11 +46,7 @@ func benchCheck(b *testing.B, db *sqldb.DB) {
 		}
 	}
 	check := func(u int64) {
-		pending, err := s.Pending(ctx, u)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := s.Metrics(ctx, u, achievements.Needs(pending)); err != nil {
+		if _, _, err := s.Evaluate(ctx, u); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -94,7 +90,7 @@ func BenchmarkFirstPost(b *testing.B) {
 }
 
 // BenchmarkFirstAward is the check a new member's first post queues, as
-// the job queue's workers run it: Pending, Metrics, then the award of the
+// the job queue's workers run it: Evaluate, then the award of the
 // first-message achievement (its XP and the level it reaches), by four
 // workers at once. Under `plaza loadtest`, whose users are new, nearly
 // every check is one. cpu-µs/op is the process's CPU per award; the users
@@ -127,10 +123,7 @@ func BenchmarkFirstAward(b *testing.B) {
 						}
 						var pending []achievements.Achievement
 						var m achievements.Metrics
-						if pending, err = s.Pending(ctx, u); err != nil {
-							continue
-						}
-						if m, err = s.Metrics(ctx, u, achievements.Needs(pending)); err != nil {
+						if pending, m, err = s.Evaluate(ctx, u); err != nil {
 							continue
 						}
 						met := achievements.Met(pending, m)

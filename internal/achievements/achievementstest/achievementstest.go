@@ -474,4 +474,59 @@ func Exercise(t *testing.T, s achievements.Store, f Fixture) {
 			t.Errorf("page after %d = %v", ids[0], page)
 		}
 	})
+
+	t.Run("evaluate reads what pending and metrics read", func(t *testing.T) {
+		u := f.Users[12]
+		same := func(when string) {
+			t.Helper()
+			pending, m, err := s.Evaluate(ctx, u)
+			if err != nil {
+				t.Fatal(when, err)
+			}
+			want, err := s.Pending(ctx, u)
+			if err != nil {
+				t.Fatal(when, err)
+			}
+			ids := func(as []achievements.Achievement) (out []string) {
+				for _, a := range as {
+					out = append(out, fmt.Sprint(a.ID, a.Rule.Kind, a.Rule.Count))
+				}
+				return out
+			}
+			if !slices.Equal(ids(pending), ids(want)) {
+				t.Errorf("%s: Evaluate's pending %v, Pending %v", when, ids(pending), ids(want))
+			}
+			need := achievements.Needs(want)
+			wantM, err := s.Metrics(ctx, u, need)
+			if err != nil {
+				t.Fatal(when, err)
+			}
+			for k, n := range need { // a store may count past the need
+				if min(m[k], n) != min(wantM[k], n) {
+					t.Errorf("%s: Evaluate's %s = %d, Metrics' %d (need %d)", when, k, m[k], wantM[k], n)
+				}
+			}
+		}
+		same("a new user")
+		for range 3 {
+			if err := f.Act(ctx, achievements.RuleMessages, u, now, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		first := bySlug(t, s, "first-message")
+		if _, _, err := s.Award(ctx, achievements.Grant{AchievementID: first.ID, UserID: u, Source: achievements.SourceRule, At: now}); err != nil {
+			t.Fatal(err)
+		}
+		same("three messages, the first awarded")
+		// A rule defined here is evaluated at once.
+		a := mkAchievement(t, s, 0, &achievements.Rule{Kind: achievements.RuleMessages, Count: 3})
+		pending, m, err := s.Evaluate(ctx, u)
+		if err != nil || !slices.ContainsFunc(achievements.Met(pending, m), func(x achievements.Achievement) bool { return x.ID == a.ID }) {
+			t.Errorf("a rule just defined: met %v (pending %v, metrics %v, %v), want %d in it", achievements.Met(pending, m), pending, m, err, a.ID)
+		}
+		same("a rule defined")
+		_, _, err = s.Evaluate(ctx, 1<<40)
+		wantCode(t, err, apperr.NotFound)
+	})
+
 }

@@ -1,0 +1,56 @@
+package sqlstore
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/plazahq/plaza/internal/achievements"
+)
+
+// rulesTTL is how long the catalog's rules are used before being read
+// again: how late an achievement defined on another instance is checked
+// on this one (this instance's own definitions count at once).
+const rulesTTL = 10 * time.Second
+
+// rulesMemo keeps the id and rule of every rule achievement for the
+// checks (Evaluate): the catalog changes when an admin defines an
+// achievement, a check runs on every post. A load that began before a
+// drop is not kept, so a definition made here is never hidden by a read
+// that missed it.
+type rulesMemo struct {
+	mu    sync.Mutex
+	rules []achievements.Achievement // shared by callers: never changed
+	at    time.Time
+	gen   int64 // bumped by drop
+}
+
+// get returns the rules, loading them when they are older than rulesTTL.
+func (m *rulesMemo) get(ctx context.Context, load func(context.Context) ([]achievements.Achievement, error)) ([]achievements.Achievement, error) {
+	m.mu.Lock()
+	if !m.at.IsZero() && time.Since(m.at) < rulesTTL {
+		rules := m.rules
+		m.mu.Unlock()
+		return rules, nil
+	}
+	gen := m.gen
+	m.mu.Unlock()
+	rules, err := load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if m.gen == gen {
+		m.rules, m.at = rules, time.Now()
+	}
+	m.mu.Unlock()
+	return rules, nil
+}
+
+// drop forgets the rules (a definition changed).
+func (m *rulesMemo) drop() {
+	m.mu.Lock()
+	m.rules, m.at = nil, time.Time{}
+	m.gen++
+	m.mu.Unlock()
+}
