@@ -296,3 +296,51 @@ func TestWriteGroupIsOnePerSQLiteDatabase(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupLingersOnlyWhenCallersOverlap: with SetLinger, a lone caller
+// (each call waiting for the one before) never waits; once callers have
+// overlapped, a call that would be a batch alone waits for the next one
+// and they share a transaction.
+func TestGroupLingersOnlyWhenCallersOverlap(t *testing.T) {
+	db := sqldbtest.OpenSQLite(t, sqldb.Config{})
+	g := sqldb.NewGroupOn(db, 64)
+	g.SetLinger(time.Second)
+	ctx := context.Background()
+	call := func() error {
+		return g.Tx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.Exec(`SELECT 1`)
+			return err
+		})
+	}
+	start := time.Now()
+	for range 10 {
+		if err := call(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := g.Stats(); st.Lingered != 0 || st.Batches != 10 || time.Since(start) > 900*time.Millisecond {
+		t.Fatalf("a lone caller: stats %+v after %s, want 10 batches and no wait", st, time.Since(start))
+	}
+
+	// Callers overlap: 8 released together share transactions.
+	testenv.Parallel(t, 8, func(int) error { return call() })
+	before := g.Stats()
+	if before.Batches >= 18 {
+		t.Fatalf("8 callers released together took %d transactions", before.Batches-10)
+	}
+	// Now a lone call waits for the one that comes 20 ms later.
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := call(); err != nil {
+			t.Error(err)
+		}
+	})
+	time.Sleep(20 * time.Millisecond)
+	if err := call(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if st := g.Stats(); st.Batches-before.Batches != 1 || st.Lingered-before.Lingered != 1 {
+		t.Fatalf("two calls 20 ms apart after an overlap: %d transactions, %d waits; want 1 and 1", st.Batches-before.Batches, st.Lingered-before.Lingered)
+	}
+}
