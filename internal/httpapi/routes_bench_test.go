@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
-	"syscall"
 	"testing"
 	"time"
 
@@ -102,11 +101,11 @@ func BenchmarkChannelRoutes(b *testing.B) {
 	run := func(name string, op func()) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
-			cpu0 := cpuTime(b)
+			cpu0 := httpapi.CPUTime(b)
 			for range b.N {
 				op()
 			}
-			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(httpapi.CPUTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 	run("GET newest page", func() { do("GET", msgs+"?limit=50", nil) })
@@ -119,13 +118,4 @@ func BenchmarkChannelRoutes(b *testing.B) {
 	run("GET user profile", func() { do("GET", profile, nil) })
 	run("POST open thread", func() { do("POST", "/api/messages/threads", map[string]int64{"userId": peer.ID}) })
 	run("POST thread message", func() { do("POST", threadMsgs, post) })
-}
-
-// cpuTime is the CPU time this process has used (user and system).
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
