@@ -147,13 +147,13 @@ func sharedEncoding(accept string) string {
 
 // codingQ is the q-value accept gives coding (0 when it is not named).
 func codingQ(accept, coding string) float64 {
-	for _, part := range strings.Split(accept, ",") {
+	for part := range strings.SplitSeq(accept, ",") {
 		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if !strings.EqualFold(strings.TrimSpace(name), coding) {
 			continue
 		}
 		q := 1.0
-		for _, p := range strings.Split(params, ";") {
+		for p := range strings.SplitSeq(params, ";") {
 			if v, ok := strings.CutPrefix(strings.TrimSpace(p), "q="); ok {
 				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 				if err != nil || f < 0 {
