@@ -122,3 +122,24 @@ func TestNewestPostAndReadAllocateLittle(t *testing.T) {
 		t.Fatalf("a post and a read allocate %.0f times, want at most 20", allocs)
 	}
 }
+
+// BenchmarkNewestPostThenRead is what a post costs the newest page kept
+// in memory, with the read after it that renders the page of 50 again.
+//
+//	go test ./internal/community -run '^$' -bench NewestPostThenRead -count 5
+func BenchmarkNewestPostThenRead(b *testing.B) {
+	n := newNewestPages(time.Now)
+	ctx := context.Background()
+	if _, _, err := n.read(ctx, 7, 50, loadOf(newestViews(MaxLimit))); err != nil {
+		b.Fatal(err)
+	}
+	post := newestViews(MaxLimit + 1)[0]
+	b.ReportAllocs()
+	for b.Loop() {
+		post.ID++
+		n.add(post)
+		if _, _, err := n.read(ctx, 7, 50, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
