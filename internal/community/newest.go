@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -24,30 +25,82 @@ import (
 // the posts' commits are applied in, and a post applied while the page is
 // being loaded is merged into what the load read (it may or may not be in
 // it), so no message is lost, doubled or misplaced.
+//
+// Each message is encoded once, when it enters the page (loaded or
+// posted), and a page is put together from those encodings: a post costs
+// one message's encoding, not the whole page's.
 type newestPages struct {
 	mu     sync.Mutex
 	chans  map[int64]*newestPage
 	maxAge time.Duration
 	now    func() time.Time
+	encode func(MessageView) ([]byte, error) // json.Marshal; tests count the calls
 }
 
 type newestPage struct {
-	views    []MessageView // newest first, at most MaxLimit
+	kept     newestItems // newest first, at most MaxLimit
 	loaded   bool
 	loadedAt time.Time
-	gen      int64         // bumped by every drop: a load begun before it is not kept
-	loading  bool          // a load is under way
-	early    []MessageView // posts applied while it runs
-	enc      map[int][]byte
+	gen      int64          // bumped by every drop: a load begun before it is not kept
+	loading  bool           // a load is under way
+	early    newestItems    // posts applied while it runs
+	pages    map[int][]byte // put together by limit, until the next change
+}
+
+// newestItems are messages with their JSON, index for index. The slices
+// are shared with readers once kept: a change makes new ones.
+type newestItems struct {
+	views []MessageView
+	encs  [][]byte
 }
 
 func newNewestPages(now func() time.Time) *newestPages {
-	return &newestPages{chans: map[int64]*newestPage{}, maxAge: 30 * time.Second, now: now}
+	return &newestPages{chans: map[int64]*newestPage{}, maxAge: 30 * time.Second, now: now,
+		encode: func(v MessageView) ([]byte, error) { return json.Marshal(v) }}
 }
 
 // encode renders the first limit messages of views as the list route does.
 func encodeNewest(views []MessageView, limit int) ([]byte, error) {
 	return json.Marshal(page(views[:min(limit, len(views))], Page{Limit: limit}, func(v MessageView) int64 { return v.ID }))
+}
+
+// assemble is encodeNewest from the messages' own encodings: the same
+// bytes, as json.Marshal writes a list's items each as it writes it alone
+// (page and List say what surrounds them).
+func (it newestItems) assemble(limit int) []byte {
+	encs := it.encs[:min(limit, len(it.encs))]
+	n := len(`{"items":[],"nextCursor":"12345678901234567890"}`) + len(encs)
+	for _, e := range encs {
+		n += len(e)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"items":[`...)
+	for i, e := range encs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, e...)
+	}
+	b = append(b, ']')
+	if len(encs) == limit && len(encs) > 0 {
+		b = append(b, `,"nextCursor":"`...)
+		b = strconv.AppendInt(b, it.views[len(encs)-1].ID, 10)
+		b = append(b, '"')
+	}
+	return append(b, '}')
+}
+
+// encodeEach encodes every view (a page just loaded).
+func (n *newestPages) encodeEach(views []MessageView) (newestItems, error) {
+	it := newestItems{views: views, encs: make([][]byte, len(views))}
+	for i, v := range views {
+		b, err := n.encode(v)
+		if err != nil {
+			return newestItems{}, err
+		}
+		it.encs[i] = b
+	}
+	return it, nil
 }
 
 // read returns the channel's first page of limit messages (limit <=
@@ -58,16 +111,14 @@ func (n *newestPages) read(ctx context.Context, channelID int64, limit int, load
 	n.mu.Lock()
 	np := n.chans[channelID]
 	if np != nil && np.loaded && n.now().Sub(np.loadedAt) < n.maxAge {
-		b := np.enc[limit]
-		views := np.views[:min(limit, len(np.views))]
-		var err error
+		b := np.pages[limit]
 		if b == nil {
-			if b, err = encodeNewest(np.views, limit); err == nil {
-				np.enc[limit] = b
-			}
+			b = np.kept.assemble(limit)
+			np.pages[limit] = b
 		}
+		views := np.kept.views[:min(limit, len(np.kept.views))]
 		n.mu.Unlock()
-		return b, views, err
+		return b, views, nil
 	}
 	if np == nil {
 		np = &newestPage{}
@@ -75,7 +126,7 @@ func (n *newestPages) read(ctx context.Context, channelID int64, limit int, load
 	}
 	gen, mine := np.gen, !np.loading
 	if mine {
-		np.loading, np.early = true, nil
+		np.loading, np.early = true, newestItems{}
 	}
 	n.mu.Unlock()
 
@@ -88,26 +139,29 @@ func (n *newestPages) read(ctx context.Context, channelID int64, limit int, load
 		b, err := encodeNewest(views, limit)
 		return b, views[:min(limit, len(views))], err
 	}
+	var it newestItems
+	if err == nil {
+		it, err = n.encodeEach(views) // outside the lock: readers of other channels wait for none of it
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	early := np.early
-	np.loading, np.early = false, nil
+	np.loading, np.early = false, newestItems{}
 	if err != nil {
 		return nil, nil, err
 	}
-	views = mergeNewest(views, early)
+	it = mergeNewest(it, early)
 	if np.gen == gen && n.chans[channelID] == np {
-		np.views, np.loaded, np.loadedAt, np.enc = views, true, n.now(), map[int][]byte{}
+		np.kept, np.loaded, np.loadedAt, np.pages = it, true, n.now(), map[int][]byte{}
 	}
-	b, err := encodeNewest(views, limit)
-	return b, views[:min(limit, len(views))], err
+	return it.assemble(limit), it.views[:min(limit, len(it.views))], nil
 }
 
-// mergeNewest adds posts to views (newest first), each once, in id order,
-// keeping the newest MaxLimit.
-func mergeNewest(views, posts []MessageView) []MessageView {
-	for _, v := range posts {
-		i, found := slices.BinarySearchFunc(views, v.ID, func(e MessageView, id int64) int {
+// mergeNewest adds posts to kept (newest first), each once, in id order,
+// keeping the newest MaxLimit. It changes kept's slices in place.
+func mergeNewest(kept, posts newestItems) newestItems {
+	for j, v := range posts.views {
+		i, found := slices.BinarySearchFunc(kept.views, v.ID, func(e MessageView, id int64) int {
 			switch {
 			case e.ID > id:
 				return -1
@@ -122,29 +176,50 @@ func mergeNewest(views, posts []MessageView) []MessageView {
 		if i >= MaxLimit {
 			continue // older than the whole page
 		}
-		views = slices.Insert(views, i, v)
-		if len(views) > MaxLimit {
-			views = views[:MaxLimit]
+		kept.views = slices.Insert(kept.views, i, v)
+		kept.encs = slices.Insert(kept.encs, i, posts.encs[j])
+		if len(kept.views) > MaxLimit {
+			kept.views, kept.encs = kept.views[:MaxLimit], kept.encs[:MaxLimit]
 		}
 	}
-	return views
+	return kept
 }
 
 // add puts a just-committed post in its channel's page.
 func (n *newestPages) add(v MessageView) {
 	n.mu.Lock()
+	_, read := n.chans[v.ChannelID]
+	n.mu.Unlock()
+	if !read {
+		return // not read lately: the next read loads it, post included
+	}
+	enc, err := n.encode(v) // outside the lock, as loads are
+	n.mu.Lock()
 	defer n.mu.Unlock()
 	np := n.chans[v.ChannelID]
 	if np == nil {
-		return // not read lately: the next read loads it, post included
+		return // dropped meanwhile: the next read loads it, post included
 	}
+	if err != nil {
+		// Not kept unencoded: the next read loads the page again (and
+		// reports what does not encode, as a read always has).
+		n.forget(v.ChannelID, np)
+		return
+	}
+	post := newestItems{views: []MessageView{v}, encs: [][]byte{enc}}
 	if np.loading {
-		np.early = append(np.early, v)
+		np.early.views = append(np.early.views, v)
+		np.early.encs = append(np.early.encs, enc)
 	}
 	if np.loaded {
-		// A copy: a reader may still be encoding from the old slice.
-		np.views = mergeNewest(slices.Clone(np.views), []MessageView{v})
-		np.enc = map[int][]byte{}
+		// Copies (with room for the post): a reader may still be using
+		// the old slices.
+		c := newestItems{
+			views: append(make([]MessageView, 0, len(np.kept.views)+1), np.kept.views...),
+			encs:  append(make([][]byte, 0, len(np.kept.encs)+1), np.kept.encs...),
+		}
+		np.kept = mergeNewest(c, post)
+		clear(np.pages)
 	}
 }
 
@@ -154,11 +229,7 @@ func (n *newestPages) drop(channelID int64) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if np := n.chans[channelID]; np != nil {
-		np.gen++
-		np.views, np.loaded, np.enc = nil, false, nil
-		if !np.loading {
-			delete(n.chans, channelID)
-		}
+		n.forget(channelID, np)
 	}
 }
 
@@ -168,10 +239,15 @@ func (n *newestPages) dropAll() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for id, np := range n.chans {
-		np.gen++
-		np.views, np.loaded, np.enc = nil, false, nil
-		if !np.loading {
-			delete(n.chans, id)
-		}
+		n.forget(id, np)
+	}
+}
+
+// forget is drop with n.mu held.
+func (n *newestPages) forget(channelID int64, np *newestPage) {
+	np.gen++
+	np.kept, np.loaded, np.pages = newestItems{}, false, nil
+	if !np.loading {
+		delete(n.chans, channelID)
 	}
 }

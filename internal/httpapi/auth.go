@@ -21,6 +21,9 @@ type authInfo struct {
 }
 
 func authFrom(r *http.Request) authInfo {
+	if st := stateOf(r.Context()); st != nil {
+		return st.auth
+	}
 	a, _ := r.Context().Value(keyAuth).(authInfo)
 	return a
 }

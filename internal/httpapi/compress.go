@@ -60,7 +60,7 @@ func withCompression(next http.Handler) (http.Handler, error) {
 // gzip nor zstd (which gzhttp handles).
 func acceptsOnlyDeflate(ae string) bool {
 	deflate := false
-	for _, part := range strings.Split(ae, ",") {
+	for part := range strings.SplitSeq(ae, ",") {
 		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		name = strings.ToLower(strings.TrimSpace(name))
 		if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {

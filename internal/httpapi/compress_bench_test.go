@@ -2,7 +2,13 @@ package httpapi
 
 import (
 	"encoding/json"
+	"io"
+	"strconv"
+	"sync"
+	"syscall"
+
 	"fmt"
+	"github.com/klauspost/compress/gzip"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -98,4 +104,41 @@ func BenchmarkCompression50Messages(b *testing.B) {
 			b.ReportMetric(100*(1-float64(size)/float64(len(body)+1)), "%saved")
 		})
 	}
+}
+
+// BenchmarkSharedGzipLevel is what compressing a shared body (the newest
+// page, compressed again after every post: shared_body.go) costs at each
+// gzip level, and what it saves. -2 is Huffman-only, -3 klauspost's
+// stateless mode.
+//
+//	go test ./internal/httpapi -run '^$' -bench SharedGzipLevel -count 5
+func BenchmarkSharedGzipLevel(b *testing.B) {
+	body := messageList()
+	for _, level := range []int{gzip.DefaultCompression, 1, 2, 3, 4, 6, gzip.HuffmanOnly, gzip.StatelessCompression} {
+		b.Run(strconv.Itoa(level), func(b *testing.B) {
+			var pool sync.Pool
+			pool.New = func() any { zw, _ := gzip.NewWriterLevel(io.Discard, level); return zw }
+			var size int
+			b.ReportAllocs()
+			cpu0 := cpuTime(b)
+			for b.Loop() {
+				e := &sharedBody{body: body}
+				size = len(e.gzipOf(&pool))
+			}
+			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(size), "bytes/resp")
+			b.ReportMetric(100*(1-float64(size)/float64(len(body)+1)), "%saved")
+		})
+	}
+}
+
+// cpuTime is the CPU time this process has used (user and system, every
+// goroutine's): on a machine others share, a steadier measure of work
+// than the time a benchmark takes.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -23,15 +24,23 @@ const (
 	keyAuth
 )
 
-// reqState is what withRequestID keeps for one request: its id, and the
-// error code writeError answered with, which the access log reads.
+// reqState is what withRequestID keeps for one request: its id, the
+// error code writeError answered with, which the access log reads, and
+// who made it once serveRoute has authenticated them (kept here rather
+// than in a context of its own: that would copy the request again).
 type reqState struct {
 	id   string
 	code apperr.Code
+	auth authInfo
+}
+
+func stateOf(ctx context.Context) *reqState {
+	st, _ := ctx.Value(keyRequestID).(*reqState)
+	return st
 }
 
 func requestID(ctx context.Context) string {
-	if st, ok := ctx.Value(keyRequestID).(*reqState); ok {
+	if st := stateOf(ctx); st != nil {
 		return st.id
 	}
 	return ""
@@ -39,7 +48,7 @@ func requestID(ctx context.Context) string {
 
 // answeredWith records the error code of the response.
 func answeredWith(ctx context.Context, code apperr.Code) {
-	if st, ok := ctx.Value(keyRequestID).(*reqState); ok {
+	if st := stateOf(ctx); st != nil {
 		st.code = code
 	}
 }
@@ -50,8 +59,8 @@ func fault(ctx context.Context, status int) bool {
 	if status < 500 {
 		return false
 	}
-	st, ok := ctx.Value(keyRequestID).(*reqState)
-	return !ok || st.code == "" || apperr.Fault(st.code)
+	st := stateOf(ctx)
+	return st == nil || st.code == "" || apperr.Fault(st.code)
 }
 
 func validRequestID(s string) bool {
@@ -72,11 +81,13 @@ func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if !validRequestID(id) {
-			b := make([]byte, 12)
-			rand.Read(b)
-			id = hex.EncodeToString(b)
+			var b [12]byte
+			var x [24]byte
+			rand.Read(b[:])
+			hex.Encode(x[:], b[:])
+			id = string(x[:])
 		}
-		w.Header().Set("X-Request-Id", id)
+		w.Header()["X-Request-Id"] = []string{id} // the canonical key, as Set would store it
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRequestID, &reqState{id: id})))
 	})
 }
@@ -116,11 +127,20 @@ func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return conn, rw, err
 }
 
+// statusOf wraps w in a statusWriter, unless it is one already: the
+// recovery and the access log, one inside the other, share one.
+func statusOf(w http.ResponseWriter) *statusWriter {
+	if sw, ok := w.(*statusWriter); ok {
+		return sw
+	}
+	return &statusWriter{ResponseWriter: w}
+}
+
 // withRecovery turns a panic into a logged internal_error response; the
 // server keeps running.
 func (s *Server) withRecovery(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
+		sw := statusOf(w)
 		defer func() {
 			v := recover()
 			if v == nil {
@@ -146,7 +166,7 @@ func (s *Server) withRecovery(next http.Handler) http.Handler {
 func (s *Server) withAccessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := statusOf(w)
 		next.ServeHTTP(sw, r)
 		d := time.Since(start)
 		if sw.status == 0 {
@@ -165,23 +185,38 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 			s.log.Warn("request", "requestId", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", d)
 		case d > time.Second:
 			s.log.Warn("slow request", "requestId", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", d)
-		default:
+		case s.log.Enabled(r.Context(), slog.LevelDebug): // not building the record only to drop it
 			s.log.Debug("request", "requestId", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", d, "bytes", sw.bytes)
 		}
 	})
 }
 
+// securityHeaders are the headers every API response should carry, by
+// canonical key (as Header.Set stores them). Their values are shared by
+// every response: nothing changes a header's values in place (Set
+// replaces them; Add appends to a full slice, so to a copy).
+var securityHeaders = []struct {
+	key   string
+	value []string
+}{
+	{"X-Content-Type-Options", []string{"nosniff"}},
+	{"X-Frame-Options", []string{"DENY"}},
+	{"Referrer-Policy", []string{"no-referrer"}},
+	{"Content-Security-Policy", []string{"default-src 'none'; frame-ancestors 'none'"}},
+	{"Cross-Origin-Opener-Policy", []string{"same-origin"}},
+}
+
+var hsts = []string{"max-age=63072000; includeSubDomains"}
+
 // withSecurityHeaders sets the headers every API response should carry.
 func withSecurityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		for _, sh := range securityHeaders {
+			h[sh.key] = sh.value[:1:1]
+		}
 		if r.TLS != nil {
-			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			h["Strict-Transport-Security"] = hsts[:1:1]
 		}
 		next.ServeHTTP(w, r)
 	})

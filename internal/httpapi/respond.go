@@ -92,12 +92,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeRaw writes an already-encoded JSON body.
 func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(body)+1))
+	h["Content-Type"] = jsonType[:1:1] // by canonical key, as Set would store it
+	h["Content-Length"] = []string{strconv.Itoa(len(body) + 1)}
 	w.WriteHeader(status)
 	w.Write(body)
-	w.Write([]byte{'\n'})
+	w.Write(newline[:1:1])
 }
+
+// jsonType and newline are shared by every response, never changed (as
+// securityHeaders): a writer may not change what it is given, and a
+// header's values are replaced, not changed in place.
+var (
+	jsonType = []string{"application/json; charset=utf-8"}
+	newline  = []byte{'\n'}
+)
 
 // decode reads a JSON request body into v: the content type must be JSON
 // (415), the body at most the configured size (413), one well-formed JSON

@@ -19,16 +19,20 @@ import (
 )
 
 // BenchmarkChannelRoutes is the per-request cost of the load test's most
-// frequent routes, through the whole handler (middleware, session,
-// compression) but without a network: the newest page of a channel read
-// by a signed-in member who accepts gzip, a post to it (with the session
-// reload its XP award causes), and a post followed by a read.
+// frequent routes, through the whole handler (middleware, session, rate
+// limit, compression) but without a network: the newest page of a
+// channel read by a signed-in member who accepts gzip, a post to it (with
+// the session reload its XP award causes), a post followed by reads (the
+// page changed: what a post costs its readers), a profile, opening a
+// direct thread that exists and a message in it. cpu-ns/op is the
+// process's CPU time (user and system, every goroutine: the database's
+// too) per iteration; ns/op is wall time on a shared machine.
 //
 //	go test ./internal/httpapi -run '^$' -bench ChannelRoutes -benchtime 2000x -count 5
 func BenchmarkChannelRoutes(b *testing.B) {
 	db := sqldbtest.OpenSQLite(b, sqldb.Config{})
 	dir := b.TempDir()
-	vars := map[string]string{"PLAZA_DATA_DIR": dir, "PLAZA_RATE_API": "off", "PLAZA_JOB_WORKERS": "1"}
+	vars := map[string]string{"PLAZA_DATA_DIR": dir, "PLAZA_RATE_API": "1000000000/1m", "PLAZA_JOB_WORKERS": "1"}
 	cfg, err := config.FromEnv(func(k string) string { return vars[k] })
 	if err != nil {
 		b.Fatal(err)
@@ -55,6 +59,10 @@ func BenchmarkChannelRoutes(b *testing.B) {
 		b.Fatal(err)
 	}
 	token, _, _, err := a.Accounts.Login(ctx, account.LoginInput{Login: "bench", Password: pw})
+	if err != nil {
+		b.Fatal(err)
+	}
+	peer, err := a.Accounts.CreateAdmin(ctx, account.RegisterInput{Email: "p@example.com", Username: "peer", Password: pw})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -86,21 +94,28 @@ func BenchmarkChannelRoutes(b *testing.B) {
 		do("POST", msgs, map[string]string{"body": fmt.Sprintf("lt:%d hello from the load test", i)})
 	}
 	post := map[string]string{"body": "lt:1764662400000000000 hello from the load test"}
-	b.Run("GET newest page", func(b *testing.B) {
-		for range b.N {
-			do("GET", msgs+"?limit=50", nil)
-		}
+	var thread struct{ ID int64 }
+	json.Unmarshal(do("POST", "/api/messages/threads", map[string]int64{"userId": peer.ID}).Body.Bytes(), &thread)
+	threadMsgs := fmt.Sprintf("/api/messages/threads/%d/messages", thread.ID)
+	profile := fmt.Sprintf("/api/users/%d", peer.ID)
+	run := func(name string, op func()) {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := httpapi.CPUTime(b)
+			for range b.N {
+				op()
+			}
+			b.ReportMetric(float64(httpapi.CPUTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+	run("GET newest page", func() { do("GET", msgs+"?limit=50", nil) })
+	run("POST message", func() { do("POST", msgs, post) })
+	run("POST then 2 GETs", func() {
+		do("POST", msgs, post)
+		do("GET", msgs+"?limit=50", nil)
+		do("GET", msgs+"?limit=50", nil)
 	})
-	b.Run("POST message", func(b *testing.B) {
-		for range b.N {
-			do("POST", msgs, post)
-		}
-	})
-	b.Run("POST then 2 GETs", func(b *testing.B) {
-		for range b.N {
-			do("POST", msgs, post)
-			do("GET", msgs+"?limit=50", nil)
-			do("GET", msgs+"?limit=50", nil)
-		}
-	})
+	run("GET user profile", func() { do("GET", profile, nil) })
+	run("POST open thread", func() { do("POST", "/api/messages/threads", map[string]int64{"userId": peer.ID}) })
+	run("POST thread message", func() { do("POST", threadMsgs, post) })
 }

@@ -39,6 +39,14 @@ type sharedBody struct {
 const (
 	sharedBodiesMax  = 512
 	sharedBodyMaxLen = 256 << 10
+
+	// sharedGzipLevel is the fastest level, not gzhttp's default: a
+	// shared body is compressed again whenever it changes (the newest
+	// page after every post: about as often as it is read under load),
+	// and on a page of 50 messages (BenchmarkSharedGzipLevel) it costs
+	// about half the default's CPU (57 against 110 µs) for 5% more bytes
+	// (3,365 against 3,198 of 19,268).
+	sharedGzipLevel = gzip.BestSpeed
 )
 
 func newSharedBodies() (*sharedBodies, error) {
@@ -72,8 +80,7 @@ func (e *sharedBody) gzipOf(pool *sync.Pool) []byte {
 		b.Grow(len(e.body)/3 + 64)
 		zw, _ := pool.Get().(*gzip.Writer)
 		if zw == nil {
-			// gzhttp's level (withCompression uses its default).
-			zw, _ = gzip.NewWriterLevel(&b, gzip.DefaultCompression)
+			zw, _ = gzip.NewWriterLevel(&b, sharedGzipLevel)
 		} else {
 			zw.Reset(&b)
 		}
@@ -140,13 +147,13 @@ func sharedEncoding(accept string) string {
 
 // codingQ is the q-value accept gives coding (0 when it is not named).
 func codingQ(accept, coding string) float64 {
-	for _, part := range strings.Split(accept, ",") {
+	for part := range strings.SplitSeq(accept, ",") {
 		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if !strings.EqualFold(strings.TrimSpace(name), coding) {
 			continue
 		}
 		q := 1.0
-		for _, p := range strings.Split(params, ";") {
+		for p := range strings.SplitSeq(params, ";") {
 			if v, ok := strings.CutPrefix(strings.TrimSpace(p), "q="); ok {
 				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 				if err != nil || f < 0 {

@@ -1,0 +1,145 @@
+package community
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// newestViews are n messages of channel 7, newest first, with what JSON
+// escapes (quotes, HTML, control and non-ASCII text), an edit, reactions.
+func newestViews(n int) []MessageView {
+	t0 := time.Date(2026, 12, 1, 20, 0, 0, 0, time.UTC)
+	views := make([]MessageView, n)
+	for i := range views {
+		id := int64(1000 + n - i)
+		v := MessageView{ID: id, ChannelID: 7, Body: fmt.Sprintf("message %d: \"<b>&</b>\" \u2028 caf\u00e9 \t", id),
+			CreatedAt: t0.Add(time.Duration(id) * time.Second),
+			Author:    Author{ID: id % 5, Username: "dj_<x>", DisplayName: "DJ & Co", AvatarURL: "https://cdn.example.com/a.png?x=1&y=2", Level: int(id % 30)},
+			Reactions: []ReactionCount{}}
+		if i%7 == 3 {
+			ed := v.CreatedAt.Add(90 * time.Second)
+			v.EditedAt = &ed
+			v.Reactions = []ReactionCount{{Emoji: "🔥", Count: 2}, {Emoji: "👍", Count: 1}}
+		}
+		views[i] = v
+	}
+	return views
+}
+
+func loadOf(views []MessageView) func(context.Context) ([]MessageView, error) {
+	return func(context.Context) ([]MessageView, error) { return append([]MessageView(nil), views...), nil }
+}
+
+// TestNewestPageAssembledAsMarshalled: a page put together from its
+// messages' own encodings is byte for byte what json.Marshal makes of the
+// whole page (the route's bytes), for every length and limit: empty,
+// shorter than the limit (no cursor), exactly the limit (a cursor).
+func TestNewestPageAssembledAsMarshalled(t *testing.T) {
+	n := newNewestPages(time.Now)
+	for _, size := range []int{0, 1, 2, 49, 50, 51, MaxLimit} {
+		views := newestViews(size)
+		it, err := n.encodeEach(views)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for limit := 1; limit <= MaxLimit; limit++ {
+			want, err := encodeNewest(views, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := it.assemble(limit); string(got) != string(want) {
+				t.Fatalf("%d messages, limit %d:\n got %s\nwant %s", size, limit, got, want)
+			}
+		}
+	}
+}
+
+// TestNewestPostEncodesOneMessage: a post to a page kept in memory costs
+// the encoding of that one message, not of the page; reads between posts
+// encode nothing; and the page read is exactly what encoding it whole
+// gives.
+func TestNewestPostEncodesOneMessage(t *testing.T) {
+	n := newNewestPages(time.Now)
+	encoded := 0
+	n.encode = func(v MessageView) ([]byte, error) {
+		encoded++
+		return json.Marshal(v)
+	}
+	views := newestViews(MaxLimit)
+	ctx := context.Background()
+	if _, _, err := n.read(ctx, 7, 50, loadOf(views)); err != nil {
+		t.Fatal(err)
+	}
+	if encoded != MaxLimit {
+		t.Fatalf("loading the page encoded %d messages, want %d", encoded, MaxLimit)
+	}
+	for i := range 5 {
+		before := encoded
+		post := newestViews(MaxLimit + 1 + i)[0] // newer than any kept
+		n.add(post)
+		views = append([]MessageView{post}, views[:MaxLimit-1]...)
+		for _, limit := range []int{50, 50, 100, 10} {
+			got, gotViews, err := n.read(ctx, 7, limit, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := encodeNewest(views, limit)
+			if string(got) != string(want) {
+				t.Fatalf("post %d, limit %d: page differs from the whole page encoded:\n got %s\nwant %s", i, limit, got, want)
+			}
+			if len(gotViews) != min(limit, len(views)) || gotViews[0].ID != post.ID {
+				t.Fatalf("post %d, limit %d: %d views, first %d", i, limit, len(gotViews), gotViews[0].ID)
+			}
+		}
+		if encoded-before != 1 {
+			t.Fatalf("post %d and four reads encoded %d messages, want 1", i, encoded-before)
+		}
+	}
+}
+
+// TestNewestPostAndReadAllocateLittle: a post and the read after it
+// allocate a few slices (6), not the encoding of the fifty messages shown
+// (59 when the page was encoded whole after every post).
+func TestNewestPostAndReadAllocateLittle(t *testing.T) {
+	n := newNewestPages(time.Now)
+	views := newestViews(MaxLimit)
+	ctx := context.Background()
+	if _, _, err := n.read(ctx, 7, 50, loadOf(views)); err != nil {
+		t.Fatal(err)
+	}
+	post := newestViews(MaxLimit + 1)[0]
+	allocs := testing.AllocsPerRun(50, func() {
+		post.ID++
+		n.add(post)
+		if _, _, err := n.read(ctx, 7, 50, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 20 {
+		t.Fatalf("a post and a read allocate %.0f times, want at most 20", allocs)
+	}
+}
+
+// BenchmarkNewestPostThenRead is what a post costs the newest page kept
+// in memory, with the read after it that renders the page of 50 again.
+//
+//	go test ./internal/community -run '^$' -bench NewestPostThenRead -count 5
+func BenchmarkNewestPostThenRead(b *testing.B) {
+	n := newNewestPages(time.Now)
+	ctx := context.Background()
+	if _, _, err := n.read(ctx, 7, 50, loadOf(newestViews(MaxLimit))); err != nil {
+		b.Fatal(err)
+	}
+	post := newestViews(MaxLimit + 1)[0]
+	b.ReportAllocs()
+	for b.Loop() {
+		post.ID++
+		n.add(post)
+		if _, _, err := n.read(ctx, 7, 50, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
