@@ -1,0 +1,106 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+	"time"
+
+	"github.com/plazahq/plaza/internal/sqldb"
+	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
+)
+
+// counted starts a queue of no-op "x" jobs that never polls and whose
+// leases outlast the test (no heartbeat, no rescue), so every claim it
+// makes is one the fetcher chose. It waits for the
+// claim that Start makes and returns the claims made since.
+func counted(t *testing.T, db *sqldb.DB, cfg Config) (*Queue, func() int64) {
+	t.Helper()
+	cfg.PollInterval, cfg.LeaseDuration = time.Hour, time.Hour
+	q := NewQueue(db, cfg, nil, sqldbtest.Quiet())
+	q.Register(Kind{Name: "x", Handle: func(context.Context, Job) error { return nil }})
+	q.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		q.Stop(ctx)
+	})
+	waitFor(t, "the first claim", func() bool { return q.claims.Load() == 1 })
+	return q, func() int64 { return q.claims.Load() - 1 }
+}
+
+// post enqueues one job the way a post does: in a transaction, then Notify.
+func post(t *testing.T, q *Queue, db *sqldb.DB) {
+	t.Helper()
+	ctx := context.Background()
+	err := db.Write().Tx(ctx, func(tx *sql.Tx) error { return InsertTx(ctx, tx, db.Dialect, time.Now(), Must("x", nil)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Notify(ctx)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestNotifiedJobsShareAClaim: jobs enqueued one by one within the gather
+// window are claimed by one statement, not one each.
+func TestNotifiedJobsShareAClaim(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		q, claims := counted(t, db, Config{Workers: 8, Gather: 500 * time.Millisecond})
+		for range 8 {
+			post(t, q, db)
+		}
+		waitFor(t, "8 jobs", func() bool { return q.processed.Load() == 8 })
+		if n := claims(); n > 2 { // 1 unless enqueuing took longer than the window
+			t.Fatalf("%d claims for 8 jobs enqueued together, want 1", n)
+		}
+	})
+}
+
+// TestFinishedWorkerClaimsOnlyWhenJobsMayWait: a worker that finishes the
+// last job of a claim that did not fill the idle workers makes no claim
+// (there is nothing left); one job at a time is one claim each.
+func TestFinishedWorkerClaimsOnlyWhenJobsMayWait(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		q, claims := counted(t, db, Config{Workers: 4})
+		const n = 10
+		for i := range int64(n) {
+			post(t, q, db)
+			waitFor(t, "the job", func() bool { return q.processed.Load() == i+1 })
+		}
+		waitFor(t, "idle workers", func() bool { return q.busy.Load() == 0 })
+		time.Sleep(50 * time.Millisecond) // a claim after the last job would come now
+		if got := claims(); got != n {
+			t.Fatalf("%d claims for %d jobs enqueued one at a time, want %d", got, n, n)
+		}
+	})
+}
+
+// TestBacklogDrainsWithoutPolling: jobs left behind by claims that fill
+// every worker are claimed as workers finish, not at the next poll (an
+// hour away), and each claim serves every worker it can.
+func TestBacklogDrainsWithoutPolling(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		q, claims := counted(t, db, Config{Workers: 2})
+		js := make([]Job, 40)
+		for i := range js {
+			js[i] = Must("x", i)
+		}
+		if err := q.Enqueue(context.Background(), js...); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "40 jobs", func() bool { return q.processed.Load() == 40 })
+		if got := claims(); got > 30 { // 21 when every claim fills both workers
+			t.Fatalf("%d claims for 40 jobs on 2 workers: claims serve one worker each", got)
+		}
+	})
+}
