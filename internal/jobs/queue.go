@@ -37,6 +37,10 @@ type Config struct {
 	// claims, so that jobs enqueued meanwhile come in the same claim
 	// statement rather than one each (default 15ms; negative: at once).
 	Gather time.Duration
+	// CompleteEvery is how long a finished job may wait to be recorded
+	// completed together with others, in one statement for up to 200
+	// (default 25ms; negative: at once). Stop records all that wait.
+	CompleteEvery time.Duration
 }
 
 // Queue runs the registered kinds of job on this instance.
@@ -55,9 +59,10 @@ type Queue struct {
 	running sync.Map   // job id -> *running
 	busy    atomic.Int64
 
-	// claims counts the statements (transactions on MySQL) that claim
-	// jobs: what the fetcher costs the database's writer, for tests.
-	claims atomic.Int64
+	// claims and flushes count the statements (transactions on MySQL)
+	// that claim jobs and record completions: what the queue costs the
+	// database's writer, for tests and benchmarks.
+	claims, flushes atomic.Int64
 
 	processed, failed, died atomic.Int64
 	stopped                 atomic.Bool
@@ -99,6 +104,7 @@ func NewQueue(db *sqldb.DB, cfg Config, waker Waker, log *slog.Logger) *Queue {
 		cfg.Backoff = Backoff
 	}
 	cfg.Gather = orDefault(cfg.Gather, 15*time.Millisecond)
+	cfg.CompleteEvery = orDefault(cfg.CompleteEvery, 25*time.Millisecond)
 	b := make([]byte, 6)
 	rand.Read(b)
 	return &Queue{cfg: cfg, store: store{db: db, backoff: cfg.Backoff}, log: log, waker: waker, id: "w-" + hex.EncodeToString(b), kinds: map[string]Kind{},
@@ -434,25 +440,30 @@ func (q *Queue) record(j Job, err error) {
 }
 
 // complete marks finished jobs completed in batches: one statement for up
-// to 200 jobs, flushed within a few milliseconds. A batch that cannot be
-// recorded leaves its jobs running; their leases expire and they run again
-// (at least once).
+// to 200 jobs, CompleteEvery after the first of them finished. The timer
+// runs only while a batch waits: an idle queue does not wake. A batch that
+// cannot be recorded leaves its jobs running; their leases expire and they
+// run again (at least once).
 func (q *Queue) complete() {
 	defer q.completer.Done()
 	var batch []int64
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	var due <-chan time.Time // nil while no batch waits
 	flush := func() {
+		t.Stop()
+		due = nil
 		if len(batch) == 0 {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		q.flushes.Add(1)
 		if err := q.store.complete(ctx, batch, q.id, q.cfg.Now()); err != nil {
 			q.log.Warn("jobs: could not record completions; those jobs will run again", "jobs", len(batch), "err", err)
 		}
 		batch = batch[:0]
 	}
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
 	for {
 		select {
 		case id, ok := <-q.done:
@@ -463,8 +474,11 @@ func (q *Queue) complete() {
 			batch = append(batch, id)
 			if len(batch) >= 200 {
 				flush()
+			} else if due == nil {
+				t.Reset(q.cfg.CompleteEvery)
+				due = t.C
 			}
-		case <-t.C:
+		case <-due:
 			flush()
 		}
 	}

@@ -11,8 +11,8 @@ import (
 )
 
 // counted starts a queue of no-op "x" jobs that never polls and whose
-// leases outlast the test (no heartbeat, no rescue), so every claim it
-// makes is one the fetcher chose. It waits for the
+// leases outlast the test (no heartbeat, no rescue), so every statement
+// it makes is one the fetcher or the completer chose. It waits for the
 // claim that Start makes and returns the claims made since.
 func counted(t *testing.T, db *sqldb.DB, cfg Config) (*Queue, func() int64) {
 	t.Helper()
@@ -49,6 +49,15 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+func countState(t *testing.T, db *sqldb.DB, state string) int {
+	t.Helper()
+	var n int
+	if err := db.Write().QueryRow(context.Background(), []any{&n}, `SELECT COUNT(*) FROM jobs WHERE state = ?`, state); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // TestNotifiedJobsShareAClaim: jobs enqueued one by one within the gather
@@ -101,6 +110,43 @@ func TestBacklogDrainsWithoutPolling(t *testing.T) {
 		waitFor(t, "40 jobs", func() bool { return q.processed.Load() == 40 })
 		if got := claims(); got > 30 { // 21 when every claim fills both workers
 			t.Fatalf("%d claims for 40 jobs on 2 workers: claims serve one worker each", got)
+		}
+	})
+}
+
+// TestCompletionsRecordedTogether: finished jobs wait CompleteEvery to be
+// recorded in one statement, and Stop records those still waiting.
+func TestCompletionsRecordedTogether(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		q, _ := counted(t, db, Config{Workers: 4, CompleteEvery: time.Hour})
+		for range 20 {
+			post(t, q, db)
+		}
+		waitFor(t, "20 jobs", func() bool { return q.processed.Load() == 20 })
+		time.Sleep(50 * time.Millisecond) // a statement per tick of a few ms would have come now
+		if n, running := q.flushes.Load(), countState(t, db, Running); n != 0 || running != 20 {
+			t.Fatalf("%d completion statements, %d jobs running; want none recorded before CompleteEvery", n, running)
+		}
+		if err := q.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n, done := q.flushes.Load(), countState(t, db, Completed); n != 1 || done != 20 {
+			t.Fatalf("after Stop: %d completion statements, %d jobs completed; want 1 and 20", n, done)
+		}
+	})
+}
+
+// TestCompletionsRecordedWithinCompleteEvery: a batch is recorded when
+// CompleteEvery has passed since its first job finished, without Stop.
+func TestCompletionsRecordedWithinCompleteEvery(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		q, _ := counted(t, db, Config{Workers: 4, CompleteEvery: 20 * time.Millisecond})
+		for range 5 {
+			post(t, q, db)
+		}
+		waitFor(t, "5 completed jobs", func() bool { return countState(t, db, Completed) == 5 })
+		if n := q.flushes.Load(); n < 1 || n > 5 {
+			t.Fatalf("%d completion statements for 5 jobs", n)
 		}
 	})
 }
