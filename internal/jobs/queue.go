@@ -270,6 +270,9 @@ func (q *Queue) fetch(ctx context.Context) {
 		case behind:
 			q.gather(q.cfg.Gather, last)
 		}
+		if q.stopping() { // Stop ended the gathering: claim nothing more
+			return
+		}
 		free := q.free()
 		if free <= 0 {
 			// Due jobs may wait for these workers (Notify, or a poll):

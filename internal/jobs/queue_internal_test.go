@@ -114,6 +114,24 @@ func TestBacklogDrainsWithoutPolling(t *testing.T) {
 	})
 }
 
+// TestStopEndsGatheringWithoutAClaim: Stop while the fetcher gathers
+// returns at once and claims nothing (a job claimed then would wait for
+// its lease to expire, its attempt counted).
+func TestStopEndsGatheringWithoutAClaim(t *testing.T) {
+	db := sqldbtest.OpenSQLite(t, sqldb.Config{})
+	q, claims := counted(t, db, Config{Workers: 4, Gather: time.Hour})
+	post(t, q, db)
+	time.Sleep(20 * time.Millisecond) // the fetcher is gathering
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := q.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, waiting := claims(), countState(t, db, Available); n != 0 || waiting != 1 {
+		t.Fatalf("%d claims after Stop, %d jobs available; want 0 and 1", n, waiting)
+	}
+}
+
 // TestCompletionsRecordedTogether: finished jobs wait CompleteEvery to be
 // recorded in one statement, and Stop records those still waiting.
 func TestCompletionsRecordedTogether(t *testing.T) {
