@@ -264,7 +264,7 @@ func (q *Queue) fetch(ctx context.Context) {
 	last := new(atomic.Int64) // the last claim's jobs still running
 	for !q.stopping() {
 		switch {
-		case q.cfg.Gather <= 0 || q.free() <= 0:
+		case q.cfg.Gather <= 0 || q.free() <= 0: // claim at once, or not at all
 		case notified:
 			q.gather(q.cfg.Gather, nil)
 		case behind:
