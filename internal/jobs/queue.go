@@ -265,10 +265,10 @@ func (q *Queue) fetch(ctx context.Context) {
 	for !q.stopping() {
 		switch {
 		case q.cfg.Gather <= 0 || q.free() <= 0: // claim at once, or not at all
+		case behind: // the claim will fill the workers: no use waiting for more jobs
+			q.gather(q.cfg.Gather, last)
 		case notified:
 			q.gather(q.cfg.Gather, nil)
-		case behind:
-			q.gather(q.cfg.Gather, last)
 		}
 		if q.stopping() { // Stop ended the gathering: claim nothing more
 			return
