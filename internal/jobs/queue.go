@@ -33,9 +33,11 @@ type Config struct {
 	Retention     time.Duration                    // finished jobs are kept this long (default 24h)
 	Backoff       func(attempts int) time.Duration // default Backoff
 	Now           func() time.Time
-	// Gather is how long the fetcher, woken by Notify, waits before it
-	// claims, so that jobs enqueued meanwhile come in the same claim
-	// statement rather than one each (default 15ms; negative: at once).
+	// Gather is how long the fetcher, woken by Notify soon after the last
+	// time (jobs are coming in a stream), waits before it claims, so that
+	// jobs enqueued meanwhile come in the same claim statement rather than
+	// one each (default 15ms; negative: at once). A job after a quiet
+	// spell is claimed at once.
 	Gather time.Duration
 	// CompleteEvery is how long a finished job may wait to be recorded
 	// completed together with others, in one statement for up to 200
@@ -250,8 +252,8 @@ type claimed struct {
 // A claim is a write (on SQLite, a turn of the one writer), so the fetcher
 // makes few and fills them. Between claims it sleeps until Notify, the
 // poll interval or, while due jobs may be left behind, a worker freeing
-// up. Woken by Notify, it waits Gather first, so that one claim carries
-// the jobs enqueued meanwhile. A claim that fills every idle worker may
+// up. Woken by Notify soon after the last time, it waits Gather first, so
+// that one claim carries the jobs enqueued meanwhile. A claim that fills every idle worker may
 // have left due jobs behind; then the first worker to finish wakes the
 // fetcher, which waits (up to Gather) for the rest of that claim's jobs to
 // finish too, and claims for all the idle workers at once. A claim that
@@ -261,6 +263,7 @@ func (q *Queue) fetch(ctx context.Context) {
 	defer q.wg.Done()
 	backoff := time.Duration(0)
 	notified, behind := false, false
+	var woken time.Time       // when Notify last woke the fetcher
 	last := new(atomic.Int64) // the last claim's jobs still running
 	for !q.stopping() {
 		switch {
@@ -268,7 +271,11 @@ func (q *Queue) fetch(ctx context.Context) {
 		case behind: // the claim will fill the workers: no use waiting for more jobs
 			q.gather(q.cfg.Gather, last)
 		case notified:
-			q.gather(q.cfg.Gather, nil)
+			now := time.Now()
+			if now.Sub(woken) < 2*q.cfg.Gather { // a stream: more are coming
+				q.gather(q.cfg.Gather, nil)
+			}
+			woken = now
 		}
 		if q.stopping() { // Stop ended the gathering: claim nothing more
 			return

@@ -60,17 +60,24 @@ func countState(t *testing.T, db *sqldb.DB, state string) int {
 	return n
 }
 
-// TestNotifiedJobsShareAClaim: jobs enqueued one by one within the gather
-// window are claimed by one statement, not one each.
+// TestNotifiedJobsShareAClaim: a job after a quiet spell is claimed at
+// once; jobs enqueued one by one soon after it, within the gather window,
+// are claimed by one statement, not one each.
 func TestNotifiedJobsShareAClaim(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		q, claims := counted(t, db, Config{Workers: 8, Gather: 500 * time.Millisecond})
+		start := time.Now()
+		post(t, q, db)
+		waitFor(t, "the first job", func() bool { return q.processed.Load() == 1 })
+		if waited := time.Since(start); waited >= 500*time.Millisecond {
+			t.Fatalf("the first job after a quiet spell waited %s: gathered", waited)
+		}
 		for range 8 {
 			post(t, q, db)
 		}
-		waitFor(t, "8 jobs", func() bool { return q.processed.Load() == 8 })
-		if n := claims(); n > 2 { // 1 unless enqueuing took longer than the window
-			t.Fatalf("%d claims for 8 jobs enqueued together, want 1", n)
+		waitFor(t, "9 jobs", func() bool { return q.processed.Load() == 9 })
+		if n := claims(); n > 3 { // 2 unless enqueuing took longer than the window
+			t.Fatalf("%d claims for a job, then 8 enqueued together; want 2", n)
 		}
 	})
 }
@@ -120,15 +127,17 @@ func TestBacklogDrainsWithoutPolling(t *testing.T) {
 func TestStopEndsGatheringWithoutAClaim(t *testing.T) {
 	db := sqldbtest.OpenSQLite(t, sqldb.Config{})
 	q, claims := counted(t, db, Config{Workers: 4, Gather: time.Hour})
-	post(t, q, db)
-	time.Sleep(20 * time.Millisecond) // the fetcher is gathering
+	q.poke() // the first wake-up: claims at once
+	waitFor(t, "the claim", func() bool { return claims() == 1 })
+	post(t, q, db) // the next, soon after: gathers
+	time.Sleep(20 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := q.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n, waiting := claims(), countState(t, db, Available); n != 0 || waiting != 1 {
-		t.Fatalf("%d claims after Stop, %d jobs available; want 0 and 1", n, waiting)
+	if n, waiting := claims(), countState(t, db, Available); n != 1 || waiting != 1 {
+		t.Fatalf("%d claims after the first, %d jobs available; want none and 1", n-1, waiting)
 	}
 }
 
