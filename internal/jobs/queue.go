@@ -33,6 +33,16 @@ type Config struct {
 	Retention     time.Duration                    // finished jobs are kept this long (default 24h)
 	Backoff       func(attempts int) time.Duration // default Backoff
 	Now           func() time.Time
+	// Gather is how long the fetcher, woken by Notify soon after the last
+	// time (jobs are coming in a stream), waits before it claims, so that
+	// jobs enqueued meanwhile come in the same claim statement rather than
+	// one each (default 15ms; negative: at once). A job after a quiet
+	// spell is claimed at once.
+	Gather time.Duration
+	// CompleteEvery is how long a finished job may wait to be recorded
+	// completed together with others, in one statement for up to 200
+	// (default 25ms; negative: at once). Stop records all that wait.
+	CompleteEvery time.Duration
 }
 
 // Queue runs the registered kinds of job on this instance.
@@ -44,11 +54,17 @@ type Queue struct {
 	id    string // this instance's lease holder name
 	kinds map[string]Kind
 
-	wake    chan struct{}
-	work    chan Job
+	wake    chan struct{} // Notify: jobs were enqueued
+	freed   chan struct{} // a worker finished a job
+	work    chan claimed
 	done    chan int64 // completed job ids, marked in batches
 	running sync.Map   // job id -> *running
 	busy    atomic.Int64
+
+	// claims and flushes count the statements (transactions on MySQL)
+	// that claim jobs and record completions: what the queue costs the
+	// database's writer, for tests and benchmarks.
+	claims, flushes atomic.Int64
 
 	processed, failed, died atomic.Int64
 	stopped                 atomic.Bool
@@ -89,10 +105,20 @@ func NewQueue(db *sqldb.DB, cfg Config, waker Waker, log *slog.Logger) *Queue {
 	if cfg.Backoff == nil {
 		cfg.Backoff = Backoff
 	}
+	cfg.Gather = orDefault(cfg.Gather, 15*time.Millisecond)
+	cfg.CompleteEvery = orDefault(cfg.CompleteEvery, 25*time.Millisecond)
 	b := make([]byte, 6)
 	rand.Read(b)
 	return &Queue{cfg: cfg, store: store{db: db, backoff: cfg.Backoff}, log: log, waker: waker, id: "w-" + hex.EncodeToString(b), kinds: map[string]Kind{},
-		wake: make(chan struct{}, 1), work: make(chan Job), done: make(chan int64, 1024), stop: make(chan struct{})}
+		wake: make(chan struct{}, 1), freed: make(chan struct{}, 1), work: make(chan claimed), done: make(chan int64, 1024), stop: make(chan struct{})}
+}
+
+// orDefault is d for zero (unset) and zero for negative (none).
+func orDefault(v, d time.Duration) time.Duration {
+	if v == 0 {
+		return d
+	}
+	return max(v, 0)
 }
 
 // Register adds a kind of job this instance runs. Call before Start.
@@ -214,17 +240,54 @@ func (q *Queue) stopping() bool {
 	}
 }
 
-// fetch claims as many due jobs as there are idle workers and hands them
-// out; it sleeps until woken, a worker frees up, or the poll interval. When
-// the database fails it backs off, up to ten seconds.
+// claimed is a job handed to a worker, with the count of its claim's jobs
+// still running.
+type claimed struct {
+	job  Job
+	left *atomic.Int64
+}
+
+// fetch claims due jobs for the idle workers and hands them out.
+//
+// A claim is a write (on SQLite, a turn of the one writer), so the fetcher
+// makes few and fills them. Between claims it sleeps until Notify, the
+// poll interval or, while due jobs may be left behind, a worker freeing
+// up. Woken by Notify soon after the last time, it waits Gather first, so
+// that one claim carries the jobs enqueued meanwhile. A claim that fills every idle worker may
+// have left due jobs behind; then the first worker to finish wakes the
+// fetcher, which waits (up to Gather) for the rest of that claim's jobs to
+// finish too, and claims for all the idle workers at once. A claim that
+// does not fill them left none, and a finished worker asks for nothing.
+// When the database fails the fetcher backs off, up to ten seconds.
 func (q *Queue) fetch(ctx context.Context) {
 	defer q.wg.Done()
 	backoff := time.Duration(0)
+	notified, behind := false, false
+	var woken time.Time       // when Notify last woke the fetcher
+	last := new(atomic.Int64) // the last claim's jobs still running
 	for !q.stopping() {
-		free := q.cfg.Workers - int(q.busy.Load())
-		n := 0
-		if free > 0 {
+		switch {
+		case q.cfg.Gather <= 0 || q.free() <= 0: // claim at once, or not at all
+		case behind: // the claim will fill the workers: no use waiting for more jobs
+			q.gather(q.cfg.Gather, last)
+		case notified:
+			now := time.Now()
+			if now.Sub(woken) < 2*q.cfg.Gather { // a stream: more are coming
+				q.gather(q.cfg.Gather, nil)
+			}
+			woken = now
+		}
+		if q.stopping() { // Stop ended the gathering: claim nothing more
+			return
+		}
+		free := q.free()
+		if free <= 0 {
+			// Due jobs may wait for these workers (Notify, or a poll):
+			// the first to finish asks for them.
+			behind = true
+		} else {
 			now := q.cfg.Now()
+			q.claims.Add(1)
 			js, err := q.store.claim(ctx, q.id, free, now, now.Add(q.cfg.LeaseDuration))
 			if err != nil {
 				if ctx.Err() != nil {
@@ -232,33 +295,78 @@ func (q *Queue) fetch(ctx context.Context) {
 				}
 				backoff = min(max(2*backoff, 100*time.Millisecond), 10*time.Second)
 				q.log.Warn("jobs: claiming failed; backing off", "err", err, "retryIn", backoff)
-				q.sleep(backoff)
+				q.sleep(backoff, false)
 				continue
 			}
 			backoff = 0
-			n = len(js)
+			if len(js) > 0 {
+				last = new(atomic.Int64)
+				last.Store(int64(len(js)))
+			}
 			for _, j := range js {
 				q.busy.Add(1)
 				select {
-				case q.work <- j:
+				case q.work <- claimed{j, last}:
 				case <-ctx.Done():
 					return
 				}
 			}
+			behind = len(js) == free
+			if behind {
+				notified = false
+				continue // workers may have finished meanwhile
+			}
 		}
-		if n == 0 || n < free {
-			q.sleep(q.cfg.PollInterval)
-		}
+		notified = q.sleep(q.cfg.PollInterval, behind)
 	}
 }
 
-func (q *Queue) sleep(d time.Duration) {
+func (q *Queue) free() int { return q.cfg.Workers - int(q.busy.Load()) }
+
+// sleep waits d, or until Notify (notified is true), Stop or, when
+// behind, a worker finishing.
+func (q *Queue) sleep(d time.Duration, behind bool) (notified bool) {
+	var freed chan struct{} // nil: a finished worker does not wake the fetcher
+	if behind {
+		freed = q.freed
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-q.wake:
+		return true
+	case <-freed:
 	case <-t.C:
 	case <-q.stop:
+	}
+	return false
+}
+
+// gather waits d before a claim: for more jobs to be enqueued (left is
+// nil) or, when a claim may have left jobs behind, for the rest of its
+// jobs to finish (a claim's jobs tend to finish together), so that one
+// claim serves their workers. Wake-ups meanwhile are dropped: each was
+// sent after its job committed, so the claim that follows sees the job.
+func (q *Queue) gather(d time.Duration, left *atomic.Int64) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	var freed chan struct{} // nil: only the timer or Stop ends the wait
+	if left != nil {
+		freed = q.freed
+	}
+wait:
+	for left == nil || left.Load() > 0 {
+		select {
+		case <-freed:
+		case <-t.C:
+			break wait
+		case <-q.stop:
+			break wait
+		}
+	}
+	select {
+	case <-q.wake:
+	default:
 	}
 }
 
@@ -268,10 +376,14 @@ func (q *Queue) worker(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case j := <-q.work:
-			q.run(j)
+		case c := <-q.work:
+			q.run(c.job)
+			c.left.Add(-1)
 			q.busy.Add(-1)
-			q.poke() // a worker is free: look for more
+			select { // the fetcher listens only while jobs may be left behind
+			case q.freed <- struct{}{}:
+			default:
+			}
 		}
 	}
 }
@@ -338,25 +450,30 @@ func (q *Queue) record(j Job, err error) {
 }
 
 // complete marks finished jobs completed in batches: one statement for up
-// to 200 jobs, flushed within a few milliseconds. A batch that cannot be
-// recorded leaves its jobs running; their leases expire and they run again
-// (at least once).
+// to 200 jobs, CompleteEvery after the first of them finished. The timer
+// runs only while a batch waits: an idle queue does not wake. A batch that
+// cannot be recorded leaves its jobs running; their leases expire and they
+// run again (at least once).
 func (q *Queue) complete() {
 	defer q.completer.Done()
 	var batch []int64
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	var due <-chan time.Time // nil while no batch waits
 	flush := func() {
+		t.Stop()
+		due = nil
 		if len(batch) == 0 {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		q.flushes.Add(1)
 		if err := q.store.complete(ctx, batch, q.id, q.cfg.Now()); err != nil {
 			q.log.Warn("jobs: could not record completions; those jobs will run again", "jobs", len(batch), "err", err)
 		}
 		batch = batch[:0]
 	}
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
 	for {
 		select {
 		case id, ok := <-q.done:
@@ -367,8 +484,11 @@ func (q *Queue) complete() {
 			batch = append(batch, id)
 			if len(batch) >= 200 {
 				flush()
+			} else if due == nil {
+				t.Reset(q.cfg.CompleteEvery)
+				due = t.C
 			}
-		case <-t.C:
+		case <-due:
 			flush()
 		}
 	}
