@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // Group is a group committer on a pool: write transactions that arrive
@@ -56,24 +55,13 @@ type Group struct {
 	// begin runs first in every transaction of the group (SetBegin).
 	begin func(tx *sql.Tx, calls []context.Context) error
 
-	// linger is how long a lone call may wait for company (SetLinger).
-	linger time.Duration
-
 	mu      sync.Mutex
 	pending []*groupCall
 	loops   int // loops started and not yet returned (at most runners)
 	busy    int // of those, loops running a batch
-	// shared records, one bit per batch, which of the last 16 batches
-	// held more than one call: the sign that callers overlap.
-	shared uint16
-	// waiting is set while a loop lingers; a call that arrives then
-	// wakes it through more.
-	waiting bool
-	more    chan struct{}
 
-	batches  atomic.Int64
-	calls    atomic.Int64
-	lingered atomic.Int64
+	batches atomic.Int64
+	calls   atomic.Int64
 }
 
 type groupCall struct {
@@ -133,7 +121,7 @@ func NewGroup(p *Pool, maxBatch int) *Group {
 	if maxBatch <= 0 {
 		maxBatch = 128
 	}
-	return &Group{pool: p, max: maxBatch, runners: 1, more: make(chan struct{}, 1)}
+	return &Group{pool: p, max: maxBatch, runners: 1}
 }
 
 // NewGroupOn returns a group committer on db's writer, tuned for its
@@ -153,24 +141,16 @@ func NewGroupOn(db *DB, maxBatch int) *Group {
 // maxBatch 128: the engine has one writer, so any two write transactions
 // wait for each other anyway, and in one group a post, an achievement's
 // award and a tip that arrive together share a commit instead of paying
-// one each. While writers overlap, a lone write waits up to writeLinger
-// for another (SetLinger). On MySQL/MariaDB each caller gets a group of its own
+// one each. On MySQL/MariaDB each caller gets a group of its own
 // (NewGroupOn with maxBatch) to tune with SetRunners and SetBegin, which
 // must not be called on SQLite's shared one.
 func (d *DB) WriteGroup(maxBatch int) *Group {
 	if d.Dialect != SQLite {
 		return NewGroupOn(d, maxBatch)
 	}
-	d.writesOnce.Do(func() {
-		d.writes = NewGroupOn(d, 128)
-		d.writes.SetLinger(writeLinger)
-	})
+	d.writesOnce.Do(func() { d.writes = NewGroupOn(d, 128) })
 	return d.writes
 }
-
-// writeLinger is how long a lone write waits for company in SQLite's
-// shared group once writers overlap (Group.SetLinger).
-const writeLinger = 2 * time.Millisecond
 
 // SetRunners sets how many batches may run at once (at least one, the
 // default), each holding a connection of the pool while it runs. A call
@@ -178,15 +158,6 @@ const writeLinger = 2 * time.Millisecond
 // that arrives while fewer are busy starts a batch at once. Set it before
 // the group's first call.
 func (g *Group) SetRunners(n int) { g.runners = max(n, 1) }
-
-// SetLinger lets a call that would be a batch alone wait up to d for
-// another to share its transaction, when callers have been overlapping
-// (one of the last 16 batches held several calls): at a few hundred
-// writes a second from many callers, most arrive while no batch runs and
-// each paid a commit of its own; waiting a millisecond or two pairs them.
-// A lone caller (each call waiting for the one before) never overlaps,
-// so it never waits. Set it before the group's first call.
-func (g *Group) SetLinger(d time.Duration) { g.linger = d }
 
 // SetBegin makes fn run first in every transaction of the group, shared
 // or not, with the contexts of the calls it is about to run: a place to
@@ -198,14 +169,13 @@ func (g *Group) SetBegin(fn func(tx *sql.Tx, calls []context.Context) error) { g
 
 // GroupStats are a group's counts since it was made.
 type GroupStats struct {
-	Batches  int64 // shared transactions run
-	Calls    int64 // calls answered through them
-	Lingered int64 // times a lone call waited for company (SetLinger)
+	Batches int64 // shared transactions run
+	Calls   int64 // calls answered through them
 }
 
 // Stats returns the group's counts.
 func (g *Group) Stats() GroupStats {
-	return GroupStats{Batches: g.batches.Load(), Calls: g.calls.Load(), Lingered: g.lingered.Load()}
+	return GroupStats{Batches: g.batches.Load(), Calls: g.calls.Load()}
 }
 
 // Tx runs fn in the next shared transaction and returns fn's error, or the
@@ -240,13 +210,6 @@ func (g *Group) tx(ctx context.Context, fn func(tx *sql.Tx, c *Call) error, lazy
 	if lead {
 		g.loops++
 	}
-	if g.waiting {
-		g.waiting = false
-		select {
-		case g.more <- struct{}{}: // the lingering loop's wake-up
-		default:
-		}
-	}
 	g.mu.Unlock()
 	if lead {
 		go g.loop()
@@ -279,33 +242,15 @@ func (g *Group) alone(c *groupCall) error {
 // it dirtied, pages the calls of a batch mostly share) cost more than its
 // call; with nothing else runnable the yield returns at once, so a lone
 // caller still waits for no one. Under a closed loop of 16 posting
-// clients on 2 cores most batches held one post. With SetLinger, a group
-// whose callers have been overlapping waits for company instead of
-// yielding (lingerFor).
+// clients on 2 cores most batches held one post.
 func (g *Group) loop() {
 	yielded := false
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
 	for {
 		g.mu.Lock()
 		n := min(len(g.pending), g.max)
 		if n == 1 && !yielded {
-			yielded = true
-			if g.linger > 0 && g.shared != 0 {
-				select {
-				case <-g.more: // a wake-up left from a wait that timed out
-				default:
-				}
-				g.waiting = true
-				g.mu.Unlock()
-				timer = g.lingerFor(timer)
-				continue
-			}
 			g.mu.Unlock()
+			yielded = true
 			runtime.Gosched()
 			continue
 		}
@@ -317,10 +262,6 @@ func (g *Group) loop() {
 		}
 		batch := g.pending[:n:n]
 		g.pending = append([]*groupCall(nil), g.pending[n:]...)
-		g.shared <<= 1
-		if n > 1 {
-			g.shared |= 1
-		}
 		g.busy++
 		g.mu.Unlock()
 		g.run(batch)
@@ -331,26 +272,6 @@ func (g *Group) loop() {
 		g.busy--
 		g.mu.Unlock()
 	}
-}
-
-// lingerFor waits until another call arrives or g.linger passes, with
-// timer (made on the first wait, reused after), and returns the timer.
-func (g *Group) lingerFor(timer *time.Timer) *time.Timer {
-	g.lingered.Add(1)
-	if timer == nil {
-		timer = time.NewTimer(g.linger)
-	} else {
-		timer.Reset(g.linger)
-	}
-	select {
-	case <-g.more:
-		timer.Stop()
-	case <-timer.C:
-		g.mu.Lock()
-		g.waiting = false // a wake-up sent as the time ran out is drained by the next wait
-		g.mu.Unlock()
-	}
-	return timer
 }
 
 func (g *Group) run(batch []*groupCall) {
