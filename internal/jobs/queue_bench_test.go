@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
+	"github.com/plazahq/plaza/internal/testenv"
 )
 
 // BenchmarkPostStream runs jobs enqueued the way a post enqueues its
@@ -53,7 +53,7 @@ func benchStream(b *testing.B, db *sqldb.DB, rate int) {
 	}})
 	q.Start()
 	claims, flushes := q.claims.Load(), q.flushes.Load()
-	cpu := cpuTime()
+	cpu := testenv.CPUTime()
 	b.ResetTimer()
 	start := time.Now()
 	next := start
@@ -76,7 +76,7 @@ func benchStream(b *testing.B, db *sqldb.DB, rate int) {
 	if err := q.Stop(ctx); err != nil { // records the last completions
 		b.Fatal(err)
 	}
-	elapsed, used := time.Since(start), cpuTime()-cpu
+	elapsed, used := time.Since(start), testenv.CPUTime()-cpu
 	b.StopTimer()
 	n := float64(b.N)
 	b.ReportMetric(n/elapsed.Seconds(), "jobs/s")
@@ -84,11 +84,4 @@ func benchStream(b *testing.B, db *sqldb.DB, rate int) {
 	b.ReportMetric(float64(q.claims.Load()-claims)*1000/n, "claims/1k")
 	b.ReportMetric(float64(q.flushes.Load()-flushes)*1000/n, "completes/1k")
 	b.ReportMetric(float64(waited.Load())/n/1e6, "wait-ms")
-}
-
-// cpuTime is the CPU this process has used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
+	"github.com/plazahq/plaza/internal/testenv"
 )
 
 // TestSQLiteWriterTempStore: SQLite's writer keeps temporary files, the
@@ -25,12 +24,6 @@ func TestSQLiteWriterTempStore(t *testing.T) {
 	if mode != 2 {
 		t.Errorf("writer's temp_store = %d, want 2 (MEMORY)", mode)
 	}
-}
-
-func cpuNow() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkGroupCommitSQLite is a message post's shape through a group
@@ -98,7 +91,7 @@ func BenchmarkGroupCommitSQLite(b *testing.B) {
 			var next sync.Mutex
 			i := 0
 			b.ResetTimer()
-			c0 := cpuNow()
+			c0 := testenv.CPUTime()
 			var wg sync.WaitGroup
 			for range callers {
 				wg.Add(1)
@@ -120,7 +113,7 @@ func BenchmarkGroupCommitSQLite(b *testing.B) {
 				}()
 			}
 			wg.Wait()
-			b.ReportMetric(float64((cpuNow()-c0).Microseconds())/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64((testenv.CPUTime()-c0).Microseconds())/float64(b.N), "cpu-µs/op")
 			st := g.Stats()
 			b.ReportMetric(float64(st.Calls)/float64(max(st.Batches, 1)), "calls/batch")
 		})

@@ -262,15 +262,21 @@ func (s *Achievements) Evaluate(ctx context.Context, userID int64) ([]achievemen
 	return pending, m, err
 }
 
+// ruleRows appends each row's (id, rule_kind, rule_count) to out as an
+// achievement with only its ID and Rule.
+func ruleRows(out *[]achievements.Achievement) func(*sql.Rows) error {
+	return func(rows *sql.Rows) error {
+		a := achievements.Achievement{Rule: &achievements.Rule{}}
+		err := rows.Scan(&a.ID, &a.Rule.Kind, &a.Rule.Count)
+		*out = append(*out, a)
+		return err
+	}
+}
+
 // loadRules reads the id and rule of every rule achievement, in id order.
 func (s *Achievements) loadRules(ctx context.Context) ([]achievements.Achievement, error) {
 	var out []achievements.Achievement
-	err := s.db.Fresh().QueryPrepared(ctx, func(rows *sql.Rows) error {
-		a := achievements.Achievement{Rule: &achievements.Rule{}}
-		err := rows.Scan(&a.ID, &a.Rule.Kind, &a.Rule.Count)
-		out = append(out, a)
-		return err
-	}, `SELECT id, rule_kind, rule_count FROM achievements WHERE rule_kind <> '' ORDER BY id`)
+	err := s.db.Fresh().QueryPrepared(ctx, ruleRows(&out), `SELECT id, rule_kind, rule_count FROM achievements WHERE rule_kind <> '' ORDER BY id`)
 	return out, err
 }
 
@@ -280,12 +286,7 @@ func (s *Achievements) loadRules(ctx context.Context) ([]achievements.Achievemen
 // what a check needs (the names and descriptions were most of its cost).
 func (s *Achievements) Pending(ctx context.Context, userID int64) ([]achievements.Achievement, error) {
 	var out []achievements.Achievement
-	err := s.db.Fresh().QueryPrepared(ctx, func(rows *sql.Rows) error {
-		a := achievements.Achievement{Rule: &achievements.Rule{}}
-		err := rows.Scan(&a.ID, &a.Rule.Kind, &a.Rule.Count)
-		out = append(out, a)
-		return err
-	}, `SELECT a.id, a.rule_kind, a.rule_count FROM achievements a WHERE a.rule_kind <> '' AND NOT EXISTS
+	err := s.db.Fresh().QueryPrepared(ctx, ruleRows(&out), `SELECT a.id, a.rule_kind, a.rule_count FROM achievements a WHERE a.rule_kind <> '' AND NOT EXISTS
 		(SELECT 1 FROM user_achievements ua WHERE ua.user_id = ? AND ua.achievement_id = a.id) ORDER BY a.id`, userID)
 	return out, err
 }

@@ -3,7 +3,6 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
@@ -13,14 +12,8 @@ import (
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
 	"github.com/plazahq/plaza/internal/sqlstore"
+	"github.com/plazahq/plaza/internal/testenv"
 )
-
-// cpuNow is the process's user+system CPU time.
-func cpuNow() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkAchievementCheck is the store's part of one queued check
 // (achievements.Service.Check) for a user who has posted but meets no new
@@ -54,11 +47,11 @@ func benchCheck(b *testing.B, db *sqldb.DB) {
 		check(u)
 	}
 	b.ResetTimer()
-	c0 := cpuNow()
+	c0 := testenv.CPUTime()
 	for i := 0; i < b.N; i++ {
 		check(users[i%len(users)])
 	}
-	b.ReportMetric(float64((cpuNow()-c0).Microseconds())/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64((testenv.CPUTime()-c0).Microseconds())/float64(b.N), "cpu-µs/op")
 }
 
 // BenchmarkFirstPost is a new member's first channel message, with the
@@ -78,13 +71,13 @@ func BenchmarkFirstPost(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ResetTimer()
-			c0 := cpuNow()
+			c0 := testenv.CPUTime()
 			for i := 0; i < b.N; i++ {
 				if _, _, err := comm.PostMessage(ctx, community.Message{ChannelID: ch.ID, SenderID: users[i], Body: "hello", CreatedAt: time.Now()}, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64((cpuNow()-c0).Microseconds())/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64((testenv.CPUTime()-c0).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}
 }
@@ -113,7 +106,7 @@ func BenchmarkFirstAward(b *testing.B) {
 			next := make(chan int64)
 			errs := make(chan error, workers)
 			b.ResetTimer()
-			c0 := cpuNow()
+			c0 := testenv.CPUTime()
 			for range workers {
 				go func() {
 					var err error
@@ -148,7 +141,7 @@ func BenchmarkFirstAward(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64((cpuNow()-c0).Microseconds())/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64((testenv.CPUTime()-c0).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}
 }
