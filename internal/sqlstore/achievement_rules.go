@@ -21,36 +21,40 @@ const rulesTTL = 10 * time.Second
 type rulesMemo struct {
 	mu    sync.Mutex
 	rules []achievements.Achievement // shared by callers: never changed
+	needs map[achievements.RuleKind]int64
 	at    time.Time
 	gen   int64 // bumped by drop
 }
 
-// get returns the rules, loading them when they are older than rulesTTL.
-func (m *rulesMemo) get(ctx context.Context, load func(context.Context) ([]achievements.Achievement, error)) ([]achievements.Achievement, error) {
+// get returns the rules and, per kind, the largest count one asks for
+// (achievements.Needs), loading them when they are older than rulesTTL.
+// Both are shared by callers and must not be changed.
+func (m *rulesMemo) get(ctx context.Context, load func(context.Context) ([]achievements.Achievement, error)) ([]achievements.Achievement, map[achievements.RuleKind]int64, error) {
 	m.mu.Lock()
 	if !m.at.IsZero() && time.Since(m.at) < rulesTTL {
-		rules := m.rules
+		rules, needs := m.rules, m.needs
 		m.mu.Unlock()
-		return rules, nil
+		return rules, needs, nil
 	}
 	gen := m.gen
 	m.mu.Unlock()
 	rules, err := load(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	needs := achievements.Needs(rules)
 	m.mu.Lock()
 	if m.gen == gen {
-		m.rules, m.at = rules, time.Now()
+		m.rules, m.needs, m.at = rules, needs, time.Now()
 	}
 	m.mu.Unlock()
-	return rules, nil
+	return rules, needs, nil
 }
 
 // drop forgets the rules (a definition changed).
 func (m *rulesMemo) drop() {
 	m.mu.Lock()
-	m.rules, m.at = nil, time.Time{}
+	m.rules, m.needs, m.at = nil, nil, time.Time{}
 	m.gen++
 	m.mu.Unlock()
 }

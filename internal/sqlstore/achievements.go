@@ -234,12 +234,12 @@ func (s *Achievements) UserAchievements(ctx context.Context, userID int64) ([]ac
 // (100 messages, when they have them) reads a few more index entries, at
 // most the largest rule count, for one statement fewer.
 func (s *Achievements) Evaluate(ctx context.Context, userID int64) ([]achievements.Achievement, achievements.Metrics, error) {
-	rules, err := s.rules.get(ctx, s.loadRules)
+	rules, needs, err := s.rules.get(ctx, s.loadRules)
 	if err != nil {
 		return nil, nil, err
 	}
 	var held sql.NullString
-	r, err := s.readMetrics(ctx, userID, achievements.Needs(rules), &held)
+	r, err := s.readMetrics(ctx, userID, needs, &held)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -700,10 +700,7 @@ func (s *Achievements) Claim(ctx context.Context, collectibleID, userID int64, s
 // (nil when it is not for sale: the purchase route refuses that).
 func (s *Achievements) ClaimTx(ctx context.Context, tx *sql.Tx, collectibleID, userID int64, source string, now time.Time) (achievements.Owned, error) {
 	var o achievements.Owned
-	if _, err := s.xp.LockTx(ctx, tx, userID); err != nil {
-		return o, err
-	}
-	if err := s.userExists(ctx, txQuery(tx), userID); err != nil {
+	if _, err := s.xp.HoldTx(ctx, tx, userID); err != nil { // the user exists, and is locked on MySQL
 		return o, err
 	}
 	var owned int
