@@ -19,10 +19,8 @@ import (
 
 type ctxKey int
 
-const (
-	keyRequestID ctxKey = iota
-	keyAuth
-)
+// keyRequestID holds the request's *reqState.
+const keyRequestID ctxKey = iota
 
 // reqState is what withRequestID keeps for one request: its id, the
 // error code writeError answered with, which the access log reads, and

@@ -418,11 +418,12 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt route) {
 			s.writeError(w, r, err)
 			return
 		}
-		if st := stateOf(r.Context()); st != nil {
-			st.auth = a // authFrom reads it there
-		} else {
-			r = r.WithContext(context.WithValue(r.Context(), keyAuth, a))
+		st := stateOf(r.Context())
+		if st == nil { // outside withRequestID (build always puts it first)
+			st = &reqState{}
+			r = r.WithContext(context.WithValue(r.Context(), keyRequestID, st))
 		}
+		st.auth = a // authFrom reads it there
 		limitKey = "u:" + strconv.FormatInt(a.user.ID, 10)
 	}
 	if err := s.limit(w, r, rt.tier, limitKey); err != nil {
