@@ -129,6 +129,11 @@ func (s store) claimSet() (string, []any) {
 	return set + `, unique_key = CASE WHEN kind IN (` + strings.TrimSuffix(strings.Repeat("?,", len(args)), ",") + `) THEN NULL ELSE unique_key END`, args
 }
 
+// claimableSQLite picks the jobs a claim on SQLite leases, in claim
+// order. Its state is a constant so that the partial claim index (only
+// available jobs, migration 00017) answers it.
+const claimableSQLite = `SELECT id FROM jobs WHERE state = 'available' AND run_at <= ? ORDER BY priority DESC, run_at, id LIMIT ? + 0`
+
 // claim leases up to n due jobs to worker until lease.
 func (s store) claim(ctx context.Context, worker string, n int, now, lease time.Time) ([]Job, error) {
 	var out []Job
@@ -145,8 +150,7 @@ func (s store) claim(ctx context.Context, worker string, n int, now, lease time.
 		set, kinds := s.claimSet()
 		args := append(append([]any{ms(lease), worker, ms(now)}, kinds...), ms(now), n)
 		err := s.db.Write().QueryPrepared(ctx, each, `UPDATE jobs SET `+set+`
-			WHERE id IN (SELECT id FROM jobs WHERE state = 'available' AND run_at <= ? ORDER BY priority DESC, run_at, id LIMIT ? + 0)
-			RETURNING `+jobCols, args...)
+			WHERE id IN (`+claimableSQLite+`) RETURNING `+jobCols, args...)
 		return out, err
 	}
 	err := s.db.Write().Tx(ctx, func(tx *sql.Tx) error {
@@ -227,6 +231,10 @@ func (s store) heartbeat(ctx context.Context, worker string, lease, now time.Tim
 	return err
 }
 
+// expiredWhere finds running jobs whose lease ran out; on SQLite the
+// partial lease index (only running jobs) answers it.
+const expiredWhere = `WHERE state = 'running' AND lease_until < ?`
+
 // expired returns running jobs whose lease ran out: their worker died.
 func (s store) expired(ctx context.Context, now time.Time) ([]Job, error) {
 	var out []Job
@@ -234,7 +242,7 @@ func (s store) expired(ctx context.Context, now time.Time) ([]Job, error) {
 		j, err := scanJob(rows)
 		out = append(out, j)
 		return err
-	}, `SELECT `+jobCols+` FROM jobs WHERE state = 'running' AND lease_until < ? LIMIT 100`, ms(now))
+	}, `SELECT `+jobCols+` FROM jobs `+expiredWhere+` LIMIT 100`, ms(now))
 	return out, err
 }
 
