@@ -152,6 +152,19 @@ func (d *DB) WriteGroup(maxBatch int) *Group {
 	return d.writes
 }
 
+// SharedTx runs fn in a write transaction: on SQLite in the shared write
+// group (WriteGroup), beside the posts, awards and tips that arrive with
+// it, so that it pays no BEGIN and COMMIT of its own and never holds the
+// one writer between the group's batches; on MySQL/MariaDB in a
+// transaction of its own, where c is nil. fn follows TxLazy's rules
+// (Call.Guard before a write that a later failure would leave half made).
+func (d *DB) SharedTx(ctx context.Context, fn func(tx *sql.Tx, c *Call) error) error {
+	if d.Dialect == SQLite {
+		return d.WriteGroup(0).TxLazy(ctx, fn)
+	}
+	return d.Write().Tx(ctx, func(tx *sql.Tx) error { return fn(tx, nil) })
+}
+
 // SetRunners sets how many batches may run at once (at least one, the
 // default), each holding a connection of the pool while it runs. A call
 // that arrives while every runner is busy waits for the next batch; one

@@ -23,11 +23,6 @@ type Achievements struct {
 	audit *Audit
 	// rules memoizes the catalog's rules for Evaluate.
 	rules rulesMemo
-	// awards gathers awards into shared transactions on SQLite (Award);
-	// nil on MySQL, where each runs in its own: a batch of awards would
-	// lock its users' rows in arrival order, and could then deadlock
-	// with a batch of posts locking theirs in another.
-	awards *sqldb.Group
 }
 
 var _ achievements.Store = (*Achievements)(nil)
@@ -41,27 +36,7 @@ func NewAchievements(db *sqldb.DB, xp *XP, log *Audit) *Achievements {
 	if log == nil {
 		log = NewAudit(db, nil)
 	}
-	s := &Achievements{db: db, xp: xp, audit: log}
-	if db.Dialect == sqldb.SQLite {
-		s.awards = db.WriteGroup(64) // shared with posts and tips (sqldb.DB.WriteGroup)
-	}
-	return s
-}
-
-// AwardStats returns the awards' group counts (zero on MySQL).
-func (s *Achievements) AwardStats() sqldb.GroupStats {
-	if s.awards == nil {
-		return sqldb.GroupStats{}
-	}
-	return s.awards.Stats()
-}
-
-// awardTx runs fn in the awards' group, or alone (MySQL).
-func (s *Achievements) awardTx(ctx context.Context, fn func(tx *sql.Tx, c *sqldb.Call) error) error {
-	if s.awards != nil {
-		return s.awards.TxLazy(ctx, fn)
-	}
-	return s.db.Write().Tx(ctx, func(tx *sql.Tx) error { return fn(tx, nil) })
+	return &Achievements{db: db, xp: xp, audit: log}
 }
 
 // achievementCheckTx enqueues a check of userID's achievement rules in tx,
@@ -445,13 +420,17 @@ func (s *Achievements) awardedTx(ctx context.Context, w *sqldb.Pool, tx *sql.Tx,
 // is inserted; a duplicate means the user holds it already and nothing
 // else happens, so an achievement is awarded once however many checks
 // race. On SQLite, awards that arrive together share one transaction
-// (s.awards): the queue's workers run a burst of first posts' checks at
-// once, and a transaction's commit cost more than the award's statements.
+// with each other and the writes beside them (sqldb.DB.SharedTx): the
+// queue's workers run a burst of first posts' checks at once, and a
+// transaction's commit cost more than the award's statements. On MySQL
+// each runs in its own: a batch of awards would lock its users' rows in
+// arrival order, and could then deadlock with a batch of posts locking
+// theirs in another.
 func (s *Achievements) Award(ctx context.Context, g achievements.Grant) (achievements.Granted, bool, error) {
 	var out achievements.Granted
 	var created bool
 	w := s.db.Write()
-	err := s.awardTx(ctx, func(tx *sql.Tx, c *sqldb.Call) error {
+	err := s.db.SharedTx(ctx, func(tx *sql.Tx, c *sqldb.Call) error {
 		out, created = achievements.Granted{UserID: g.UserID, AwardedAt: fromMS(ms(g.At))}, false
 		held, err := s.xp.HoldTx(ctx, tx, g.UserID)
 		if err != nil {

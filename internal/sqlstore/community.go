@@ -374,11 +374,16 @@ func (s *Community) ThreadBetween(ctx context.Context, a, b int64, now time.Time
 	if err != nil || t.ID != 0 {
 		return t, false, err
 	}
-	_, err = s.db.Write().ExecPrepared(ctx, `INSERT INTO threads (user_a, user_b, created_at, last_message_at) VALUES (?, ?, ?, ?)`, a, b, ms(now), ms(now))
-	created := err == nil
-	if _, dup := sqldb.IsDuplicate(err); dup {
-		err = nil // opened by the other side at the same moment
-	}
+	// One statement, whole or not at all: no savepoint in a shared batch.
+	created := false
+	err = s.db.SharedTx(ctx, func(tx *sql.Tx, _ *sqldb.Call) error {
+		_, err := s.db.Write().ExecTx(ctx, tx, `INSERT INTO threads (user_a, user_b, created_at, last_message_at) VALUES (?, ?, ?, ?)`, a, b, ms(now), ms(now))
+		created = err == nil
+		if _, dup := sqldb.IsDuplicate(err); dup {
+			return nil // opened by the other side at the same moment
+		}
+		return err
+	})
 	if err != nil {
 		return t, false, err
 	}
@@ -423,7 +428,12 @@ func (s *Community) ThreadsOf(ctx context.Context, userID int64, p community.Pag
 // writer.
 func (s *Community) PostThreadMessage(ctx context.Context, m community.ThreadMessage, recipient int64, outbox ...jobs.Job) (community.ThreadMessage, error) {
 	w := s.db.Write()
-	err := w.Tx(ctx, func(tx *sql.Tx) error {
+	// On SQLite in the shared write group: a DM shares the commit of the
+	// posts beside it instead of taking the writer for one of its own.
+	err := s.db.SharedTx(ctx, func(tx *sql.Tx, c *sqldb.Call) error {
+		if err := c.Guard(); err != nil { // several writes
+			return err
+		}
 		// Take the thread row's write lock first. Inserting first takes a
 		// shared lock on it (the foreign key check) and the UPDATE below
 		// then needs the write lock: two posts into one thread at once

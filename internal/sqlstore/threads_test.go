@@ -2,7 +2,11 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,6 +82,84 @@ func TestThreadPostsPrepared(t *testing.T) {
 		msgs, err := s.ThreadMessages(ctx, th.ID, community.Page{Limit: 50})
 		if err != nil || len(msgs) != n || msgs[0].ID != last {
 			t.Errorf("ThreadMessages: %d messages (newest %v), %v; want %d, newest %d", len(msgs), msgs, err, n, last)
+		}
+	})
+}
+
+// TestDirectMessagesShareTheWriteGroup: DMs and thread openings that
+// arrive together are exact on both engines (one thread however many
+// open it at once from either side, every DM stored once, the thread's
+// last message the newest) and on SQLite share the write group's
+// transactions: 24 of them queued while the writer is busy take a few
+// batches, not 24 transactions.
+func TestDirectMessagesShareTheWriteGroup(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s := sqlstore.NewCommunity(db, nil, gamification.DefaultRules)
+		u := mkUsers(t, db, "dmgroup", 2)
+		v := mkUsers(t, db, "dmgroupopen", 2) // a pair with no thread yet
+		first, _, err := s.ThreadBetween(ctx, u[0], u[1], time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var before sqldb.GroupStats
+		if db.Dialect == sqldb.SQLite {
+			before = db.WriteGroup(0).Stats()
+		}
+		release, holding := make(chan struct{}), make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() { // holds SQLite's writer while the writes queue
+			if err := db.Write().Tx(ctx, func(*sql.Tx) error { close(holding); <-release; return nil }); err != nil {
+				t.Error(err)
+			}
+		})
+		<-holding
+		const n = 12
+		var opened, posted sync.Map
+		var created atomic.Int64
+		for i := range n {
+			wg.Go(func() {
+				th, made, err := s.ThreadBetween(ctx, v[i%2], v[(i+1)%2], time.Now())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if made {
+					created.Add(1)
+				}
+				opened.Store(th.ID, true)
+			})
+			wg.Go(func() {
+				m, err := s.PostThreadMessage(ctx, community.ThreadMessage{ThreadID: first.ID, SenderID: u[i%2], Body: fmt.Sprint("together ", i), CreatedAt: time.Now()}, u[(i+1)%2])
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				posted.Store(m.ID, true)
+			})
+		}
+		time.Sleep(200 * time.Millisecond) // the writes queue behind the writer
+		close(release)
+		wg.Wait()
+		threads, ids := 0, []int64{}
+		opened.Range(func(any, any) bool { threads++; return true })
+		posted.Range(func(k, _ any) bool { ids = append(ids, k.(int64)); return true })
+		if threads != 1 || created.Load() != 1 {
+			t.Errorf("%d openings of one pair gave %d threads, %d created; want 1 and 1", n, threads, created.Load())
+		}
+		if len(ids) != n {
+			t.Fatalf("%d DMs stored with %d distinct ids", n, len(ids))
+		}
+		got, err := s.Thread(ctx, first.ID)
+		if err != nil || got.LastMessageID != slices.Max(ids) {
+			t.Errorf("thread %+v (%v), want last message %d", got, err, slices.Max(ids))
+		}
+		if db.Dialect != sqldb.SQLite {
+			return
+		}
+		st := db.WriteGroup(0).Stats()
+		if calls, batches := st.Calls-before.Calls, st.Batches-before.Batches; calls != 2*n || batches > 4 {
+			t.Errorf("%d DMs and openings queued together took %d calls in %d transactions, want %d in at most 4", 2*n, calls, batches, 2*n)
 		}
 	})
 }
