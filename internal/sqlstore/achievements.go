@@ -36,7 +36,9 @@ func NewAchievements(db *sqldb.DB, xp *XP, log *Audit) *Achievements {
 	if log == nil {
 		log = NewAudit(db, nil)
 	}
-	return &Achievements{db: db, xp: xp, audit: log}
+	s := &Achievements{db: db, xp: xp, audit: log}
+	xp.rules.Store(&s.rules) // its level-ups ask the same memo (XP.levelCheckTx)
+	return s
 }
 
 // achievementCheckTx enqueues a check of userID's achievement rules in tx,
@@ -250,10 +252,18 @@ func ruleRows(out *[]achievements.Achievement) func(*sql.Rows) error {
 
 // loadRules reads the id and rule of every rule achievement, in id order.
 func (s *Achievements) loadRules(ctx context.Context) ([]achievements.Achievement, error) {
+	return loadRules(ctx, s.db.Fresh().QueryPrepared)
+}
+
+// loadRules reads the rules through q (a pool, or a transaction that
+// must not wait for another connection: XP.levelCheckTx).
+func loadRules(ctx context.Context, q queryFn) ([]achievements.Achievement, error) {
 	var out []achievements.Achievement
-	err := s.db.Fresh().QueryPrepared(ctx, ruleRows(&out), `SELECT id, rule_kind, rule_count FROM achievements WHERE rule_kind <> '' ORDER BY id`)
+	err := q(ctx, ruleRows(&out), rulesSQL)
 	return out, err
 }
+
+const rulesSQL = `SELECT id, rule_kind, rule_count FROM achievements WHERE rule_kind <> '' ORDER BY id`
 
 // Pending returns the id and rule of each rule achievement userID has not
 // earned. It and Metrics run for every queued check (one per post, DM,

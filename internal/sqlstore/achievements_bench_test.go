@@ -64,7 +64,9 @@ func BenchmarkFirstPost(b *testing.B) {
 		b.Run(e.Name, func(b *testing.B) {
 			db := e.Open(b, sqldb.Config{})
 			ctx := context.Background()
-			comm := sqlstore.NewCommunity(db, sqlstore.NewXP(db, nil), gamification.DefaultRules)
+			xp := sqlstore.NewXP(db, nil)
+			sqlstore.NewAchievements(db, xp, nil) // wired as the app wires them: level-ups ask its catalog memo
+			comm := sqlstore.NewCommunity(db, xp, gamification.DefaultRules)
 			users := walletUsers(b, db, "first", b.N)
 			ch, err := comm.CreateChannel(ctx, community.Channel{Slug: "first", Name: "first", CreatedAt: time.Now()}, users[0])
 			if err != nil {

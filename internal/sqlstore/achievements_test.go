@@ -241,6 +241,53 @@ func TestLevelUpChecksOnlyUnheldLevelRules(t *testing.T) {
 	})
 }
 
+// TestLevelRuleDefinedHereCountsAtOnce: level-ups consult the catalog's
+// memo (a level no rule asks for queues no check, without a statement),
+// and a level rule defined on the same store counts at the next level-up,
+// not after the memo's TTL.
+func TestLevelRuleDefinedHereCountsAtOnce(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		now := time.Now()
+		u := mkUsers(t, db, "lvlhere", 1)[0]
+		q := jobs.NewQueue(db, jobs.Config{}, nil, sqldbtest.Quiet())
+		xp := sqlstore.NewXP(db, nil)
+		s := sqlstore.NewAchievements(db, xp, sqlstore.NewAudit(db, nil))
+		checks := func() int {
+			js, err := q.List(ctx, jobs.Available, achievements.CheckKind, 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, j := range js {
+				if j.UniqueKey == achievements.CheckKey(u) {
+					n++
+				}
+			}
+			return n
+		}
+		award := func(amount int64, ref string) {
+			t.Helper()
+			if _, err := xp.Award(ctx, now, gamification.Award{UserID: u, Amount: amount, Reason: gamification.ReasonAdjustment, Ref: ref}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		award(5, "a") // level 2: no rule of the default catalog asks for it (and the memo is loaded)
+		if n := checks(); n != 0 {
+			t.Fatalf("%d checks after a level-up to 2, want 0", n)
+		}
+		if _, err := s.CreateAchievement(ctx, achievements.Achievement{Slug: "level-3-here", Name: "Three", Rarity: achievements.Common,
+			Rule: &achievements.Rule{Kind: achievements.RuleLevel, Count: 3}}, now,
+			audit.Entry{Actor: audit.Actor{ID: 1, IP: "127.0.0.1"}, Action: "achievement.create", TargetKind: "achievement"}); err != nil {
+			t.Fatal(err)
+		}
+		award(15, "b") // 20 XP: level 3, which the rule just defined asks for
+		if n := checks(); n != 1 {
+			t.Fatalf("%d checks after reaching level 3 of a rule defined just before, want 1", n)
+		}
+	})
+}
+
 // TestAwardsShareATransaction: awards that arrive together (the job
 // queue's workers checking a burst of first posts) are exact on both
 // engines, each made once however many race, and on SQLite share

@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
 
+	"github.com/plazahq/plaza/internal/achievements"
 	"github.com/plazahq/plaza/internal/gamification"
 	"github.com/plazahq/plaza/internal/sqldb"
 )
@@ -21,6 +23,10 @@ type XP struct {
 	// commits (see OnCommit).
 	committed atomic.Pointer[[]func(gamification.Posted)]
 	caps      capMemo // who reached a daily cap today (xp_capmemo.go)
+	// rules is the catalog's memo of the Achievements store made on this
+	// ledger (NewAchievements): a level-up that reaches no level rule
+	// skips the level check's statement. Nil until then.
+	rules atomic.Pointer[rulesMemo]
 }
 
 // NewXP returns the ledger writer; levels nil means the default thresholds.
@@ -129,8 +135,28 @@ func (x *XP) AwardHeldTx(ctx context.Context, tx *sql.Tx, now time.Time, a gamif
 // 2) that was one check in two under load. What a level-up cannot meet
 // now (a rule defined after the transaction's read) is met, like any new
 // definition, at the user's next check (their next post, shout...) or by
-// `plaza achievements backfill`.
+// `plaza achievements backfill`. The catalog's memo answers first (no
+// statement when no level rule asks for level or less): it sees a rule
+// defined on this instance at once, one defined on another within
+// rulesTTL.
 func (x *XP) levelCheckTx(ctx context.Context, w *sqldb.Pool, tx *sql.Tx, now time.Time, user int64, level int) error {
+	if memo := x.rules.Load(); memo != nil {
+		// The catalog's memo first: a new member's first award takes them
+		// to level 2, which no level rule of the default catalog asks for.
+		// Loaded through tx when stale: on MySQL another connection of the
+		// writer's pool could be one that transactions like this hold.
+		rs, _, err := memo.get(ctx, func(ctx context.Context) ([]achievements.Achievement, error) {
+			return loadRules(ctx, preparedTx(w, tx))
+		})
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(rs, func(a achievements.Achievement) bool {
+			return a.Rule.Kind == achievements.RuleLevel && a.Rule.Count <= int64(level)
+		}) {
+			return nil
+		}
+	}
 	var one int64
 	err := w.QueryRowTx(ctx, tx, []any{&one}, `SELECT 1 FROM achievements a WHERE a.rule_kind = 'level' AND a.rule_count <= ?
 		AND NOT EXISTS (SELECT 1 FROM user_achievements ua WHERE ua.user_id = ? AND ua.achievement_id = a.id) LIMIT 1`, level, user)
