@@ -174,19 +174,7 @@ func TestLevelUpChecksOnlyUnheldLevelRules(t *testing.T) {
 		q := jobs.NewQueue(db, jobs.Config{}, nil, sqldbtest.Quiet())
 		xp := sqlstore.NewXP(db, nil)
 		s := sqlstore.NewAchievements(db, xp, sqlstore.NewAudit(db, nil))
-		checks := func() int {
-			js, err := q.List(ctx, jobs.Available, achievements.CheckKind, 0, 100)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := 0
-			for _, j := range js {
-				if j.UniqueKey == achievements.CheckKey(u) {
-					n++
-				}
-			}
-			return n
-		}
+		checks := func() int { return queuedChecks(t, q, u) }
 		var level5 int64
 		as, err := s.Achievements(ctx)
 		if err != nil {
@@ -253,19 +241,7 @@ func TestLevelRuleDefinedHereCountsAtOnce(t *testing.T) {
 		q := jobs.NewQueue(db, jobs.Config{}, nil, sqldbtest.Quiet())
 		xp := sqlstore.NewXP(db, nil)
 		s := sqlstore.NewAchievements(db, xp, sqlstore.NewAudit(db, nil))
-		checks := func() int {
-			js, err := q.List(ctx, jobs.Available, achievements.CheckKind, 0, 100)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := 0
-			for _, j := range js {
-				if j.UniqueKey == achievements.CheckKey(u) {
-					n++
-				}
-			}
-			return n
-		}
+		checks := func() int { return queuedChecks(t, q, u) }
 		award := func(amount int64, ref string) {
 			t.Helper()
 			if _, err := xp.Award(ctx, now, gamification.Award{UserID: u, Amount: amount, Reason: gamification.ReasonAdjustment, Ref: ref}); err != nil {
@@ -304,18 +280,9 @@ func TestAwardsShareATransaction(t *testing.T) {
 			t.Fatal(err)
 		}
 		users := walletUsers(t, db, "burst", 12)
-		release, holding := make(chan struct{}), make(chan struct{})
+		release := holdWriter(t, db) // the awards queue behind it
+		before := sharedGroupStats(db)
 		var wg sync.WaitGroup
-		wg.Go(func() { // holds SQLite's writer while the awards queue
-			if err := db.Write().Tx(ctx, func(*sql.Tx) error { close(holding); <-release; return nil }); err != nil {
-				t.Error(err)
-			}
-		})
-		<-holding
-		var before sqldb.GroupStats // SQLite's shared write group, which the awards join
-		if db.Dialect == sqldb.SQLite {
-			before = db.WriteGroup(0).Stats()
-		}
 		created := make([]atomic.Int64, len(users))
 		for i := range 2 * len(users) { // every user twice
 			wg.Go(func() {
@@ -334,7 +301,7 @@ func TestAwardsShareATransaction(t *testing.T) {
 			})
 		}
 		time.Sleep(200 * time.Millisecond) // the awards queue behind the writer
-		close(release)
+		release()
 		wg.Wait()
 		for i, u := range users {
 			if n := created[i].Load(); n != 1 {
@@ -348,9 +315,50 @@ func TestAwardsShareATransaction(t *testing.T) {
 		if db.Dialect != sqldb.SQLite {
 			return
 		}
-		st := db.WriteGroup(0).Stats()
+		st := sharedGroupStats(db)
 		if calls, batches := st.Calls-before.Calls, st.Batches-before.Batches; calls != 24 || batches > 4 {
 			t.Errorf("24 awards queued together took %d calls in %d transactions, want 24 in at most 4", calls, batches)
 		}
 	})
+}
+
+// queuedChecks counts the achievement checks of user waiting in q.
+func queuedChecks(t *testing.T, q *jobs.Queue, user int64) int {
+	t.Helper()
+	js, err := q.List(context.Background(), jobs.Available, achievements.CheckKind, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, j := range js {
+		if j.UniqueKey == achievements.CheckKey(user) {
+			n++
+		}
+	}
+	return n
+}
+
+// holdWriter takes db's writer in a transaction that waits until release
+// is called (release returns once it has committed): on SQLite the writes
+// made meanwhile queue, and then run together.
+func holdWriter(t *testing.T, db *sqldb.DB) (release func()) {
+	t.Helper()
+	holding, free, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := db.Write().Tx(context.Background(), func(*sql.Tx) error { close(holding); <-free; return nil }); err != nil {
+			t.Error(err)
+		}
+	}()
+	<-holding
+	return func() { close(free); <-done }
+}
+
+// sharedGroupStats returns the counts of SQLite's shared write group
+// (sqldb.DB.WriteGroup); zero on MySQL, which has none.
+func sharedGroupStats(db *sqldb.DB) sqldb.GroupStats {
+	if db.Dialect != sqldb.SQLite {
+		return sqldb.GroupStats{}
+	}
+	return db.WriteGroup(0).Stats()
 }

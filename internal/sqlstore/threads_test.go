@@ -2,7 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"sync"
@@ -102,18 +101,9 @@ func TestDirectMessagesShareTheWriteGroup(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var before sqldb.GroupStats
-		if db.Dialect == sqldb.SQLite {
-			before = db.WriteGroup(0).Stats()
-		}
-		release, holding := make(chan struct{}), make(chan struct{})
+		before := sharedGroupStats(db)
+		release := holdWriter(t, db) // the writes queue behind it
 		var wg sync.WaitGroup
-		wg.Go(func() { // holds SQLite's writer while the writes queue
-			if err := db.Write().Tx(ctx, func(*sql.Tx) error { close(holding); <-release; return nil }); err != nil {
-				t.Error(err)
-			}
-		})
-		<-holding
 		const n = 12
 		var opened, posted sync.Map
 		var created atomic.Int64
@@ -139,7 +129,7 @@ func TestDirectMessagesShareTheWriteGroup(t *testing.T) {
 			})
 		}
 		time.Sleep(200 * time.Millisecond) // the writes queue behind the writer
-		close(release)
+		release()
 		wg.Wait()
 		threads, ids := 0, []int64{}
 		opened.Range(func(any, any) bool { threads++; return true })
@@ -157,7 +147,7 @@ func TestDirectMessagesShareTheWriteGroup(t *testing.T) {
 		if db.Dialect != sqldb.SQLite {
 			return
 		}
-		st := db.WriteGroup(0).Stats()
+		st := sharedGroupStats(db)
 		if calls, batches := st.Calls-before.Calls, st.Batches-before.Batches; calls != 2*n || batches > 4 {
 			t.Errorf("%d DMs and openings queued together took %d calls in %d transactions, want %d in at most 4", 2*n, calls, batches, 2*n)
 		}
