@@ -165,6 +165,22 @@ func (d *DB) SharedTx(ctx context.Context, fn func(tx *sql.Tx, c *Call) error) e
 	return d.Write().Tx(ctx, func(tx *sql.Tx) error { return fn(tx, nil) })
 }
 
+// SharedExec runs one write statement as SharedTx would run it (on MySQL
+// without a transaction: one statement commits alone), through the
+// writer's prepared statements.
+func (d *DB) SharedExec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if d.Dialect != SQLite {
+		return d.Write().ExecPrepared(ctx, query, args...)
+	}
+	var res sql.Result
+	err := d.WriteGroup(0).TxLazy(ctx, func(tx *sql.Tx, _ *Call) error {
+		var err error // one statement, whole or not at all: no savepoint
+		res, err = d.Write().ExecTx(ctx, tx, query, args...)
+		return err
+	})
+	return res, err
+}
+
 // SetRunners sets how many batches may run at once (at least one, the
 // default), each holding a connection of the pool while it runs. A call
 // that arrives while every runner is busy waits for the next batch; one

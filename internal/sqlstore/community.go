@@ -374,16 +374,11 @@ func (s *Community) ThreadBetween(ctx context.Context, a, b int64, now time.Time
 	if err != nil || t.ID != 0 {
 		return t, false, err
 	}
-	// One statement, whole or not at all: no savepoint in a shared batch.
-	created := false
-	err = s.db.SharedTx(ctx, func(tx *sql.Tx, _ *sqldb.Call) error {
-		_, err := s.db.Write().ExecTx(ctx, tx, `INSERT INTO threads (user_a, user_b, created_at, last_message_at) VALUES (?, ?, ?, ?)`, a, b, ms(now), ms(now))
-		created = err == nil
-		if _, dup := sqldb.IsDuplicate(err); dup {
-			return nil // opened by the other side at the same moment
-		}
-		return err
-	})
+	_, err = s.db.SharedExec(ctx, `INSERT INTO threads (user_a, user_b, created_at, last_message_at) VALUES (?, ?, ?, ?)`, a, b, ms(now), ms(now))
+	created := err == nil
+	if _, dup := sqldb.IsDuplicate(err); dup {
+		err = nil // opened by the other side at the same moment
+	}
 	if err != nil {
 		return t, false, err
 	}
