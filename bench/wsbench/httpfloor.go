@@ -93,11 +93,11 @@ func httpFloor(args []string) error {
 	jobs := make(chan job, 4096)
 	url := "http://" + srv.addr + "/api/items"
 	var (
-		wg             sync.WaitGroup
-		mu             sync.Mutex
-		hist           = hdrhistogram.New(1, 60_000_000, 3) // µs
-		reqs, posts, n int64
-		firstErr       error
+		wg                    sync.WaitGroup
+		mu                    sync.Mutex
+		hist                  = hdrhistogram.New(1, 60_000_000, 3) // µs
+		reqs, posts, failures int64
+		firstErr              error
 	)
 	// Every client opens its connection before the clock starts.
 	ready := make(chan error, *clients)
@@ -131,7 +131,7 @@ func httpFloor(args []string) error {
 			}
 			mu.Lock()
 			hist.Merge(h)
-			reqs, posts, n = reqs+got, posts+gotPosts, n+failed
+			reqs, posts, failures = reqs+got, posts+gotPosts, failures+failed
 			if firstErr == nil {
 				firstErr = err
 			}
@@ -146,6 +146,8 @@ func httpFloor(args []string) error {
 		}
 	}
 
+	fmt.Printf("httpfloor: %g req/s asked (Poisson), %d keep-alive clients, %.0f%% POSTs, %d-byte answers; server pid %d\n",
+		*rate, *clients, *postShare*100, *size, srv.cmd.Process.Pid)
 	server0, err := srv.cpu()
 	if err != nil {
 		return err
@@ -173,17 +175,15 @@ func httpFloor(args []string) error {
 	serverCPU := (server1 - server0).Seconds()
 	rep := httpFloorReport{
 		Rate: *rate, Clients: *clients, PostShare: *postShare, Size: *size,
-		Seconds: elapsed.Seconds(), Requests: reqs, Posts: posts, Errors: n,
+		Seconds: elapsed.Seconds(), Requests: reqs, Posts: posts, Errors: failures,
 		RequestsPerSec:         float64(reqs) / elapsed.Seconds(),
 		ServerCPUSeconds:       serverCPU,
 		ServerCores:            serverCPU / elapsed.Seconds(),
-		ServerMicrosPerRequest: serverCPU * 1e6 / float64(max(reqs+n, 1)),
+		ServerMicrosPerRequest: serverCPU * 1e6 / float64(max(reqs+failures, 1)),
 		ClientCores:            clientCPU.Seconds() / elapsed.Seconds(),
 		P50ms:                  float64(hist.ValueAtQuantile(50)) / 1000,
 		P99ms:                  float64(hist.ValueAtQuantile(99)) / 1000,
 	}
-	fmt.Printf("httpfloor: %g req/s asked (Poisson), %d keep-alive clients, %.0f%% POSTs, %d-byte answers; server pid %d\n",
-		rep.Rate, rep.Clients, rep.PostShare*100, rep.Size, srv.cmd.Process.Pid)
 	fmt.Printf("%d requests (%d POSTs, %d failed) in %s: %.1f req/s; server %.3f cores, %.1f cpu-µs per request; clients %.3f cores; latency p50 %.2f ms p99 %.2f ms\n",
 		rep.Requests, rep.Posts, rep.Errors, elapsed.Round(time.Millisecond), rep.RequestsPerSec,
 		rep.ServerCores, rep.ServerMicrosPerRequest, rep.ClientCores, rep.P50ms, rep.P99ms)
@@ -193,8 +193,8 @@ func httpFloor(args []string) error {
 			return err
 		}
 	}
-	if n > 0 {
-		return fmt.Errorf("%d requests failed, the first: %w", n, firstErr)
+	if failures > 0 {
+		return fmt.Errorf("%d requests failed, the first: %w", failures, firstErr)
 	}
 	return nil
 }
