@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/plazahq/plaza/bench/internal/benchkit"
 )
 
 func floor(args []string) error {
@@ -127,7 +128,7 @@ func floor(args []string) error {
 			}
 			wg.Wait()
 		}
-		ru0, reader0 := rusage(), readerTicks(reader.Process.Pid)
+		ru0, reader0 := rusage(), benchkit.CPUTicks(reader.Process.Pid)
 		start := time.Now()
 		end := start.Add(*duration)
 		if rate == 0 {
@@ -147,7 +148,7 @@ func floor(args []string) error {
 		elapsed := time.Since(start)
 		cpu := rusage() - ru0
 		time.Sleep(time.Second) // the last frames land
-		readerCPU := float64(readerTicks(reader.Process.Pid)-reader0) / 100
+		readerCPU := float64(benchkit.CPUTicks(reader.Process.Pid)-reader0) / 100
 		fmt.Fprintln(toReader, "report")
 		if !lines.Scan() {
 			return fmt.Errorf("reader gone")
@@ -179,17 +180,6 @@ func rusage() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func readerTicks(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + s
 }
 
 type floorReport struct {

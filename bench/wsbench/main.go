@@ -15,6 +15,11 @@
 //	    the kernel's floor, no Plaza code: one small frame written to each of
 //	    N loopback connections per message, read by a second process;
 //	    reports CPU per delivery and deliveries per second (floor.go).
+//	wsbench httpfloor --rate 760 --clients 50 --duration 20s [--post-share 0.2 --size 1200 --json F]
+//	    the HTTP floor, no Plaza code: a bare net/http server in its own
+//	    process answering Poisson-timed GETs and POSTs from keep-alive
+//	    clients; reports req/s, the server's cores and CPU per request,
+//	    client-side p50/p99 (httpfloor.go).
 package main
 
 import (
@@ -22,6 +27,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,26 +52,37 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: wsbench seed|run|floor [flags]")
+		fmt.Fprintln(os.Stderr, "usage: wsbench seed|run|floor|httpfloor [flags]")
 		os.Exit(2)
 	}
-	var err error
-	switch os.Args[1] {
-	case "seed":
-		err = seed(os.Args[2:])
-	case "run":
-		err = run(os.Args[2:])
-	case "floor":
-		err = floor(os.Args[2:])
-	case "floor-read":
-		err = floorRead(os.Args[2:])
-	default:
-		err = fmt.Errorf("unknown command %q", os.Args[1])
+	err := command(os.Args[1], os.Args[2:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "wsbench:", err)
 		os.Exit(1)
 	}
+}
+
+// command runs one subcommand; floor-read and httpfloor-serve are the
+// child processes that floor and httpfloor start.
+func command(name string, args []string) error {
+	switch name {
+	case "seed":
+		return seed(args)
+	case "run":
+		return run(args)
+	case "floor":
+		return floor(args)
+	case "floor-read":
+		return floorRead(args)
+	case "httpfloor":
+		return httpFloor(args)
+	case "httpfloor-serve":
+		return httpFloorServe(args)
+	}
+	return fmt.Errorf("unknown command %q", name)
 }
 
 func seed(args []string) error {
