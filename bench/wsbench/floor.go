@@ -25,11 +25,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/plazahq/plaza/bench/internal/benchkit"
+	"github.com/plazahq/plaza/internal/proccpu"
 )
 
 func floor(args []string) error {
@@ -128,7 +128,7 @@ func floor(args []string) error {
 			}
 			wg.Wait()
 		}
-		ru0, reader0 := rusage(), benchkit.CPUTicks(reader.Process.Pid)
+		ru0, reader0 := proccpu.Now(), benchkit.CPUTicks(reader.Process.Pid)
 		start := time.Now()
 		end := start.Add(*duration)
 		if rate == 0 {
@@ -146,7 +146,7 @@ func floor(args []string) error {
 			t.Stop()
 		}
 		elapsed := time.Since(start)
-		cpu := rusage() - ru0
+		cpu := proccpu.Now() - ru0
 		time.Sleep(time.Second) // the last frames land
 		readerCPU := float64(benchkit.CPUTicks(reader.Process.Pid)-reader0) / 100
 		fmt.Fprintln(toReader, "report")
@@ -173,13 +173,6 @@ func floor(args []string) error {
 	}
 	fmt.Fprintln(toReader, "quit")
 	return reader.Wait()
-}
-
-// rusage is this process's CPU time, user and system.
-func rusage() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 type floorReport struct {

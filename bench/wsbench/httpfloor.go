@@ -32,6 +32,8 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/plazahq/plaza/internal/proccpu"
 )
 
 // httpFloorReport is what httpfloor prints, and writes with --json.
@@ -152,7 +154,7 @@ func httpFloor(args []string) error {
 	if err != nil {
 		return err
 	}
-	client0 := rusage()
+	client0 := proccpu.Now()
 	start := time.Now()
 	end := start.Add(*duration)
 	for at := start; ; {
@@ -170,7 +172,7 @@ func httpFloor(args []string) error {
 	if err != nil {
 		return err
 	}
-	clientCPU := rusage() - client0
+	clientCPU := proccpu.Now() - client0
 
 	serverCPU := (server1 - server0).Seconds()
 	rep := httpFloorReport{
@@ -349,7 +351,7 @@ func httpFloorServe(args []string) error {
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		if in.Text() == "cpu" {
-			fmt.Println(int64(rusage()))
+			fmt.Println(int64(proccpu.Now()))
 		}
 	}
 	return nil

@@ -21,6 +21,8 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/lxzan/gws"
+
+	"github.com/plazahq/plaza/internal/proccpu"
 )
 
 // Mix is how often, on average, each user does each thing (exponentially
@@ -347,7 +349,7 @@ type genSample struct {
 
 func (r *run) sample() genSample {
 	g := genSample{at: time.Now(), frames: r.frames.Load(), dials: r.dials.Load()}
-	g.cpu, g.cpuOK = ownCPU()
+	g.cpu, g.cpuOK = proccpu.Used()
 	r.mu.Lock()
 	for _, rt := range r.routes {
 		g.requests += rt.count

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/plazahq/plaza/internal/proccpu"
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
-	"github.com/plazahq/plaza/internal/testenv"
 )
 
 // TestSQLiteWriterTempStore: SQLite's writer keeps temporary files, the
@@ -91,7 +91,7 @@ func BenchmarkGroupCommitSQLite(b *testing.B) {
 			var next sync.Mutex
 			i := 0
 			b.ResetTimer()
-			c0 := testenv.CPUTime()
+			c0 := proccpu.Now()
 			var wg sync.WaitGroup
 			for range callers {
 				wg.Add(1)
@@ -113,7 +113,7 @@ func BenchmarkGroupCommitSQLite(b *testing.B) {
 				}()
 			}
 			wg.Wait()
-			b.ReportMetric(float64((testenv.CPUTime()-c0).Microseconds())/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64((proccpu.Now()-c0).Microseconds())/float64(b.N), "cpu-µs/op")
 			st := g.Stats()
 			b.ReportMetric(float64(st.Calls)/float64(max(st.Batches, 1)), "calls/batch")
 		})

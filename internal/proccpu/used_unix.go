@@ -1,14 +1,15 @@
 //go:build unix
 
-package loadtest
+package proccpu
 
 import (
 	"syscall"
 	"time"
 )
 
-// ownCPU is the CPU time (user + system) this process has used so far.
-func ownCPU() (time.Duration, bool) {
+// Used is the CPU time (user and system) this process has used so far,
+// from getrusage; ok is false when the call fails.
+func Used() (d time.Duration, ok bool) {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0, false
