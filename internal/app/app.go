@@ -188,7 +188,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	a.Jobs.Register(a.Accounts.PasswordResetJobKind())
 	a.XP = sqlstore.NewXP(o.DB, cfg.Levels)
 	a.Audit = sqlstore.NewAudit(o.DB, o.Now)
-	comm, err = community.NewService(community.Deps{Store: sqlstore.NewCommunity(o.DB, a.XP, cfg.XPRules), Users: a.Accounts.UserLoader,
+	posts := sqlstore.NewCommunity(o.DB, a.XP, cfg.XPRules)
+	comm, err = community.NewService(community.Deps{Store: posts, Users: a.Accounts.UserLoader,
 		Publisher: a.Hub, Access: a.Hub, Presence: a.Hub, Jobs: a.Jobs, Mailer: o.Mailer, Cache: a.Cache, AssetURL: a.URLs.URL,
 		BaseURL: cfg.BaseURL, Now: o.Now, Log: log})
 	if err != nil {
@@ -231,6 +232,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Jobs.Register(a.Achievements.CheckJobKind())
+	if !o.AchievementRulesOff {
+		posts.CheckInline(a.AchievementStore, a.Achievements.Awarded) // on SQLite; MySQL queues every check
+	}
 	if err := a.newModeration(o); err != nil {
 		return nil, err
 	}

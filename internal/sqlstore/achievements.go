@@ -211,12 +211,18 @@ func (s *Achievements) UserAchievements(ctx context.Context, userID int64) ([]ac
 // (100 messages, when they have them) reads a few more index entries, at
 // most the largest rule count, for one statement fewer.
 func (s *Achievements) Evaluate(ctx context.Context, userID int64) ([]achievements.Achievement, achievements.Metrics, error) {
-	rules, needs, err := s.rules.get(ctx, s.loadRules)
+	return s.evaluate(ctx, s.db.Fresh().QueryPrepared, s.loadRules, userID)
+}
+
+// evaluate is Evaluate through q, with load reading the rules when the
+// memo has none.
+func (s *Achievements) evaluate(ctx context.Context, q queryFn, load func(context.Context) ([]achievements.Achievement, error), userID int64) ([]achievements.Achievement, achievements.Metrics, error) {
+	rules, needs, err := s.rules.get(ctx, load)
 	if err != nil {
 		return nil, nil, err
 	}
 	var held sql.NullString
-	r, err := s.readMetrics(ctx, userID, needs, &held)
+	r, err := s.readMetrics(ctx, q, userID, needs, &held)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -235,7 +241,7 @@ func (s *Achievements) Evaluate(ctx context.Context, userID int64) ([]achievemen
 	if len(pending) == 0 {
 		return nil, nil, nil
 	}
-	m, err := s.metricsOf(ctx, userID, achievements.Needs(pending), r)
+	m, err := s.metricsOf(ctx, q, userID, achievements.Needs(pending), r)
 	return pending, m, err
 }
 
@@ -328,11 +334,12 @@ var countedKinds = []achievements.RuleKind{achievements.RuleMessages, achievemen
 
 // Metrics counts what need asks for; counts stop at the need.
 func (s *Achievements) Metrics(ctx context.Context, userID int64, need map[achievements.RuleKind]int64) (achievements.Metrics, error) {
-	r, err := s.readMetrics(ctx, userID, need, nil)
+	q := s.db.Fresh().QueryPrepared
+	r, err := s.readMetrics(ctx, q, userID, need, nil)
 	if err != nil {
 		return nil, err
 	}
-	return s.metricsOf(ctx, userID, need, r)
+	return s.metricsOf(ctx, q, userID, need, r)
 }
 
 // metricsRow is what metricsQuery (or evaluateQuery) read.
@@ -341,9 +348,10 @@ type metricsRow struct {
 	counts        []int64 // countedKinds' counts
 }
 
-// readMetrics reads userID's counts with need's limits: metricsQuery, or
-// evaluateQuery when held is not nil (the held ids are scanned into it).
-func (s *Achievements) readMetrics(ctx context.Context, userID int64, need map[achievements.RuleKind]int64, held *sql.NullString) (metricsRow, error) {
+// readMetrics reads userID's counts with need's limits through q:
+// metricsQuery, or evaluateQuery when held is not nil (the held ids are
+// scanned into it).
+func (s *Achievements) readMetrics(ctx context.Context, q queryFn, userID int64, need map[achievements.RuleKind]int64, held *sql.NullString) (metricsRow, error) {
 	query := metricsQuery[s.db.Dialect]
 	args := []any{userID}
 	for _, k := range countedKinds {
@@ -360,7 +368,7 @@ func (s *Achievements) readMetrics(ctx context.Context, userID int64, need map[a
 		query = evaluateQuery[s.db.Dialect]
 		args, dest = append(args, userID), append(dest, held)
 	}
-	if err := one(ctx, s.db.Fresh().QueryPrepared, dest, query, args...); err != nil {
+	if err := one(ctx, q, dest, query, args...); err != nil {
 		return r, err
 	}
 	if !r.level.Valid {
@@ -369,10 +377,10 @@ func (s *Achievements) readMetrics(ctx context.Context, userID int64, need map[a
 	return r, nil
 }
 
-// metricsOf turns what readMetrics read into the metrics need asks for.
-func (s *Achievements) metricsOf(ctx context.Context, userID int64, need map[achievements.RuleKind]int64, r metricsRow) (achievements.Metrics, error) {
+// metricsOf turns what readMetrics read into the metrics need asks for
+// (reading a streak's history through q when no best is kept).
+func (s *Achievements) metricsOf(ctx context.Context, q queryFn, userID int64, need map[achievements.RuleKind]int64, r metricsRow) (achievements.Metrics, error) {
 	level, streak, counts := r.level, r.streak, r.counts
-	q := s.db.Fresh().QueryPrepared
 	m := achievements.Metrics{}
 	for i, k := range countedKinds {
 		if _, ok := need[k]; ok {
@@ -439,61 +447,92 @@ func (s *Achievements) awardedTx(ctx context.Context, w *sqldb.Pool, tx *sql.Tx,
 func (s *Achievements) Award(ctx context.Context, g achievements.Grant) (achievements.Granted, bool, error) {
 	var out achievements.Granted
 	var created bool
-	w := s.db.Write()
 	err := s.db.SharedTx(ctx, func(tx *sql.Tx, c *sqldb.Call) error {
-		out, created = achievements.Granted{UserID: g.UserID, AwardedAt: fromMS(ms(g.At))}, false
-		held, err := s.xp.HoldTx(ctx, tx, g.UserID)
-		if err != nil {
-			return err
-		}
-		a, collectibles, err := s.awardedTx(ctx, w, tx, g.AchievementID)
-		if err != nil {
-			return err
-		}
-		out.Achievement = a
-		if err := c.Guard(); err != nil { // what follows writes
-			return err
-		}
-		_, err = w.ExecTx(ctx, tx, `INSERT INTO user_achievements (user_id, achievement_id, source, awarded_at) VALUES (?, ?, ?, ?)`,
-			g.UserID, a.ID, g.Source, ms(g.At))
-		if _, dup := sqldb.IsDuplicate(err); dup {
-			var at int64
-			if err := tx.QueryRowContext(ctx, `SELECT awarded_at FROM user_achievements WHERE user_id = ? AND achievement_id = ?`, g.UserID, a.ID).Scan(&at); err != nil {
-				return err
-			}
-			out.AwardedAt = fromMS(at)
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		created = true
-		if a.XP > 0 {
-			if out.XP, err = s.xp.AwardHeldTx(ctx, tx, g.At, gamification.Award{UserID: g.UserID, Amount: a.XP,
-				Reason: gamification.ReasonAchievement, Ref: "achievement:" + strconv.FormatInt(a.ID, 10)}, held); err != nil {
-				return err
-			}
-		}
-		for _, id := range collectibles {
-			o, err := s.ClaimTx(ctx, tx, id, g.UserID, achievements.SourceAchievement, g.At)
-			if apperr.Is(err, apperr.SoldOut) || apperr.Is(err, apperr.AlreadyOwned) {
-				continue // the award stands without it
-			}
-			if err != nil {
-				return err
-			}
-			out.Collectibles = append(out.Collectibles, o)
-		}
-		if g.Audit != nil {
-			e := *g.Audit
-			e.After = map[string]any{"achievementId": a.ID, "userId": g.UserID, "source": g.Source, "xp": out.XP.Awarded}
-			if _, err := s.audit.AppendTx(ctx, tx, e); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		out, created, err = s.awardTx(ctx, s.db.Write(), tx, c, g)
+		return err
 	})
 	return out, created, err
+}
+
+// awardTx is Award in tx, a transaction of w (c is its call in a shared
+// write group, or nil).
+func (s *Achievements) awardTx(ctx context.Context, w *sqldb.Pool, tx *sql.Tx, c *sqldb.Call, g achievements.Grant) (achievements.Granted, bool, error) {
+	out := achievements.Granted{UserID: g.UserID, AwardedAt: fromMS(ms(g.At))}
+	held, err := s.xp.HoldTx(ctx, tx, g.UserID)
+	if err != nil {
+		return out, false, err
+	}
+	a, collectibles, err := s.awardedTx(ctx, w, tx, g.AchievementID)
+	if err != nil {
+		return out, false, err
+	}
+	out.Achievement = a
+	if err := c.Guard(); err != nil { // what follows writes
+		return out, false, err
+	}
+	_, err = w.ExecTx(ctx, tx, `INSERT INTO user_achievements (user_id, achievement_id, source, awarded_at) VALUES (?, ?, ?, ?)`,
+		g.UserID, a.ID, g.Source, ms(g.At))
+	if _, dup := sqldb.IsDuplicate(err); dup {
+		var at int64
+		if err := tx.QueryRowContext(ctx, `SELECT awarded_at FROM user_achievements WHERE user_id = ? AND achievement_id = ?`, g.UserID, a.ID).Scan(&at); err != nil {
+			return out, false, err
+		}
+		out.AwardedAt = fromMS(at)
+		return out, false, nil
+	}
+	if err != nil {
+		return out, false, err
+	}
+	if a.XP > 0 {
+		if out.XP, err = s.xp.AwardHeldTx(ctx, tx, g.At, gamification.Award{UserID: g.UserID, Amount: a.XP,
+			Reason: gamification.ReasonAchievement, Ref: "achievement:" + strconv.FormatInt(a.ID, 10)}, held); err != nil {
+			return out, false, err
+		}
+	}
+	for _, id := range collectibles {
+		o, err := s.ClaimTx(ctx, tx, id, g.UserID, achievements.SourceAchievement, g.At)
+		if apperr.Is(err, apperr.SoldOut) || apperr.Is(err, apperr.AlreadyOwned) {
+			continue // the award stands without it
+		}
+		if err != nil {
+			return out, false, err
+		}
+		out.Collectibles = append(out.Collectibles, o)
+	}
+	if g.Audit != nil {
+		e := *g.Audit
+		e.After = map[string]any{"achievementId": a.ID, "userId": g.UserID, "source": g.Source, "xp": out.XP.Awarded}
+		if _, err := s.audit.AppendTx(ctx, tx, e); err != nil {
+			return out, false, err
+		}
+	}
+	return out, true, nil
+}
+
+// checkTx is achievements.Service.Check in tx, a transaction of w whose
+// write may have met a rule (c is its call in a shared write group, or
+// nil): it evaluates userID's rules there and awards each met, returning
+// the awards made. The caller announces them once tx commits
+// (achievements.Service.Awarded).
+func (s *Achievements) checkTx(ctx context.Context, w *sqldb.Pool, tx *sql.Tx, c *sqldb.Call, userID int64, at time.Time) ([]achievements.Granted, error) {
+	q := preparedTx(w, tx)
+	load := func(ctx context.Context) ([]achievements.Achievement, error) { return loadRules(ctx, q) }
+	pending, m, err := s.evaluate(ctx, q, load, userID)
+	if err != nil || len(pending) == 0 {
+		return nil, err
+	}
+	var out []achievements.Granted
+	for _, a := range achievements.Met(pending, m) {
+		g, created, err := s.awardTx(ctx, w, tx, c, achievements.Grant{AchievementID: a.ID, UserID: userID, Source: achievements.SourceRule, At: at})
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			out = append(out, g)
+		}
+	}
+	return out, nil
 }
 
 // UserIDs pages user ids in ascending order.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"time"
 
+	"github.com/plazahq/plaza/internal/achievements"
 	"github.com/plazahq/plaza/internal/apperr"
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/gamification"
@@ -25,6 +26,33 @@ type Community struct {
 	checks *checkThrottle
 	// streaks knows who already counts as active today (achievement_streak.go).
 	streaks streakMemo
+	// inline, when set, runs a post's achievement check in the post's own
+	// transaction instead of queueing it (CheckInline).
+	inline *inlineChecks
+}
+
+// inlineChecks is what CheckInline set.
+type inlineChecks struct {
+	store   *Achievements
+	awarded func(context.Context, achievements.Granted)
+}
+
+// CheckInline makes a post whose achievement check is due at once (the
+// author's first post in PostCheckWindow) evaluate the author's rules in
+// its own transaction and award those met there, rather than queue a
+// check: on SQLite the check's job (its insert, claim and completion) and
+// the award's own transaction cost more than the check itself, and nearly
+// every post of a new member makes one. awarded is called with each award
+// after the post's commit (achievements.Service.Awarded). Later posts in
+// the window, and every other write that may meet a rule, still queue
+// their check. Only SQLite takes it: on MySQL the award's locks (the
+// user's achievements, a collectible's supply) would be held by a batch
+// of posts, whose users it locks in arrival order.
+func (s *Community) CheckInline(a *Achievements, awarded func(context.Context, achievements.Granted)) {
+	if s.db.Dialect != sqldb.SQLite || a == nil || awarded == nil {
+		return
+	}
+	s.inline = &inlineChecks{store: a, awarded: awarded}
 }
 
 // PostCheckWindow is how long the achievement check of a post may wait to
@@ -180,7 +208,10 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 	// after it, the batch runs again with each call alone. A post that
 	// also awards XP, counts a streak day or notifies sets one first.
 	guard := ok || active || len(mentioned) > 0 || len(outbox) > 0
+	inline := s.inline != nil && !checkAt.After(m.CreatedAt) // the check is due now: run it here (CheckInline)
+	var granted []achievements.Granted
 	err := s.posts.TxLazy(ctx, func(tx *sql.Tx, c *sqldb.Call) error {
+		granted = nil // a batch that failed runs each call again
 		var held Held // the sender's xp and level, read under the XP lock
 		if guard {
 			if err := c.Guard(); err != nil {
@@ -222,6 +253,10 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 		if err := jobs.InsertPrepared(ctx, w, tx, s.db.Dialect, m.CreatedAt, outbox...); err != nil {
 			return err
 		}
+		if inline {
+			granted, err = s.inline.store.checkTx(ctx, w, tx, c, m.SenderID, m.CreatedAt)
+			return err
+		}
 		if s.checks.waiting(m.SenderID, time.Now()) {
 			return nil // the check this instance made runs after this commit (achievement_throttle.go)
 		}
@@ -233,6 +268,11 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 		}
 		return err
 	})
+	if err == nil {
+		for _, g := range granted {
+			s.inline.awarded(ctx, g)
+		}
+	}
 	m.CreatedAt = fromMS(ms(m.CreatedAt))
 	return m, xp, err
 }

@@ -1,0 +1,235 @@
+package sqlstore_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/plazahq/plaza/internal/achievements"
+	"github.com/plazahq/plaza/internal/audit"
+	"github.com/plazahq/plaza/internal/community"
+	"github.com/plazahq/plaza/internal/gamification"
+	"github.com/plazahq/plaza/internal/jobs"
+	"github.com/plazahq/plaza/internal/sqldb"
+	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
+	"github.com/plazahq/plaza/internal/sqlstore"
+)
+
+// inlineEnv is a community store whose posts check achievements inline
+// (CheckInline), the default catalog's first-message achievement with a
+// collectible of supply 5, and the awards announced after each commit.
+type inlineEnv struct {
+	db      *sqldb.DB
+	ach     *sqlstore.Achievements
+	comm    *sqlstore.Community
+	channel int64
+	first   achievements.Achievement
+	mu      sync.Mutex
+	awarded map[int64][]achievements.Granted // by user
+}
+
+func newInlineEnv(t *testing.T, db *sqldb.DB, owner int64) *inlineEnv {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now()
+	xp := sqlstore.NewXP(db, nil)
+	e := &inlineEnv{db: db, ach: sqlstore.NewAchievements(db, xp, sqlstore.NewAudit(db, nil)), awarded: map[int64][]achievements.Granted{}}
+	e.comm = sqlstore.NewCommunity(db, xp, gamification.DefaultRules)
+	e.comm.CheckInline(e.ach, func(_ context.Context, g achievements.Granted) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.awarded[g.UserID] = append(e.awarded[g.UserID], g)
+	})
+	catalog, err := e.ach.Achievements(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range catalog {
+		if a.Slug == "first-message" {
+			e.first = a
+		}
+	}
+	if e.first.ID == 0 || e.first.XP <= 0 {
+		t.Fatalf("the default catalog has no first-message achievement with XP: %+v", catalog)
+	}
+	supply := int64(5)
+	if _, err := e.ach.CreateCollectible(ctx, achievements.Collectible{Slug: "first-badge", Name: "First badge", Rarity: achievements.Rare,
+		Supply: &supply, AchievementID: &e.first.ID}, now,
+		audit.Entry{Actor: audit.Actor{ID: 1, IP: "127.0.0.1"}, Action: "collectible.create", TargetKind: "collectible"}); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := e.comm.CreateChannel(ctx, community.Channel{Slug: "inline", Name: "Inline", CreatedAt: now}, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.channel = ch.ID
+	return e
+}
+
+func (e *inlineEnv) post(t *testing.T, user int64, at time.Time) gamification.Result {
+	t.Helper()
+	_, res, err := e.comm.PostMessage(context.Background(), community.Message{ChannelID: e.channel, SenderID: user, Body: "hello", CreatedAt: at}, nil)
+	if err != nil {
+		t.Error(err)
+	}
+	return res
+}
+
+func (e *inlineEnv) announced(user int64) []achievements.Granted {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.awarded[user]
+}
+
+// TestFirstPostChecksInItsTransaction: with CheckInline, a member's first
+// post on SQLite awards the first-message achievement, its XP and its
+// collectible in the post's own transaction, queues no check, and is
+// announced once after the commit; a post within PostCheckWindow queues
+// its check as before. On MySQL CheckInline does nothing: the post queues
+// its check and awards nothing.
+func TestFirstPostChecksInItsTransaction(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		users := mkUsers(t, db, "inline", 2)
+		e := newInlineEnv(t, db, users[0])
+		q := jobs.NewQueue(db, jobs.Config{}, nil, sqldbtest.Quiet()) // lists the queued checks
+		u := users[1]
+		now := time.Now()
+		res := e.post(t, u, now)
+		held, err := e.ach.UserAchievements(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := e.announced(u)
+		if db.Dialect == sqldb.MySQL {
+			if len(got) != 0 || len(held) != 0 || queuedChecks(t, q, u) != 1 {
+				t.Fatalf("MySQL: %d announced, %d held, %d checks queued after a first post; want 0, 0 and 1", len(got), len(held), queuedChecks(t, q, u))
+			}
+			return
+		}
+		if len(got) != 1 || got[0].Achievement.ID != e.first.ID || got[0].XP.Awarded != e.first.XP || len(got[0].Collectibles) != 1 {
+			t.Fatalf("announced %+v after a first post, want the first-message achievement once with %d XP and its collectible", got, e.first.XP)
+		}
+		if len(held) != 1 || held[0].Achievement.ID != e.first.ID {
+			t.Fatalf("user holds %+v, want the first-message achievement", held)
+		}
+		if n := queuedChecks(t, q, u); n != 0 {
+			t.Fatalf("%d checks queued after a first post checked inline, want 0", n)
+		}
+		user, err := sqlstore.NewAccounts(db).UserByID(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := res.XP + e.first.XP; user.XP != want || got[0].XP.XP != want {
+			t.Fatalf("xp %d (the award's total %d), want the post's %d + the achievement's %d = %d", user.XP, got[0].XP.XP, res.XP, e.first.XP, want)
+		}
+		e.post(t, u, now.Add(100*time.Millisecond)) // within the window of that check: queued for its end
+		if n, m := queuedChecks(t, q, u), len(e.announced(u)); n != 1 || m != 1 {
+			t.Fatalf("after a second post within the window: %d checks queued, %d announced; want 1 and still 1", n, m)
+		}
+	})
+}
+
+// TestFirstPostsInlineShareALimitedSupply: 24 new members' first posts at
+// once, on SQLite checked inline in the posts' shared transactions: each
+// member gets the first-message achievement once with its XP, and the
+// collectible that comes with it goes to exactly 5 of them (its supply),
+// serials 1 to 5 once each; every award is announced once.
+func TestFirstPostsInlineShareALimitedSupply(t *testing.T) {
+	db := sqldbtest.OpenSQLite(t, sqldb.Config{})
+	ctx := context.Background()
+	users := mkUsers(t, db, "supply", 25)
+	e := newInlineEnv(t, db, users[0])
+	posters := users[1:]
+	release := holdWriter(t, db) // the posts queue behind it, then share transactions
+	var wg sync.WaitGroup
+	results := make([]gamification.Result, len(posters))
+	for i, u := range posters {
+		wg.Go(func() { results[i] = e.post(t, u, time.Now()) })
+	}
+	time.Sleep(200 * time.Millisecond)
+	release()
+	wg.Wait()
+	serials := map[int64]int{}
+	for i, u := range posters {
+		got := e.announced(u)
+		if len(got) != 1 || got[0].Achievement.ID != e.first.ID {
+			t.Errorf("user %d: announced %+v, want the first-message achievement once", u, got)
+			continue
+		}
+		for _, o := range got[0].Collectibles {
+			serials[o.Serial]++
+		}
+		user, err := sqlstore.NewAccounts(db).UserByID(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := results[i].XP + e.first.XP; user.XP != want {
+			t.Errorf("user %d: xp %d, want %d", u, user.XP, want)
+		}
+	}
+	if len(serials) != 5 {
+		t.Errorf("serials handed out %v, want 1 to 5 once each", serials)
+	}
+	for s, n := range serials {
+		if s < 1 || s > 5 || n != 1 {
+			t.Errorf("serial %d handed out %d times, want serials 1 to 5 once each", s, n)
+		}
+	}
+	var minted int64
+	if err := db.Write().QueryRow(ctx, []any{&minted}, `SELECT minted FROM collectibles WHERE slug = 'first-badge'`); err != nil {
+		t.Fatal(err)
+	}
+	if minted != 5 {
+		t.Errorf("minted %d, want 5", minted)
+	}
+}
+
+// TestInlineCheckFailureFailsThePost: on SQLite, when the check a post
+// runs inline fails (here the award's insert, refused by a trigger), the
+// post fails whole: no message, no XP, no award, no check queued, nothing
+// announced; once the cause is gone the same post goes through.
+func TestInlineCheckFailureFailsThePost(t *testing.T) {
+	db := sqldbtest.OpenSQLite(t, sqldb.Config{})
+	ctx := context.Background()
+	users := mkUsers(t, db, "fails", 2)
+	e := newInlineEnv(t, db, users[0])
+	u := users[1]
+	if _, err := db.Write().Exec(ctx, `CREATE TRIGGER refuse_awards BEFORE INSERT ON user_achievements BEGIN SELECT RAISE(ABORT, 'awards refused'); END`); err != nil {
+		t.Fatal(err)
+	}
+	msg := community.Message{ChannelID: e.channel, SenderID: u, Body: "hello", CreatedAt: time.Now()}
+	if _, _, err := e.comm.PostMessage(ctx, msg, nil); err == nil {
+		t.Fatal("the post went through though its inline check failed")
+	}
+	var messages, xpEvents, checks int64
+	count := func() {
+		t.Helper()
+		if err := db.Write().QueryRow(ctx, []any{&messages, &xpEvents, &checks}, `SELECT
+			(SELECT COUNT(*) FROM messages WHERE sender_id = ?), (SELECT COUNT(*) FROM xp_events WHERE user_id = ?),
+			(SELECT COUNT(*) FROM jobs WHERE kind = ?)`, u, u, achievements.CheckKind); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count()
+	user, err := sqlstore.NewAccounts(db).UserByID(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if messages != 0 || xpEvents != 0 || checks != 0 || user.XP != 0 || len(e.announced(u)) != 0 {
+		t.Fatalf("after a failed post: %d messages, %d XP events, %d checks, xp %d, %d announced; want nothing",
+			messages, xpEvents, checks, user.XP, len(e.announced(u)))
+	}
+	if _, err := db.Write().Exec(ctx, `DROP TRIGGER refuse_awards`); err != nil {
+		t.Fatal(err)
+	}
+	msg.CreatedAt = time.Now().Add(2 * sqlstore.PostCheckWindow) // its own window: checked inline again
+	if _, _, err := e.comm.PostMessage(ctx, msg, nil); err != nil {
+		t.Fatal(err)
+	}
+	count()
+	if messages != 1 || len(e.announced(u)) != 1 {
+		t.Fatalf("after the cause is gone: %d messages, %d announced; want 1 and 1", messages, len(e.announced(u)))
+	}
+}
