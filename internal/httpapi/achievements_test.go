@@ -23,9 +23,10 @@ func findAchievement(t *testing.T, items []achievements.Achievement, slug string
 	return achievements.Achievement{}
 }
 
-// TestAchievementsAndCollectibles: a message posted is checked by the job
-// queue, which awards first-message once with its XP and the collectible
-// it grants, and says so in the user's room; admins define, grant, create
+// TestAchievementsAndCollectibles: a message posted is checked (in the
+// post's transaction on SQLite, by the job queue on MySQL), which awards
+// first-message once with its XP and the collectible it grants, and says
+// so in the user's room; admins define, grant, create
 // and edit (audited); bad input is a 4xx that changes nothing.
 func TestAchievementsAndCollectibles(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -111,6 +112,9 @@ func TestFirstPostChecksInItsTransaction(t *testing.T) {
 		if len(got) != 1 || got[0].Achievement.ID != e.first.ID || got[0].XP.Awarded != e.first.XP || len(got[0].Collectibles) != 1 {
 			t.Fatalf("announced %+v after a first post, want the first-message achievement once with %d XP and its collectible", got, e.first.XP)
 		}
+		if got[0].XP.LeveledUp() {
+			t.Errorf("the award was announced with a level-up %+v: the post's result announces it", got[0].XP)
+		}
 		if len(held) != 1 || held[0].Achievement.ID != e.first.ID {
 			t.Fatalf("user holds %+v, want the first-message achievement", held)
 		}
@@ -121,8 +125,12 @@ func TestFirstPostChecksInItsTransaction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := res.XP + e.first.XP; user.XP != want || got[0].XP.XP != want {
-			t.Fatalf("xp %d (the award's total %d), want the post's %d + the achievement's %d = %d", user.XP, got[0].XP.XP, res.XP, e.first.XP, want)
+		// The post's result carries what its award added: the user's total
+		// and level after it, the level before the post (level 1 -> 2 with
+		// the default levels: the message's XP and the achievement's).
+		if res.XP != user.XP || got[0].XP.XP != user.XP || res.Awarded != user.XP || res.Level != user.Level || res.PrevLevel != 1 || !res.LeveledUp() {
+			t.Fatalf("post's result %+v, the award's %+v; the user has %d XP at level %d; want the result to reach them from level 1",
+				res, got[0].XP, user.XP, user.Level)
 		}
 		e.post(t, u, now.Add(100*time.Millisecond)) // within the window of that check: queued for its end
 		if n, m := queuedChecks(t, q, u), len(e.announced(u)); n != 1 || m != 1 {
@@ -143,6 +151,7 @@ func TestFirstPostsInlineShareALimitedSupply(t *testing.T) {
 	e := newInlineEnv(t, db, users[0])
 	posters := users[1:]
 	release := holdWriter(t, db) // the posts queue behind it, then share transactions
+	before := sharedGroupStats(db)
 	var wg sync.WaitGroup
 	results := make([]gamification.Result, len(posters))
 	for i, u := range posters {
@@ -151,6 +160,9 @@ func TestFirstPostsInlineShareALimitedSupply(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	release()
 	wg.Wait()
+	if st := sharedGroupStats(db); st.Calls-before.Calls != int64(len(posters)) || st.Batches-before.Batches > 4 {
+		t.Errorf("%d posts took %d calls in %d transactions, want %d in at most 4", len(posters), st.Calls-before.Calls, st.Batches-before.Batches, len(posters))
+	}
 	serials := map[int64]int{}
 	for i, u := range posters {
 		got := e.announced(u)
@@ -165,8 +177,8 @@ func TestFirstPostsInlineShareALimitedSupply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := results[i].XP + e.first.XP; user.XP != want {
-			t.Errorf("user %d: xp %d, want %d", u, user.XP, want)
+		if results[i].XP != user.XP || results[i].Awarded != user.XP {
+			t.Errorf("user %d: xp %d, the post's result %+v; want the result to carry it all", u, user.XP, results[i])
 		}
 	}
 	if len(serials) != 5 {
@@ -231,5 +243,56 @@ func TestInlineCheckFailureFailsThePost(t *testing.T) {
 	count()
 	if messages != 1 || len(e.announced(u)) != 1 {
 		t.Fatalf("after the cause is gone: %d messages, %d announced; want 1 and 1", messages, len(e.announced(u)))
+	}
+}
+
+// TestInlineCheckFailureInASharedBatch: on SQLite, posts queued together
+// share a transaction; when one post's inline check fails (awards refused
+// for its author by a trigger), that post fails and changes nothing, and
+// the others commit with their awards, each announced once.
+func TestInlineCheckFailureInASharedBatch(t *testing.T) {
+	db := sqldbtest.OpenSQLite(t, sqldb.Config{})
+	ctx := context.Background()
+	users := mkUsers(t, db, "batchfail", 5)
+	e := newInlineEnv(t, db, users[0])
+	refused, posters := users[1], users[1:]
+	if _, err := db.Write().Exec(ctx, `CREATE TRIGGER refuse_awards BEFORE INSERT ON user_achievements WHEN NEW.user_id = `+
+		strconv.FormatInt(refused, 10)+` BEGIN SELECT RAISE(ABORT, 'awards refused'); END`); err != nil {
+		t.Fatal(err)
+	}
+	release := holdWriter(t, db)
+	before := sharedGroupStats(db)
+	errs := make([]error, len(posters))
+	var wg sync.WaitGroup
+	for i, u := range posters {
+		wg.Go(func() {
+			_, _, errs[i] = e.comm.PostMessage(ctx, community.Message{ChannelID: e.channel, SenderID: u, Body: "hello", CreatedAt: time.Now()}, nil)
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	release()
+	wg.Wait()
+	if st := sharedGroupStats(db); st.Batches-before.Batches >= int64(len(posters)) {
+		t.Errorf("%d posts took %d transactions: they did not share one", len(posters), st.Batches-before.Batches)
+	}
+	for i, u := range posters {
+		var messages int64
+		if err := db.Write().QueryRow(ctx, []any{&messages}, `SELECT COUNT(*) FROM messages WHERE sender_id = ?`, u); err != nil {
+			t.Fatal(err)
+		}
+		user, err := sqlstore.NewAccounts(db).UserByID(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		announced := len(e.announced(u))
+		if u == refused {
+			if errs[i] == nil || messages != 0 || user.XP != 0 || announced != 0 {
+				t.Errorf("refused author: err %v, %d messages, xp %d, %d announced; want an error and nothing written", errs[i], messages, user.XP, announced)
+			}
+			continue
+		}
+		if errs[i] != nil || messages != 1 || user.XP == 0 || announced != 1 {
+			t.Errorf("user %d: err %v, %d messages, xp %d, %d announced; want the post, its XP and one award", u, errs[i], messages, user.XP, announced)
+		}
 	}
 }

@@ -21,7 +21,8 @@ import (
 // that window's end, in one job with the others there (the later ones find
 // it waiting and coalesce into it), so a member posting steadily costs one
 // check a window. No post goes unchecked: each still enqueues a check, due
-// at most one window after it was made. The state is this process's alone
+// at most one window after it was made (or, with Community.CheckInline on
+// SQLite, the first post of a window is checked in its own transaction). The state is this process's alone
 // and only moves a job's due time, so losing it (a restart, another
 // instance) costs an early check, never a missed one.
 //

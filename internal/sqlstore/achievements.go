@@ -59,8 +59,8 @@ func txQuery(tx *sql.Tx) queryFn {
 }
 
 // preparedTx is txQuery through pool's prepared statements (tx is a
-// transaction of pool): for the queued check's award, run for every
-// achievement a rule meets.
+// transaction of pool): for a check's award, run for every achievement a
+// rule meets, and for a check run in a post's transaction (checkTx).
 func preparedTx(pool *sqldb.Pool, tx *sql.Tx) queryFn {
 	return func(ctx context.Context, each func(*sql.Rows) error, query string, args ...any) error {
 		return pool.QueryTx(ctx, tx, each, query, args...)

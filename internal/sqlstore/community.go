@@ -43,7 +43,8 @@ type inlineChecks struct {
 // check: on SQLite the check's job (its insert, claim and completion) and
 // the award's own transaction cost more than the check itself, and nearly
 // every post of a new member makes one. awarded is called with each award
-// after the post's commit (achievements.Service.Awarded). Later posts in
+// after the post's commit (achievements.Service.Awarded), and the post's
+// XP result carries the level they reached (announce). Later posts in
 // the window, and every other write that may meet a rule, still queue
 // their check. Only SQLite takes it: on MySQL the award's locks (the
 // user's achievements, a collectible's supply) would be held by a batch
@@ -203,12 +204,13 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 	active := !s.streaks.counted(m.SenderID, day)
 	w := s.db.Write() // the statements are its prepared ones: posting is the hottest write
 	// A post that writes only its message (and perhaps its achievement
-	// check) sets no savepoint in a shared batch: the message's INSERT
-	// happens whole or not at all, and should the check's insert fail
+	// check's job) sets no savepoint in a shared batch: the message's
+	// INSERT happens whole or not at all, and should the job's insert fail
 	// after it, the batch runs again with each call alone. A post that
-	// also awards XP, counts a streak day or notifies sets one first.
-	guard := ok || active || len(mentioned) > 0 || len(outbox) > 0
+	// also awards XP, counts a streak day, notifies or checks its author's
+	// achievements inline (more statements that may fail) sets one first.
 	inline := s.inline != nil && !checkAt.After(m.CreatedAt) // the check is due now: run it here (CheckInline)
+	guard := ok || active || inline || len(mentioned) > 0 || len(outbox) > 0
 	var granted []achievements.Granted
 	err := s.posts.TxLazy(ctx, func(tx *sql.Tx, c *sqldb.Call) error {
 		granted = nil // a batch that failed runs each call again
@@ -268,13 +270,34 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 		}
 		return err
 	})
-	if err == nil {
-		for _, g := range granted {
-			s.inline.awarded(ctx, g)
-		}
+	if err == nil && len(granted) > 0 {
+		xp = s.inline.announce(ctx, xp, granted)
 	}
 	m.CreatedAt = fromMS(ms(m.CreatedAt))
 	return m, xp, err
+}
+
+// announce calls the awarded hook with each award a post's inline check
+// made, once the post has committed, and returns the post's XP result
+// with the awards' XP folded in: what they added, the user's total and
+// level after them, the level before the post. The caller announces that
+// result after the message (community.Service.Post publishes level.up),
+// so a level the awards reached is announced once, after the message,
+// and never followed by a lower one; the awards are announced without it.
+func (c *inlineChecks) announce(ctx context.Context, post gamification.Result, granted []achievements.Granted) gamification.Result {
+	out := post
+	for _, g := range granted {
+		if g.XP.Awarded != 0 {
+			if out.Level == 0 { // the post itself awarded nothing: the level before is the award's
+				out.PrevLevel = g.XP.PrevLevel
+			}
+			out.Awarded += g.XP.Awarded
+			out.XP, out.Level = g.XP.XP, g.XP.Level
+		}
+		g.XP.PrevLevel = g.XP.Level // its level-up, if any, is the post's to announce
+		c.awarded(ctx, g)
+	}
+	return out
 }
 
 const insertNotification = `INSERT INTO notifications (user_id, kind, actor_id, context_id, ref_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`
