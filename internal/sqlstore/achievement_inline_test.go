@@ -112,8 +112,8 @@ func TestFirstPostChecksInItsTransaction(t *testing.T) {
 		if len(got) != 1 || got[0].Achievement.ID != e.first.ID || got[0].XP.Awarded != e.first.XP || len(got[0].Collectibles) != 1 {
 			t.Fatalf("announced %+v after a first post, want the first-message achievement once with %d XP and its collectible", got, e.first.XP)
 		}
-		if got[0].XP.LeveledUp() {
-			t.Errorf("the award was announced with a level-up %+v: the post's result announces it", got[0].XP)
+		if !got[0].XP.LeveledUp() {
+			t.Errorf("the award was announced without the level-up it made %+v", got[0].XP)
 		}
 		if len(held) != 1 || held[0].Achievement.ID != e.first.ID {
 			t.Fatalf("user holds %+v, want the first-message achievement", held)
@@ -125,12 +125,11 @@ func TestFirstPostChecksInItsTransaction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The post's result carries what its award added: the user's total
-		// and level after it, the level before the post (level 1 -> 2 with
-		// the default levels: the message's XP and the achievement's).
-		if res.XP != user.XP || got[0].XP.XP != user.XP || res.Awarded != user.XP || res.Level != user.Level || res.PrevLevel != 1 || !res.LeveledUp() {
-			t.Fatalf("post's result %+v, the award's %+v; the user has %d XP at level %d; want the result to reach them from level 1",
-				res, got[0].XP, user.XP, user.Level)
+		// The post's own XP (1) left its author at level 1: its result is
+		// its own, and the award (5 more: level 2) announced the level-up.
+		if want := user.XP - e.first.XP; res.XP != want || res.LeveledUp() || got[0].XP.XP != user.XP || got[0].XP.Level != user.Level {
+			t.Fatalf("post's result %+v, the award's %+v; the user has %d XP at level %d; want the post's own %d XP and the award to reach the user's",
+				res, got[0].XP, user.XP, user.Level, want)
 		}
 		e.post(t, u, now.Add(100*time.Millisecond)) // within the window of that check: queued for its end
 		if n, m := queuedChecks(t, q, u), len(e.announced(u)); n != 1 || m != 1 {
@@ -177,8 +176,8 @@ func TestFirstPostsInlineShareALimitedSupply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if results[i].XP != user.XP || results[i].Awarded != user.XP {
-			t.Errorf("user %d: xp %d, the post's result %+v; want the result to carry it all", u, user.XP, results[i])
+		if want := results[i].XP + e.first.XP; user.XP != want {
+			t.Errorf("user %d: xp %d, want the post's %d + the achievement's %d", u, user.XP, results[i].XP, e.first.XP)
 		}
 	}
 	if len(serials) != 5 {
@@ -293,6 +292,51 @@ func TestInlineCheckFailureInASharedBatch(t *testing.T) {
 		}
 		if errs[i] != nil || messages != 1 || user.XP == 0 || announced != 1 {
 			t.Errorf("user %d: err %v, %d messages, xp %d, %d announced; want the post, its XP and one award", u, errs[i], messages, user.XP, announced)
+		}
+	}
+}
+
+// TestInlineAwardsLevelUpOnceAfterThePosts: on SQLite, when a post's own
+// XP moves its author up a level and its inline check's awards move them
+// further, the post's result carries the level the awards reached (the
+// caller announces it once, after the message) and the awards are
+// announced without a level-up of their own: no level.up is followed by
+// a lower one.
+func TestInlineAwardsLevelUpOnceAfterThePosts(t *testing.T) {
+	db := sqldbtest.OpenSQLite(t, sqldb.Config{})
+	ctx := context.Background()
+	users := mkUsers(t, db, "levels", 2)
+	e := newInlineEnv(t, db, users[0])
+	u := users[1]
+	now := time.Now()
+	big, err := e.ach.CreateAchievement(ctx, achievements.Achievement{Slug: "big-hello", Name: "Big hello", XP: 100, Rarity: achievements.Rare,
+		Rule: &achievements.Rule{Kind: achievements.RuleMessages, Count: 1}}, now,
+		audit.Entry{Actor: audit.Actor{ID: 1, IP: "127.0.0.1"}, Action: "achievement.create", TargetKind: "achievement"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 4 XP: level 1, one short of level 2 (the default levels: 0, 5, 20, 65, 155).
+	if _, err := sqlstore.NewXP(db, nil).Award(ctx, now, gamification.Award{UserID: u, Amount: 4, Reason: gamification.ReasonAdjustment, Ref: "start"}); err != nil {
+		t.Fatal(err)
+	}
+	res := e.post(t, u, now) // its own +1: level 2; first-message +5 and big-hello +100: 110, level 4
+	user, err := sqlstore.NewAccounts(db).UserByID(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 4 + 1 + e.first.XP + big.XP; user.XP != want || user.Level != 4 {
+		t.Fatalf("user has %d XP at level %d, want %d at level 4", user.XP, user.Level, want)
+	}
+	if res.XP != user.XP || res.Level != 4 || res.PrevLevel != 1 || res.Awarded != 1+e.first.XP+big.XP {
+		t.Errorf("post's result %+v, want %d XP at level 4 from level 1, %d added", res, user.XP, 1+e.first.XP+big.XP)
+	}
+	got := e.announced(u)
+	if len(got) != 2 {
+		t.Fatalf("announced %d awards, want 2", len(got))
+	}
+	for _, g := range got {
+		if g.XP.LeveledUp() {
+			t.Errorf("award %s announced with a level-up %+v: the post's result announces it", g.Achievement.Slug, g.XP)
 		}
 	}
 }
