@@ -45,11 +45,11 @@ type inlineChecks struct {
 // every post of a new member makes one. awarded is called with each award
 // after the post's commit (achievements.Service.Awarded); when the post
 // itself levels its author up, its XP result carries the level the awards
-// reached (announce). Later posts in
-// the window, and every other write that may meet a rule, still queue
-// their check. Only SQLite takes it: on MySQL the award's locks (the
-// user's achievements, a collectible's supply) would be held by a batch
-// of posts, whose users it locks in arrival order.
+// reached (announce). Later posts in the window, and every other write
+// that may meet a rule, still queue their check. Only SQLite takes it: on
+// MySQL the award's locks (the user's achievements, a collectible's
+// supply) would be held by a batch of posts, whose users it locks in
+// arrival order.
 func (s *Community) CheckInline(a *Achievements, awarded func(context.Context, achievements.Granted)) {
 	if s.db.Dialect != sqldb.SQLite || a == nil || awarded == nil {
 		return
