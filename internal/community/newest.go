@@ -233,14 +233,30 @@ func (n *newestPages) drop(channelID int64) {
 	}
 }
 
-// dropAll forgets every page (an author's display data changed: a level
-// up is rare, and which pages show them is not tracked).
-func (n *newestPages) dropAll() {
+// dropLevel forgets the pages that show user at a level other than
+// level (theirs changed), and any page being loaded (the load may have
+// read the old one); the others stay. Dropping every page instead cost
+// each busy channel a reload at every level-up anywhere: a new member's
+// first posts level them up within a few messages.
+func (n *newestPages) dropLevel(user int64, level int) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for id, np := range n.chans {
-		n.forget(id, np)
+		if np.loading || showsOtherLevel(np.kept.views, user, level) {
+			n.forget(id, np)
+		}
 	}
+}
+
+// showsOtherLevel reports whether views show user at a level other than
+// level.
+func showsOtherLevel(views []MessageView, user int64, level int) bool {
+	for _, v := range views {
+		if v.Author.ID == user && v.Author.Level != level {
+			return true
+		}
+	}
+	return false
 }
 
 // forget is drop with n.mu held.

@@ -143,3 +143,42 @@ func BenchmarkNewestPostThenRead(b *testing.B) {
 		}
 	}
 }
+
+// TestNewestLevelUpKeepsOtherPages: a level-up forgets only the pages that
+// show that author at another level; pages without them, or showing them
+// at the new level already (the post that leveled them up), stay in
+// memory and are not loaded again.
+func TestNewestLevelUpKeepsOtherPages(t *testing.T) {
+	n := newNewestPages(time.Now)
+	ctx := context.Background()
+	msg := func(ch, id, author int64, level int) MessageView {
+		return MessageView{ID: id, ChannelID: ch, Body: "hi", CreatedAt: time.Unix(id, 0).UTC(),
+			Author: Author{ID: author, Username: fmt.Sprint("u", author), Level: level}, Reactions: []ReactionCount{}}
+	}
+	pages := map[int64][]MessageView{
+		1: {msg(1, 12, 42, 2), msg(1, 11, 7, 5)}, // 42 at level 2: stale after the level-up
+		2: {msg(2, 22, 7, 5), msg(2, 21, 8, 1)},  // not 42's
+		3: {msg(3, 32, 42, 3), msg(3, 31, 7, 5)}, // 42 at level 3 already
+	}
+	loads := map[int64]int{}
+	read := func(ch int64) {
+		t.Helper()
+		_, views, err := n.read(ctx, ch, 50, func(ctx context.Context) ([]MessageView, error) {
+			loads[ch]++
+			return loadOf(pages[ch])(ctx)
+		})
+		if err != nil || len(views) != len(pages[ch]) {
+			t.Fatalf("channel %d: %d views (%v), want %d", ch, len(views), err, len(pages[ch]))
+		}
+	}
+	for ch := range pages {
+		read(ch)
+	}
+	n.dropLevel(42, 3)
+	for ch := range pages {
+		read(ch)
+	}
+	if want := map[int64]int{1: 2, 2: 1, 3: 1}; fmt.Sprint(loads) != fmt.Sprint(want) {
+		t.Errorf("loads per channel %v, want %v (only the page showing the old level loaded again)", loads, want)
+	}
+}

@@ -206,7 +206,7 @@ func (s *Service) awarded(ctx context.Context, user int64, res gamification.Resu
 	}
 	if res.LeveledUp() {
 		if s.newest != nil {
-			s.newest.dropAll() // the level shown beside their messages changed
+			s.newest.dropLevel(user, res.Level) // the level shown beside their messages changed
 		}
 		s.publish(ctx, account.UserRoom(user), "level.up", map[string]any{"level": res.Level, "xp": res.XP})
 	}
