@@ -27,9 +27,10 @@ type rulesMemo struct {
 }
 
 // get returns the rules and, per kind, the largest count one asks for
-// (achievements.Needs), loading them when they are older than rulesTTL.
-// Both are shared by callers and must not be changed.
-func (m *rulesMemo) get(ctx context.Context, load func(context.Context) ([]achievements.Achievement, error)) ([]achievements.Achievement, map[achievements.RuleKind]int64, error) {
+// (achievements.Needs), loading them through q (loadRules) when they are
+// older than rulesTTL. Both are shared by callers and must not be
+// changed.
+func (m *rulesMemo) get(ctx context.Context, q queryFn) ([]achievements.Achievement, map[achievements.RuleKind]int64, error) {
 	m.mu.Lock()
 	if !m.at.IsZero() && time.Since(m.at) < rulesTTL {
 		rules, needs := m.rules, m.needs
@@ -38,7 +39,7 @@ func (m *rulesMemo) get(ctx context.Context, load func(context.Context) ([]achie
 	}
 	gen := m.gen
 	m.mu.Unlock()
-	rules, err := load(ctx)
+	rules, err := loadRules(ctx, q)
 	if err != nil {
 		return nil, nil, err
 	}

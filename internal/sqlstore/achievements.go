@@ -211,13 +211,12 @@ func (s *Achievements) UserAchievements(ctx context.Context, userID int64) ([]ac
 // (100 messages, when they have them) reads a few more index entries, at
 // most the largest rule count, for one statement fewer.
 func (s *Achievements) Evaluate(ctx context.Context, userID int64) ([]achievements.Achievement, achievements.Metrics, error) {
-	return s.evaluate(ctx, s.db.Fresh().QueryPrepared, s.loadRules, userID)
+	return s.evaluate(ctx, s.db.Fresh().QueryPrepared, userID)
 }
 
-// evaluate is Evaluate through q, with load reading the rules when the
-// memo has none.
-func (s *Achievements) evaluate(ctx context.Context, q queryFn, load func(context.Context) ([]achievements.Achievement, error), userID int64) ([]achievements.Achievement, achievements.Metrics, error) {
-	rules, needs, err := s.rules.get(ctx, load)
+// evaluate is Evaluate through q (the rules too, when the memo has none).
+func (s *Achievements) evaluate(ctx context.Context, q queryFn, userID int64) ([]achievements.Achievement, achievements.Metrics, error) {
+	rules, needs, err := s.rules.get(ctx, q)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -256,13 +255,9 @@ func ruleRows(out *[]achievements.Achievement) func(*sql.Rows) error {
 	}
 }
 
-// loadRules reads the id and rule of every rule achievement, in id order.
-func (s *Achievements) loadRules(ctx context.Context) ([]achievements.Achievement, error) {
-	return loadRules(ctx, s.db.Fresh().QueryPrepared)
-}
-
-// loadRules reads the rules through q (a pool, or a transaction that
-// must not wait for another connection: XP.levelCheckTx).
+// loadRules reads the id and rule of every rule achievement, in id order,
+// through q (a pool, or a transaction that must not wait for another
+// connection: checkTx, XP.levelCheckTx).
 func loadRules(ctx context.Context, q queryFn) ([]achievements.Achievement, error) {
 	var out []achievements.Achievement
 	err := q(ctx, ruleRows(&out), rulesSQL)
@@ -516,9 +511,7 @@ func (s *Achievements) awardTx(ctx context.Context, w *sqldb.Pool, tx *sql.Tx, c
 // the awards made. The caller announces them once tx commits
 // (achievements.Service.Awarded).
 func (s *Achievements) checkTx(ctx context.Context, w *sqldb.Pool, tx *sql.Tx, c *sqldb.Call, userID int64, at time.Time) ([]achievements.Granted, error) {
-	q := preparedTx(w, tx)
-	load := func(ctx context.Context) ([]achievements.Achievement, error) { return loadRules(ctx, q) }
-	pending, m, err := s.evaluate(ctx, q, load, userID)
+	pending, m, err := s.evaluate(ctx, preparedTx(w, tx), userID)
 	if err != nil || len(pending) == 0 {
 		return nil, err
 	}

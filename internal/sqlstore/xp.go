@@ -145,9 +145,7 @@ func (x *XP) levelCheckTx(ctx context.Context, w *sqldb.Pool, tx *sql.Tx, now ti
 		// to level 2, which no level rule of the default catalog asks for.
 		// Loaded through tx when stale: on MySQL another connection of the
 		// writer's pool could be one that transactions like this hold.
-		rs, _, err := memo.get(ctx, func(ctx context.Context) ([]achievements.Achievement, error) {
-			return loadRules(ctx, preparedTx(w, tx))
-		})
+		rs, _, err := memo.get(ctx, preparedTx(w, tx))
 		if err != nil {
 			return err
 		}
