@@ -30,8 +30,12 @@ type inlineEnv struct {
 	awarded map[int64][]achievements.Granted // by user
 }
 
-func newInlineEnv(t *testing.T, db *sqldb.DB, owner int64) *inlineEnv {
+// newInlineEnv returns the env on db and n new members (users named
+// prefix_1...; prefix_0 owns the channel).
+func newInlineEnv(t *testing.T, db *sqldb.DB, prefix string, n int) (*inlineEnv, []int64) {
 	t.Helper()
+	users := mkUsers(t, db, prefix, n+1)
+	owner := users[0]
 	ctx := context.Background()
 	now := time.Now()
 	xp := sqlstore.NewXP(db, nil)
@@ -65,7 +69,7 @@ func newInlineEnv(t *testing.T, db *sqldb.DB, owner int64) *inlineEnv {
 		t.Fatal(err)
 	}
 	e.channel = ch.ID
-	return e
+	return e, users[1:]
 }
 
 func (e *inlineEnv) post(t *testing.T, user int64, at time.Time) gamification.Result {
@@ -92,10 +96,9 @@ func (e *inlineEnv) announced(user int64) []achievements.Granted {
 func TestFirstPostChecksInItsTransaction(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		users := mkUsers(t, db, "inline", 2)
-		e := newInlineEnv(t, db, users[0])
+		e, members := newInlineEnv(t, db, "inline", 1)
 		q := jobs.NewQueue(db, jobs.Config{}, nil, sqldbtest.Quiet()) // lists the queued checks
-		u := users[1]
+		u := members[0]
 		now := time.Now()
 		res := e.post(t, u, now)
 		held, err := e.ach.UserAchievements(ctx, u)
@@ -146,9 +149,7 @@ func TestFirstPostChecksInItsTransaction(t *testing.T) {
 func TestFirstPostsInlineShareALimitedSupply(t *testing.T) {
 	db := sqldbtest.OpenSQLite(t, sqldb.Config{})
 	ctx := context.Background()
-	users := mkUsers(t, db, "supply", 25)
-	e := newInlineEnv(t, db, users[0])
-	posters := users[1:]
+	e, posters := newInlineEnv(t, db, "supply", 24)
 	release := holdWriter(t, db) // the posts queue behind it, then share transactions
 	before := sharedGroupStats(db)
 	var wg sync.WaitGroup
@@ -204,9 +205,8 @@ func TestFirstPostsInlineShareALimitedSupply(t *testing.T) {
 func TestInlineCheckFailureFailsThePost(t *testing.T) {
 	db := sqldbtest.OpenSQLite(t, sqldb.Config{})
 	ctx := context.Background()
-	users := mkUsers(t, db, "fails", 2)
-	e := newInlineEnv(t, db, users[0])
-	u := users[1]
+	e, members := newInlineEnv(t, db, "fails", 1)
+	u := members[0]
 	if _, err := db.Write().Exec(ctx, `CREATE TRIGGER refuse_awards BEFORE INSERT ON user_achievements BEGIN SELECT RAISE(ABORT, 'awards refused'); END`); err != nil {
 		t.Fatal(err)
 	}
@@ -252,9 +252,8 @@ func TestInlineCheckFailureFailsThePost(t *testing.T) {
 func TestInlineCheckFailureInASharedBatch(t *testing.T) {
 	db := sqldbtest.OpenSQLite(t, sqldb.Config{})
 	ctx := context.Background()
-	users := mkUsers(t, db, "batchfail", 5)
-	e := newInlineEnv(t, db, users[0])
-	refused, posters := users[1], users[1:]
+	e, posters := newInlineEnv(t, db, "batchfail", 4)
+	refused := posters[0]
 	if _, err := db.Write().Exec(ctx, `CREATE TRIGGER refuse_awards BEFORE INSERT ON user_achievements WHEN NEW.user_id = `+
 		strconv.FormatInt(refused, 10)+` BEGIN SELECT RAISE(ABORT, 'awards refused'); END`); err != nil {
 		t.Fatal(err)
@@ -305,9 +304,8 @@ func TestInlineCheckFailureInASharedBatch(t *testing.T) {
 func TestInlineAwardsLevelUpOnceAfterThePosts(t *testing.T) {
 	db := sqldbtest.OpenSQLite(t, sqldb.Config{})
 	ctx := context.Background()
-	users := mkUsers(t, db, "levels", 2)
-	e := newInlineEnv(t, db, users[0])
-	u := users[1]
+	e, members := newInlineEnv(t, db, "levels", 1)
+	u := members[0]
 	now := time.Now()
 	big, err := e.ach.CreateAchievement(ctx, achievements.Achievement{Slug: "big-hello", Name: "Big hello", XP: 100, Rarity: achievements.Rare,
 		Rule: &achievements.Rule{Kind: achievements.RuleMessages, Count: 1}}, now,
