@@ -113,18 +113,18 @@ func (s *Service) Check(ctx context.Context, userID int64) ([]Granted, error) {
 			return out, err
 		}
 		if created {
-			s.Awarded(ctx, g)
+			s.Announce(ctx, g)
 			out = append(out, g)
 		}
 	}
 	return out, nil
 }
 
-// Awarded tells the user of an award and drops what is cached about
+// Announce tells the user of an award and drops what is cached about
 // them; call it after the award's commit (Check and Grant do; so does a
 // store that awards in another write's transaction, such as a post's:
 // sqlstore.Community.CheckInline).
-func (s *Service) Awarded(ctx context.Context, g Granted) {
+func (s *Service) Announce(ctx context.Context, g Granted) {
 	tags := []string{userTag(g.UserID), "user:" + strconv.FormatInt(g.UserID, 10)}
 	if len(g.Collectibles) > 0 {
 		tags = append(tags, tagCollectibles)
@@ -305,7 +305,7 @@ func (s *Service) GrantByHand(ctx context.Context, by audit.Actor, achievementID
 		return Awarded{}, false, err
 	}
 	if created {
-		s.Awarded(ctx, g)
+		s.Announce(ctx, g)
 	}
 	return Awarded{Achievement: s.achievementView(g.Achievement), AwardedAt: g.AwardedAt}, created, nil
 }

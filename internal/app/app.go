@@ -233,7 +233,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Jobs.Register(a.Achievements.CheckJobKind())
 	if !o.AchievementRulesOff {
-		posts.CheckInline(a.AchievementStore, a.Achievements.Awarded) // on SQLite; MySQL queues every check
+		posts.CheckInline(a.AchievementStore, a.Achievements.Announce) // on SQLite; MySQL queues every check
 	}
 	if err := a.newModeration(o); err != nil {
 		return nil, err

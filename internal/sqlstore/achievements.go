@@ -509,7 +509,7 @@ func (s *Achievements) awardTx(ctx context.Context, w *sqldb.Pool, tx *sql.Tx, c
 // write may have met a rule (c is its call in a shared write group, or
 // nil): it evaluates userID's rules there and awards each met, returning
 // the awards made. The caller announces them once tx commits
-// (achievements.Service.Awarded).
+// (achievements.Service.Announce).
 func (s *Achievements) checkTx(ctx context.Context, w *sqldb.Pool, tx *sql.Tx, c *sqldb.Call, userID int64, at time.Time) ([]achievements.Granted, error) {
 	pending, m, err := s.evaluate(ctx, preparedTx(w, tx), userID)
 	if err != nil || len(pending) == 0 {

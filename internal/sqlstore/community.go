@@ -43,7 +43,7 @@ type inlineChecks struct {
 // check: on SQLite the check's job (its insert, claim and completion) and
 // the award's own transaction cost more than the check itself, and nearly
 // every post of a new member makes one. awarded is called with each award
-// after the post's commit (achievements.Service.Awarded); when the post
+// after the post's commit (achievements.Service.Announce); when the post
 // itself levels its author up, its XP result carries the level the awards
 // reached (announce). Later posts in the window, and every other write
 // that may meet a rule, still queue their check. Only SQLite takes it: on
