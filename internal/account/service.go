@@ -66,6 +66,16 @@ func UserTag(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
 // play) do not make the author's next request reload the session.
 func AccountTag(id int64) string { return "account:" + strconv.FormatInt(id, 10) }
 
+// AccountOfTag is the user whose AccountTag tag is.
+func AccountOfTag(tag string) (int64, bool) {
+	s, ok := strings.CutPrefix(tag, "account:")
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil
+}
+
 // XPTags are the tags an XP award to user id makes stale: what shows their
 // xp (UserTag) always, and their sessions (AccountTag), whose level
 // unlocks courses and labels their messages, when levelMoved.

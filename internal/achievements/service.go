@@ -125,7 +125,9 @@ func (s *Service) Check(ctx context.Context, userID int64) ([]Granted, error) {
 // store that awards in another write's transaction, such as a post's:
 // sqlstore.Community.CheckInline).
 func (s *Service) Announce(ctx context.Context, g Granted) {
-	tags := []string{userTag(g.UserID), "user:" + strconv.FormatInt(g.UserID, 10)}
+	// What shows their xp; their sessions too when the award moved their
+	// level (account.XPTags), as every other award does.
+	tags := append(account.XPTags(g.UserID, g.XP.LeveledUp()), userTag(g.UserID))
 	if len(g.Collectibles) > 0 {
 		tags = append(tags, tagCollectibles)
 	}

@@ -57,6 +57,8 @@ type Cache struct {
 	timeouts atomic.Int64  // Redis calls that timed out without marking it down
 	replayed atomic.Int64  // missed invalidations applied to Redis later
 
+	tagHooks atomic.Pointer[[]func(tag string)] // OnTagInvalidated
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -338,6 +340,7 @@ func (c *Cache) InvalidateTag(ctx context.Context, tags ...string) {
 	for _, t := range tags {
 		c.local.InvalidateTag(ctx, t)
 	}
+	c.tagsInvalidated(tags)
 	c.remoteInvalidate(ctx, "t", tags, func(octx context.Context) error {
 		for _, t := range tags {
 			if err := c.remote.InvalidateTag(octx, t); err != nil {
@@ -346,6 +349,38 @@ func (c *Cache) InvalidateTag(ctx context.Context, tags ...string) {
 		}
 		return nil
 	})
+}
+
+// OnTagInvalidated registers fn to be called with each tag this instance
+// invalidates, by its own InvalidateTag or another instance's broadcast,
+// once its local tier has dropped the tag's entries. It is for state kept
+// outside the cache that the same changes make stale (the newest page of
+// each channel, which shows its authors' names and levels). fn runs on the
+// invalidating goroutine, after its write committed, and must be quick.
+func (c *Cache) OnTagInvalidated(fn func(tag string)) {
+	for {
+		old := c.tagHooks.Load()
+		var hooks []func(string)
+		if old != nil {
+			hooks = append(hooks, *old...)
+		}
+		hooks = append(hooks, fn)
+		if c.tagHooks.CompareAndSwap(old, &hooks) {
+			return
+		}
+	}
+}
+
+func (c *Cache) tagsInvalidated(tags []string) {
+	hooks := c.tagHooks.Load()
+	if hooks == nil {
+		return
+	}
+	for _, t := range tags {
+		for _, fn := range *hooks {
+			fn(t)
+		}
+	}
 }
 
 func (c *Cache) remoteInvalidate(ctx context.Context, kind string, items []string, apply func(context.Context) error) {
@@ -450,6 +485,7 @@ func (c *Cache) apply(payload string) {
 		for _, t := range items {
 			c.local.InvalidateTag(ctx, t)
 		}
+		c.tagsInvalidated(items)
 	case "p":
 		c.local.DeletePrefix(ctx, parts[2])
 	case "g":

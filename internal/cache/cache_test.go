@@ -131,6 +131,56 @@ func TestLoadErrorsAreNotCached(t *testing.T) {
 	}
 }
 
+// OnTagInvalidated hears every tag the instance invalidates, in the
+// order given, after the local tier dropped its entries; keys and other
+// instances' tags are not its own invalidations of a tag.
+func TestOnTagInvalidated(t *testing.T) {
+	c := newCache(t, nil, "")
+	ctx := context.Background()
+	var l loader
+	if _, err := c.Get(ctx, cache.Long, "a", "user:1", l.load); err != nil {
+		t.Fatal(err)
+	}
+	var heard, heard2 []string
+	stale := false
+	c.OnTagInvalidated(func(tag string) {
+		heard = append(heard, tag)
+		v, _ := c.Get(ctx, cache.Long, "a", "user:1", l.load)
+		stale = stale || string(v) == "v1"
+	})
+	c.OnTagInvalidated(func(tag string) { heard2 = append(heard2, tag) })
+	c.Invalidate(ctx, "a")
+	c.InvalidateTag(ctx, "user:1", "account:1")
+	if fmt.Sprint(heard) != "[user:1 account:1]" || fmt.Sprint(heard2) != fmt.Sprint(heard) {
+		t.Fatalf("heard %v and %v, want [user:1 account:1] by both", heard, heard2)
+	}
+	if stale {
+		t.Fatal("a hook read the tag's old entry: it ran before the local tier dropped it")
+	}
+}
+
+// A tag another instance invalidates reaches this one's hooks too.
+func TestOnTagInvalidatedAcrossInstances(t *testing.T) {
+	rc, prefix := redistest.Open(t)
+	a, b := newCache(t, rc, prefix), newCache(t, rc, prefix)
+	heard := make(chan string, 100)
+	b.OnTagInvalidated(func(tag string) { heard <- tag })
+	deadline := time.After(3 * time.Second)
+	for { // sent again until B's subscription, started in the background, is up
+		a.InvalidateTag(context.Background(), "account:9")
+		select {
+		case tag := <-heard:
+			if tag != "account:9" {
+				t.Fatalf("heard %q", tag)
+			}
+			return
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("B's hook never heard A's invalidation")
+		}
+	}
+}
+
 // Two instances share Redis: B reads what A loaded, and A's invalidation
 // reaches B's local tier through pub/sub.
 func TestCrossInstance(t *testing.T) {

@@ -16,10 +16,11 @@ import (
 //
 // It holds this instance's writes only, so it is used when the cache is
 // in-process (one instance); with Redis the cached page is shared and
-// invalidated across instances as before. A page is reloaded after maxAge
-// (what another instance without Redis, or a profile change, may leave
-// stale, as the short cache tier did) and dropped by any other change to
-// its messages (edit, delete, reaction).
+// invalidated across instances as before. A page is dropped by any other
+// change to its messages (edit, delete, reaction) and by a change to one
+// of its authors (dropUser: their account's cache tag invalidated), and
+// reloaded after maxAge (what another instance without Redis may leave
+// stale, as the short cache tier did).
 //
 // Exact under concurrent posts: the page is ordered by id, whatever order
 // the posts' commits are applied in, and a post applied while the page is
@@ -233,26 +234,26 @@ func (n *newestPages) drop(channelID int64) {
 	}
 }
 
-// dropLevel forgets the pages that show user at a level other than
-// level (theirs changed), and any page being loaded (the load may have
-// read the old one); the others stay. Dropping every page instead cost
-// each busy channel a reload at every level-up anywhere: a new member's
-// first posts level them up within a few messages.
-func (n *newestPages) dropLevel(user int64, level int) {
+// dropUser forgets the pages that show user, whose name, picture or
+// level changed (their account's cache tag was invalidated: a level-up by
+// any award, a profile edit, a ban), and any page being loaded (the load
+// may have read the old ones); the others stay. Dropping every page
+// instead cost each busy channel a reload at every level-up anywhere: a
+// new member's first posts level them up within a few messages.
+func (n *newestPages) dropUser(user int64) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for id, np := range n.chans {
-		if np.loading || showsOtherLevel(np.kept.views, user, level) {
+		if np.loading || shows(np.kept.views, user) {
 			n.forget(id, np)
 		}
 	}
 }
 
-// showsOtherLevel reports whether views show user at a level other than
-// level.
-func showsOtherLevel(views []MessageView, user int64, level int) bool {
+// shows reports whether views show user as an author.
+func shows(views []MessageView, user int64) bool {
 	for _, v := range views {
-		if v.Author.ID == user && v.Author.Level != level {
+		if v.Author.ID == user {
 			return true
 		}
 	}

@@ -144,11 +144,10 @@ func BenchmarkNewestPostThenRead(b *testing.B) {
 	}
 }
 
-// TestNewestLevelUpKeepsOtherPages: a level-up forgets only the pages that
-// show that author at another level; pages without them, or showing them
-// at the new level already (the post that leveled them up), stay in
-// memory and are not loaded again.
-func TestNewestLevelUpKeepsOtherPages(t *testing.T) {
+// TestNewestAuthorChangeKeepsOtherPages: a change to an author forgets
+// only the pages that show them; pages without them stay in memory and are
+// not loaded again.
+func TestNewestAuthorChangeKeepsOtherPages(t *testing.T) {
 	n := newNewestPages(time.Now)
 	ctx := context.Background()
 	msg := func(ch, id, author int64, level int) MessageView {
@@ -156,9 +155,9 @@ func TestNewestLevelUpKeepsOtherPages(t *testing.T) {
 			Author: Author{ID: author, Username: fmt.Sprint("u", author), Level: level}, Reactions: []ReactionCount{}}
 	}
 	pages := map[int64][]MessageView{
-		1: {msg(1, 12, 42, 2), msg(1, 11, 7, 5)}, // 42 at level 2: stale after the level-up
+		1: {msg(1, 12, 42, 2), msg(1, 11, 7, 5)}, // 42's
 		2: {msg(2, 22, 7, 5), msg(2, 21, 8, 1)},  // not 42's
-		3: {msg(3, 32, 42, 3), msg(3, 31, 7, 5)}, // 42 at level 3 already
+		3: {msg(3, 32, 9, 3), msg(3, 31, 42, 2)}, // 42's, below another's
 	}
 	loads := map[int64]int{}
 	read := func(ch int64) {
@@ -174,11 +173,11 @@ func TestNewestLevelUpKeepsOtherPages(t *testing.T) {
 	for ch := range pages {
 		read(ch)
 	}
-	n.dropLevel(42, 3)
+	n.dropUser(42)
 	for ch := range pages {
 		read(ch)
 	}
-	if want := map[int64]int{1: 2, 2: 1, 3: 1}; fmt.Sprint(loads) != fmt.Sprint(want) {
-		t.Errorf("loads per channel %v, want %v (only the page showing the old level loaded again)", loads, want)
+	if want := map[int64]int{1: 2, 2: 1, 3: 2}; fmt.Sprint(loads) != fmt.Sprint(want) {
+		t.Errorf("loads per channel %v, want %v (only the pages showing 42 loaded again)", loads, want)
 	}
 }

@@ -198,16 +198,14 @@ func (s *Service) react(ctx context.Context, r Reaction, on bool, room, tag stri
 }
 
 // awarded follows a committed XP award: what is cached about the user's
-// xp is dropped (their sessions too when the level moved), and level.up is
+// xp is dropped (their sessions too when the level moved, and with them
+// the newest pages that show the old level: NewService), and level.up is
 // published in their room when the award moved them up a level.
 func (s *Service) awarded(ctx context.Context, user int64, res gamification.Result) {
 	if res.Awarded != 0 {
 		s.Cache.InvalidateTag(ctx, account.XPTags(user, res.LeveledUp())...)
 	}
 	if res.LeveledUp() {
-		if s.newest != nil {
-			s.newest.dropLevel(user, res.Level) // the level shown beside their messages changed
-		}
 		s.publish(ctx, account.UserRoom(user), "level.up", map[string]any{"level": res.Level, "xp": res.XP})
 	}
 }

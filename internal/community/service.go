@@ -138,6 +138,16 @@ func NewService(d Deps) (*Service, error) {
 	svc := &Service{Deps: d}
 	if b, ok := d.Cache.(interface{ Backend() string }); ok && b.Backend() == "memory" {
 		svc.newest = newNewestPages(d.Now)
+		// A change to an account (a level reached by any award, a
+		// profile edit, a ban) invalidates its tag: the pages that show
+		// that author go with it.
+		if h, ok := d.Cache.(interface{ OnTagInvalidated(func(string)) }); ok {
+			h.OnTagInvalidated(func(tag string) {
+				if id, ok := account.AccountOfTag(tag); ok {
+					svc.newest.dropUser(id)
+				}
+			})
+		}
 	}
 	return svc, nil
 }

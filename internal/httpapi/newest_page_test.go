@@ -182,3 +182,58 @@ func TestNewestPageDropsRemovedMessage(t *testing.T) {
 		}
 	})
 }
+
+// TestNewestPageFollowsItsAuthors: the newest page kept in memory, and
+// the author's own session, show an author's new name and level at once,
+// whatever changed them: a profile edit, or XP from an achievement (here
+// granted by hand), not only a post's own level-up.
+func TestNewestPageFollowsItsAuthors(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db)
+		adminTok, _ := e.admin("host")
+		aliceTok, alice := e.signup("alice")
+		var ch channel
+		e.must(201, e.do("POST", "/api/community/channels", map[string]any{"name": "Names"}, adminTok)).json(&ch)
+		path := fmt.Sprintf("/api/community/channels/%d/messages", ch.ID)
+		type author struct {
+			DisplayName string
+			Level       int
+		}
+		var posted struct{ Author author }
+		e.must(201, e.do("POST", path, map[string]string{"body": "hello"}, aliceTok)).json(&posted)
+		newest := func() author {
+			t.Helper()
+			var l struct{ Items []struct{ Author author } }
+			e.must(200, e.do("GET", path, nil, adminTok)).json(&l)
+			if len(l.Items) == 0 {
+				t.Fatal("no messages")
+			}
+			return l.Items[len(l.Items)-1].Author // alice's first
+		}
+		before := newest() // the page is loaded now
+		if before.DisplayName == "Alice Renamed" {
+			t.Fatalf("before: %+v", before)
+		}
+		e.must(200, e.do("PATCH", "/api/users/me", map[string]string{"displayName": "Alice Renamed"}, aliceTok))
+		if a := newest(); a.DisplayName != "Alice Renamed" {
+			t.Fatalf("after the profile edit the newest page shows %+v", a)
+		}
+		var big struct{ ID int64 }
+		e.must(201, e.do("POST", "/api/admin/achievements", map[string]any{"slug": "patron", "name": "Patron", "rarity": "epic", "xp": 500,
+			"description": "Kept the lights on."}, adminTok)).json(&big)
+		e.must(201, e.do("POST", fmt.Sprintf("/api/admin/achievements/%d/grant", big.ID), map[string]any{"userId": alice.ID}, adminTok))
+		var me struct{ Level int }
+		e.must(200, e.do("GET", "/api/users/me", nil, aliceTok)).json(&me)
+		if me.Level <= before.Level {
+			t.Fatalf("500 xp left alice at level %d (was %d)", me.Level, before.Level)
+		}
+		if a := newest(); a.Level != me.Level {
+			t.Fatalf("after the achievement the newest page shows %+v, want level %d", a, me.Level)
+		}
+		var m struct{ Author author }
+		e.must(201, e.do("POST", path, map[string]string{"body": "again"}, aliceTok)).json(&m)
+		if m.Author.Level != me.Level {
+			t.Fatalf("her next post shows level %d from her cached session, want %d", m.Author.Level, me.Level)
+		}
+	})
+}
