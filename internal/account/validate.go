@@ -11,6 +11,7 @@ import (
 
 	"github.com/mtibben/confusables"
 	"github.com/plazahq/plaza/internal/apperr"
+	"github.com/plazahq/plaza/internal/textcheck"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -160,11 +161,8 @@ func checkText(fe apperr.FieldErrors, field, s string, max int) {
 		fe.Add(field, "is not valid UTF-8")
 		return
 	}
-	for _, r := range s {
-		if unicode.IsControl(r) && r != '\n' && r != '\t' {
-			fe.Add(field, "must not contain control characters")
-			return
-		}
+	if textcheck.HasControl(s, textcheck.Lines) {
+		fe.Add(field, textcheck.Problem)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/plazahq/plaza/internal/apperr"
+	"github.com/plazahq/plaza/internal/textcheck"
 )
 
 // Limits on what admins may store.
@@ -39,8 +40,8 @@ type AchievementInput struct {
 func (in AchievementInput) Achievement() (Achievement, error) {
 	f := apperr.FieldErrors{}
 	checkSlug(f, in.Slug)
-	checkText(f, "name", in.Name, 1, MaxName)
-	checkText(f, "description", in.Description, 0, MaxDescription)
+	checkText(f, "name", in.Name, 1, MaxName, "")
+	checkText(f, "description", in.Description, 0, MaxDescription, textcheck.Lines)
 	checkURL(f, "iconUrl", in.IconURL)
 	if in.XP < 0 || in.XP > MaxXP {
 		f.Add("xp", "must be 0 to 100000")
@@ -84,7 +85,7 @@ type CollectibleInput struct {
 func (in CollectibleInput) Collectible() (Collectible, error) {
 	f := apperr.FieldErrors{}
 	checkSlug(f, in.Slug)
-	checkText(f, "name", in.Name, 1, MaxName)
+	checkText(f, "name", in.Name, 1, MaxName, "")
 	checkURL(f, "imageUrl", in.ImageURL)
 	if !in.Rarity.Valid() {
 		f.Add("rarity", "must be one of common, uncommon, rare, epic, legendary")
@@ -143,7 +144,7 @@ type CollectiblePatch struct {
 func (p CollectiblePatch) Validate() error {
 	f := apperr.FieldErrors{}
 	if p.Name != nil {
-		checkText(f, "name", *p.Name, 1, MaxName)
+		checkText(f, "name", *p.Name, 1, MaxName, "")
 	}
 	if p.ImageURL != nil {
 		checkURL(f, "imageUrl", *p.ImageURL)
@@ -205,7 +206,9 @@ func checkSlug(f apperr.FieldErrors, s string) {
 	}
 }
 
-func checkText(f apperr.FieldErrors, field, s string, minLen, maxLen int) {
+// checkText checks a text field; allowed is the control characters it
+// may hold (textcheck.Lines for text that may span lines).
+func checkText(f apperr.FieldErrors, field, s string, minLen, maxLen int, allowed string) {
 	n := utf8.RuneCountInString(strings.TrimSpace(s))
 	switch {
 	case !utf8.ValidString(s):
@@ -214,6 +217,8 @@ func checkText(f apperr.FieldErrors, field, s string, minLen, maxLen int) {
 		f.Add(field, "is required")
 	case utf8.RuneCountInString(s) > maxLen:
 		f.Add(field, "is too long")
+	case textcheck.HasControl(s, allowed):
+		f.Add(field, textcheck.Problem)
 	}
 }
 

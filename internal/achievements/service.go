@@ -14,6 +14,7 @@ import (
 	"github.com/plazahq/plaza/internal/audit"
 	"github.com/plazahq/plaza/internal/cache"
 	"github.com/plazahq/plaza/internal/jobs"
+	"github.com/plazahq/plaza/internal/textcheck"
 )
 
 // Cache is the response cache (cache.Cache).
@@ -297,7 +298,7 @@ func (s *Service) GrantByHand(ctx context.Context, by audit.Actor, achievementID
 	if in.UserID <= 0 {
 		f.Add("userId", "must be a user's id")
 	}
-	checkText(f, "reason", in.Reason, 0, 500)
+	checkText(f, "reason", in.Reason, 0, 500, textcheck.Lines)
 	if err := f.Err(); err != nil {
 		return Awarded{}, false, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/plazahq/plaza/internal/batch"
 	"github.com/plazahq/plaza/internal/cache"
 	"github.com/plazahq/plaza/internal/jobs"
+	"github.com/plazahq/plaza/internal/textcheck"
 )
 
 // Limits on what users may post.
@@ -307,10 +308,8 @@ func checkBody(field, body string, max int) (string, error) {
 	case utf8.RuneCountInString(body) > max:
 		return "", apperr.Invalid(map[string]string{field: "must be at most " + strconv.Itoa(max) + " characters"})
 	}
-	for _, r := range body {
-		if unicode.IsControl(r) && r != '\n' && r != '\t' {
-			return "", apperr.Invalid(map[string]string{field: "must not contain control characters"})
-		}
+	if textcheck.HasControl(body, textcheck.Lines) {
+		return "", apperr.Invalid(map[string]string{field: textcheck.Problem})
 	}
 	return body, nil
 }
@@ -416,12 +415,16 @@ func (s *Service) CreateChannel(ctx context.Context, by account.User, in Channel
 	fe := apperr.FieldErrors{}
 	if in.Name == "" || utf8.RuneCountInString(in.Name) > MaxChannelName {
 		fe.Add("name", "must be 1 to 100 characters")
+	} else if textcheck.HasControl(in.Name, "") {
+		fe.Add("name", textcheck.Problem)
 	}
 	if !slugRE.MatchString(in.Slug) {
 		fe.Add("slug", "must be 1 to 64 lowercase letters, digits or dashes")
 	}
 	if utf8.RuneCountInString(in.Description) > MaxDescription {
 		fe.Add("description", "must be at most 500 characters")
+	} else if textcheck.HasControl(in.Description, textcheck.Lines) {
+		fe.Add("description", textcheck.Problem)
 	}
 	if err := fe.Err(); err != nil {
 		return Channel{}, err

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/plazahq/plaza/internal/apperr"
+	"github.com/plazahq/plaza/internal/textcheck"
 )
 
 // Limits on what admins may store.
@@ -188,13 +189,8 @@ func checkText(fe apperr.FieldErrors, field, v string, max int, required bool) {
 		fe.Add(field, "is not valid UTF-8")
 	case utf8.RuneCountInString(v) > max:
 		fe.Add(field, "must be at most "+strconv.Itoa(max)+" characters")
-	default:
-		for _, r := range v {
-			if unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' {
-				fe.Add(field, "must not contain control characters")
-				return
-			}
-		}
+	case textcheck.HasControl(v, textcheck.Lines+"\r"):
+		fe.Add(field, textcheck.Problem)
 	}
 }
 

@@ -9,13 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/plazahq/plaza/internal/account"
 	"github.com/plazahq/plaza/internal/apperr"
 	"github.com/plazahq/plaza/internal/batch"
 	"github.com/plazahq/plaza/internal/cache"
+	"github.com/plazahq/plaza/internal/textcheck"
 )
 
 // Limits on what an event may hold.
@@ -311,11 +311,12 @@ func checkText(fe apperr.FieldErrors, field string, v *string, max int, required
 	case utf8.RuneCountInString(*v) > max:
 		fe.Add(field, "must be at most "+strconv.Itoa(max)+" characters")
 	}
-	for _, r := range *v {
-		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t')) {
-			fe.Add(field, "must not contain control characters")
-			break
-		}
+	allowed := ""
+	if multiline {
+		allowed = textcheck.Lines
+	}
+	if textcheck.HasControl(*v, allowed) {
+		fe.Add(field, textcheck.Problem)
 	}
 }
 

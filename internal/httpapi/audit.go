@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -16,6 +15,7 @@ import (
 	"github.com/plazahq/plaza/internal/audit"
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/sqldb"
+	"github.com/plazahq/plaza/internal/textcheck"
 )
 
 // AuditLog is what the routes need of the audit log (sqlstore.Audit).
@@ -42,10 +42,8 @@ func auditReason(v string) (string, error) {
 	if utf8.RuneCountInString(v) > maxAuditReason {
 		return "", apperr.Invalid(map[string]string{"reason": "must be at most " + strconv.Itoa(maxAuditReason) + " characters"})
 	}
-	for _, c := range v {
-		if unicode.IsControl(c) && c != '\n' && c != '\t' {
-			return "", apperr.Invalid(map[string]string{"reason": "must not contain control characters"})
-		}
+	if textcheck.HasControl(v, textcheck.Lines) {
+		return "", apperr.Invalid(map[string]string{"reason": textcheck.Problem})
 	}
 	return v, nil
 }

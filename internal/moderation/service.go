@@ -13,6 +13,7 @@ import (
 	"github.com/plazahq/plaza/internal/audit"
 	"github.com/plazahq/plaza/internal/cache"
 	"github.com/plazahq/plaza/internal/community"
+	"github.com/plazahq/plaza/internal/textcheck"
 )
 
 // Publisher sends an event to a real-time room (realtime.Hub).
@@ -98,7 +99,7 @@ func (s *Service) User(ctx context.Context, id int64) (UserDetail, error) {
 	return s.d.Store.UserDetail(ctx, id, s.d.Now())
 }
 
-func checkText(fe apperr.FieldErrors, field, v string, required bool, max int) string {
+func checkText(fe apperr.FieldErrors, field, v string, required bool, max int, allowed string) string {
 	v = strings.TrimSpace(v)
 	switch {
 	case v == "" && required:
@@ -107,6 +108,8 @@ func checkText(fe apperr.FieldErrors, field, v string, required bool, max int) s
 		fe.Add(field, "must be UTF-8 text")
 	case utf8.RuneCountInString(v) > max:
 		fe.Add(field, "is too long")
+	case textcheck.HasControl(v, allowed):
+		fe.Add(field, textcheck.Problem)
 	}
 	return v
 }
@@ -116,7 +119,7 @@ func checkText(fe apperr.FieldErrors, field, v string, required bool, max int) s
 // or is lifted.
 func (s *Service) Ban(ctx context.Context, by account.User, ip string, id int64, b Ban) (account.User, error) {
 	fe := apperr.FieldErrors{}
-	b.Reason = checkText(fe, "reason", b.Reason, true, MaxReason)
+	b.Reason = checkText(fe, "reason", b.Reason, true, MaxReason, textcheck.Lines)
 	now := s.d.Now()
 	if b.Until != nil && !b.Until.After(now) {
 		fe.Add("until", "must be in the future")
@@ -148,7 +151,7 @@ func (s *Service) banned(ctx context.Context, id int64) {
 // Unban lifts user id's ban.
 func (s *Service) Unban(ctx context.Context, by account.User, ip string, id int64, reason string) (account.User, error) {
 	fe := apperr.FieldErrors{}
-	reason = checkText(fe, "reason", reason, false, MaxReason)
+	reason = checkText(fe, "reason", reason, false, MaxReason, textcheck.Lines)
 	if err := fe.Err(); err != nil {
 		return account.User{}, err
 	}
@@ -172,7 +175,7 @@ func (s *Service) Report(ctx context.Context, by account.User, kind TargetKind, 
 	if targetID <= 0 {
 		fe.Add("targetId", "must be a positive id")
 	}
-	reason = checkText(fe, "reason", reason, true, MaxReason)
+	reason = checkText(fe, "reason", reason, true, MaxReason, textcheck.Lines)
 	if kind == KindUser && targetID == by.ID {
 		fe.Add("targetId", "you cannot report yourself")
 	}
@@ -199,7 +202,7 @@ func (s *Service) Resolve(ctx context.Context, r Resolve) (Resolution, error) {
 	if !ValidAction(r.Action) {
 		fe.Add("action", "must be one of dismiss, remove, ban_author")
 	}
-	r.Note = checkText(fe, "note", r.Note, false, MaxNote)
+	r.Note = checkText(fe, "note", r.Note, false, MaxNote, textcheck.Lines)
 	if err := fe.Err(); err != nil {
 		return Resolution{}, err
 	}
@@ -231,11 +234,11 @@ func (s *Service) Resolve(ctx context.Context, r Resolve) (Resolution, error) {
 func (s *Service) UpdateChannel(ctx context.Context, by account.User, ip string, id int64, p ChannelPatch) (community.Channel, error) {
 	fe := apperr.FieldErrors{}
 	if p.Name != nil {
-		v := checkText(fe, "name", *p.Name, true, 100)
+		v := checkText(fe, "name", *p.Name, true, 100, "")
 		p.Name = &v
 	}
 	if p.Topic != nil {
-		v := checkText(fe, "topic", *p.Topic, false, 250)
+		v := checkText(fe, "topic", *p.Topic, false, 250, "")
 		p.Topic = &v
 	}
 	if p.Name == nil && p.Topic == nil && p.Private == nil && p.Archived == nil {
@@ -309,8 +312,8 @@ func (s *Service) CacheStats() CacheView {
 // shared tier, and each instance's in-process tier through the cache's
 // invalidation channel), and records it.
 func (s *Service) Flush(ctx context.Context, by account.User, ip, prefix string) (int, error) {
-	if len(prefix) > 200 || !utf8.ValidString(prefix) {
-		return 0, apperr.Invalid(map[string]string{"prefix": "must be UTF-8 text of at most 200 bytes"})
+	if len(prefix) > 200 || !utf8.ValidString(prefix) || textcheck.HasControl(prefix, "") {
+		return 0, apperr.Invalid(map[string]string{"prefix": "must be UTF-8 text of at most 200 bytes, without control characters"})
 	}
 	n, err := s.d.Cache.FlushPrefix(ctx, prefix)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/plazahq/plaza/internal/account"
@@ -15,6 +14,7 @@ import (
 	"github.com/plazahq/plaza/internal/batch"
 	"github.com/plazahq/plaza/internal/cache"
 	"github.com/plazahq/plaza/internal/media"
+	"github.com/plazahq/plaza/internal/textcheck"
 )
 
 // Limits on what creators send.
@@ -349,8 +349,8 @@ func checkText(fe apperr.FieldErrors, field, s string, max int, optional bool) s
 		fe.Add(field, "is not valid UTF-8")
 	case utf8.RuneCountInString(s) > max:
 		fe.Add(field, "must be at most "+strconv.Itoa(max)+" characters")
-	case strings.ContainsFunc(s, unicode.IsControl):
-		fe.Add(field, "must not contain control characters")
+	case textcheck.HasControl(s, ""):
+		fe.Add(field, textcheck.Problem)
 	}
 	return s
 }

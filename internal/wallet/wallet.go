@@ -26,6 +26,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/plazahq/plaza/internal/apperr"
+	"github.com/plazahq/plaza/internal/textcheck"
 )
 
 // MaxAmount is the largest amount and balance in credits: 2^53-1, so
@@ -160,6 +161,10 @@ func CheckNote(field, v string, required bool) error {
 		return apperr.Invalid(map[string]string{field: "is required"})
 	case utf8.RuneCountInString(v) > 500:
 		return apperr.Invalid(map[string]string{field: "must be at most 500 characters"})
+	case !utf8.ValidString(v):
+		return apperr.Invalid(map[string]string{field: "is not valid UTF-8"})
+	case textcheck.HasControl(v, textcheck.Lines):
+		return apperr.Invalid(map[string]string{field: textcheck.Problem})
 	}
 	return nil
 }
