@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,7 +154,8 @@ func (s *Service) Attendees(ctx context.Context, by account.User, id int64, p At
 }
 
 // MarkAttended records (owner only, once the event has started) that the
-// users attended; each earns the attendance XP once per event.
+// users attended; each earns the attendance XP once per event. The owner
+// is not among them.
 func (s *Service) MarkAttended(ctx context.Context, by account.User, id int64, userIDs []int64) ([]Attendance, error) {
 	switch {
 	case len(userIDs) == 0:
@@ -172,6 +174,12 @@ func (s *Service) MarkAttended(ctx context.Context, by account.User, id int64, u
 	}
 	if e.OwnerID != by.ID {
 		return nil, apperr.New(apperr.Forbidden, "only the event's owner marks attendance")
+	}
+	// The owner earns nothing from their own event, as no one earns XP
+	// for reacting to their own message or playing their own mix: else a
+	// creator could mint XP with events of a minute each.
+	if slices.Contains(userIDs, by.ID) {
+		return nil, apperr.Invalid(map[string]string{"userIds": "must not hold your own id: the owner does not mark their own attendance"})
 	}
 	if s.Now().Before(e.StartsAt) {
 		return nil, errNotStarted

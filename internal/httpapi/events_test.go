@@ -321,7 +321,12 @@ func TestEventsRulesAndBadInput(t *testing.T) {
 			e.must(200, e.do("GET", fmt.Sprintf("/api/users/%d", id), nil, "")).json(&p)
 			return p.XP
 		}
-		if xpOf(quinn.ID) != 0 {
+		// The owner earns nothing from their own event: naming themselves
+		// refuses the whole call.
+		if r := e.do("POST", attended, map[string]any{"userIds": []int64{quinn.ID, creator.ID}}, creatorTok); r.status != 422 || !strings.Contains(string(r.body), "own id") {
+			t.Fatalf("the owner marking themselves: %d %s", r.status, r.body)
+		}
+		if xpOf(quinn.ID) != 0 || xpOf(creator.ID) != 0 {
 			t.Fatal("the refused marking awarded XP")
 		}
 		var out struct{ Attended []events.Attendance }
