@@ -121,6 +121,23 @@ func TestRunRetryDeadAndOperatorActions(t *testing.T) {
 		if err := q.Discard(ctx, dead.ID); !apperr.Is(err, apperr.Conflict) {
 			t.Fatalf("discarding twice: %v", err)
 		}
+		// A job discarded before it was due keeps its schedule when
+		// retried: it waits for its time instead of running now.
+		later := jobs.Must("echo", map[string]int{"n": 2})
+		later.RunAt = time.Now().Add(time.Hour)
+		if err := q.Enqueue(ctx, later); err != nil {
+			t.Fatal(err)
+		}
+		waiting := lastID(t, q)
+		if err := q.Discard(ctx, waiting); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Retry(ctx, waiting); err != nil {
+			t.Fatal(err)
+		}
+		if j, err := q.Get(ctx, waiting); err != nil || j.State != jobs.Available || j.RunAt.UnixMilli() != later.RunAt.UnixMilli() {
+			t.Fatalf("retried before its time: %+v %v, want available at %v", j, err, later.RunAt)
+		}
 		if err := q.Retry(ctx, 1<<40); !apperr.Is(err, apperr.NotFound) {
 			t.Fatalf("retry of a missing job: %v", err)
 		}

@@ -589,7 +589,8 @@ func (q *Queue) List(ctx context.Context, state, kind string, before int64, limi
 // Get returns one job (admin).
 func (q *Queue) Get(ctx context.Context, id int64) (Job, error) { return q.store.get(ctx, id) }
 
-// Retry gives a dead or discarded job a fresh set of attempts.
+// Retry gives a dead or discarded job a fresh set of attempts, at once or
+// when it was due if that is later.
 func (q *Queue) Retry(ctx context.Context, id int64) error {
 	err := q.store.setState(ctx, id, Available, q.cfg.Now(), Dead, Discarded)
 	if err == nil {

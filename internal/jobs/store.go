@@ -338,12 +338,17 @@ func (s store) get(ctx context.Context, id int64) (Job, error) {
 
 // setState moves a job from one of the from states to to (operator
 // actions): back to available for a fresh set of attempts, or finished.
+// A job made available again keeps its schedule: it runs now, or when it
+// was due if that is later (an event's reminder discarded hours before
+// the event, then retried, waits for its hour instead of going out now).
 func (s store) setState(ctx context.Context, id int64, to string, now time.Time, from ...string) error {
 	set := `state = ?, updated_at = ?, finished_at = ?, unique_key = NULL`
+	args := []any{to, ms(now), ms(now)}
 	if to == Available {
-		set = `state = ?, updated_at = ?, run_at = ?, attempts = 0, finished_at = NULL, locked_by = ''`
+		set = `state = ?, updated_at = ?, run_at = CASE WHEN run_at > ? THEN run_at ELSE ? END, attempts = 0, finished_at = NULL, locked_by = ''`
+		args = append(args, ms(now))
 	}
-	args := []any{to, ms(now), ms(now), id}
+	args = append(args, id)
 	for _, f := range from {
 		args = append(args, f)
 	}
