@@ -475,3 +475,40 @@ func TestParallelCompletionAwardsOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestCourseCompletedByDeletedLessons: a course whose remaining lessons
+// are all completed once the others were deleted is completed by the next
+// completion of one of them, repeated or not: the course bonus is paid
+// then, once, and not again.
+func TestCourseCompletedByDeletedLessons(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db)
+		adminTok, _ := e.admin("dean")
+		tok, _ := e.signup("lena")
+		f := e.buildCourse(adminTok, map[string]any{"title": "Shrinking"},
+			[]map[string]any{{"title": "One", "body": "x"}, {"title": "Two", "body": "y"}, {"title": "Three", "body": "z"}})
+		e.must(201, e.do("POST", fmt.Sprintf("/api/courses/%d/enroll", f.id), nil, tok))
+		complete := func(lesson int64) courses.CompleteView {
+			t.Helper()
+			var cv courses.CompleteView
+			e.must(200, e.do("POST", fmt.Sprintf("/api/courses/%d/lessons/%d/complete", f.id, lesson), nil, tok)).json(&cv)
+			return cv
+		}
+		complete(f.lessons[0])
+		complete(f.lessons[1])
+		e.must(204, e.do("DELETE", fmt.Sprintf("/api/admin/lessons/%d", f.lessons[0]), nil, adminTok))
+		e.must(204, e.do("DELETE", fmt.Sprintf("/api/admin/lessons/%d", f.lessons[2]), nil, adminTok))
+		cv := complete(f.lessons[1]) // done before: the course is complete only now
+		if !cv.CourseCompleted || cv.XPAwarded != 50 {
+			t.Fatalf("the completion that completes the course: %+v, want the course bonus (50 XP)", cv)
+		}
+		if cv := complete(f.lessons[1]); !cv.CourseCompleted || cv.XPAwarded != 0 {
+			t.Fatalf("completed again: %+v, want no XP", cv)
+		}
+		var me account.User
+		e.must(200, e.do("GET", "/api/users/me", nil, tok)).json(&me)
+		if me.XP != 2*10+50 {
+			t.Fatalf("xp %d, want 70 (two lessons and the course once)", me.XP)
+		}
+	})
+}

@@ -479,7 +479,8 @@ func (s *Courses) Complete(ctx context.Context, c courses.Completion, open func(
 		res.PrevLevel = res.Level
 		var g courses.Gate
 		var at int64
-		err = tx.QueryRowContext(ctx, `SELECT enrolled_at FROM course_enrollments WHERE user_id = ? AND course_id = ?`, c.UserID, c.CourseID).Scan(&at)
+		var finished sql.NullInt64 // the enrollment's completed_at: the course bonus was paid
+		err = tx.QueryRowContext(ctx, `SELECT enrolled_at, completed_at FROM course_enrollments WHERE user_id = ? AND course_id = ?`, c.UserID, c.CourseID).Scan(&at, &finished)
 		switch {
 		case err == nil:
 			g.Enrolled, g.EnrolledAt = true, fromMS(at)
@@ -516,7 +517,12 @@ func (s *Courses) Complete(ctx context.Context, c courses.Completion, open func(
 			return err
 		}
 		res.CourseCompleted = res.Total > 0 && res.Completed >= res.Total
-		if again {
+		// A lesson completed again changes nothing, unless the course is
+		// complete now and was not before: lessons deleted since the last
+		// completion may have left only completed ones, and the course's
+		// completion (its bonus, its achievements) happens now. The
+		// ledger's unique cause keeps the bonus to one.
+		if again && !(res.CourseCompleted && !finished.Valid) {
 			return nil
 		}
 		var done sql.NullInt64
