@@ -276,7 +276,12 @@ func (s *Server) contactInbox(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	unread, _ := strconv.ParseBool(r.URL.Query().Get("unread"))
+	var unread bool
+	if v := r.URL.Query().Get("unread"); v != "" {
+		if unread, err = strconv.ParseBool(v); err != nil {
+			return apperr.Invalid(map[string]string{"unread": "must be true or false"})
+		}
+	}
 	l, err := s.community.Inbox(r.Context(), unread, p)
 	if err != nil {
 		return err

@@ -98,3 +98,26 @@ func TestControlCharactersRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestNullBodyRefused: a body of JSON null is not an object: 400, and
+// nothing changes (decoded into an edit's input it would leave every
+// member unset, and a PATCH of null answered 200 as a PATCH of {} does).
+func TestNullBodyRefused(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db)
+		adminTok, _ := e.admin("root")
+		tok, _ := e.signup("nell")
+		for _, c := range []struct{ method, path, token string }{
+			{"PATCH", "/api/users/me", tok},
+			{"POST", "/api/community/channels", adminTok},
+			{"POST", "/api/admin/achievements", adminTok},
+		} {
+			r := e.do(c.method, c.path, " \n null", c.token)
+			if r.status != 400 || !strings.Contains(string(r.body), "not null") {
+				t.Errorf("%s %s with null: %d %s, want 400", c.method, c.path, r.status, r.body)
+			}
+		}
+		e.must(422, e.do("GET", "/api/admin/contact-messages?unread=maybe", nil, adminTok))
+		e.must(200, e.do("GET", "/api/admin/contact-messages?unread=true", nil, adminTok))
+	})
+}

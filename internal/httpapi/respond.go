@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -123,11 +124,33 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 		return apperr.New(apperr.UnsupportedMedia, "send the body as application/json")
 	}
-	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	body := bufio.NewReaderSize(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), 512)
+	if topLevelNull(body) {
+		// Decoded into an input, null would leave it as it was: a PATCH
+		// of null answered 200 as if it were {}.
+		return apperr.New(apperr.BadRequest, "the body must be a JSON object, not null")
+	}
 	if err := jsonv2.UnmarshalRead(body, v, jsonv2.RejectUnknownMembers(true)); err != nil {
 		return decodeError(err, s.cfg.MaxBodyBytes)
 	}
 	return nil
+}
+
+// topLevelNull reports whether the JSON in b starts with null, reading
+// only the whitespace before it.
+func topLevelNull(b *bufio.Reader) bool {
+	for {
+		c, err := b.Peek(1)
+		if err != nil {
+			return false // the decoder reports the empty or failed body
+		}
+		switch c[0] {
+		case ' ', '\t', '\n', '\r':
+			b.ReadByte()
+		default:
+			return c[0] == 'n'
+		}
+	}
 }
 
 // decodeError turns what the JSON decoder reports into Plaza's errors.
