@@ -3,7 +3,10 @@ package demo_test
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/plazahq/plaza/internal/account"
@@ -11,6 +14,7 @@ import (
 	"github.com/plazahq/plaza/internal/config"
 	"github.com/plazahq/plaza/internal/demo"
 	"github.com/plazahq/plaza/internal/mail"
+	"github.com/plazahq/plaza/internal/media"
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
 )
@@ -84,4 +88,45 @@ func TestSeedAwardsThePin(t *testing.T) {
 			t.Errorf("%d awards of the first-message achievement precede the pin", before)
 		}
 	})
+}
+
+// The mixes' audio is a small PCM WAV file whose header agrees with its
+// length (a browser plays it), stored as an upload of type audio/wave.
+func TestSeedMixAudio(t *testing.T) {
+	db := sqldbtest.OpenSQLite(t, sqldb.Config{})
+	e := seed(t, db)
+	var path string
+	var n int
+	if err := db.Read().QueryRow(context.Background(), []any{&path, &n}, `SELECT MIN(audio_path), COUNT(DISTINCT audio_path) FROM mixes`); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || !strings.HasPrefix(path, "/uploads/audio/") || !strings.HasSuffix(path, ".wav") {
+		t.Fatalf("mixes' audio %q (%d files): want one /uploads/audio/....wav", path, n)
+	}
+	b, err := os.ReadFile(filepath.Join(e.App.Media.Dir(), strings.TrimPrefix(path, "/uploads/")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := media.Sniff(b); ct != "audio/wave" {
+		t.Errorf("sniffed %s, want audio/wave", ct)
+	}
+	le := binary.LittleEndian
+	if len(b) < 44 || len(b) > 1<<20 || string(b[:4]) != "RIFF" || string(b[8:16]) != "WAVEfmt " || string(b[36:40]) != "data" {
+		t.Fatalf("%d bytes, header %q: want a WAV file under 1 MiB", len(b), b[:min(len(b), 44)])
+	}
+	format, channels, rate, byteRate, align, bits := le.Uint16(b[20:]), le.Uint16(b[22:]), le.Uint32(b[24:]), le.Uint32(b[28:]), le.Uint16(b[32:]), le.Uint16(b[34:])
+	if format != 1 || channels != 1 || bits != 16 || align != 2 || byteRate != 2*rate || rate < 8000 {
+		t.Errorf("format %d, %d channels, %d Hz, %d B/s, align %d, %d bits: want 16-bit PCM mono", format, channels, rate, byteRate, align, bits)
+	}
+	data := le.Uint32(b[40:])
+	if int(le.Uint32(b[4:])) != len(b)-8 || int(data) != len(b)-44 || data/byteRate < 2 {
+		t.Errorf("RIFF size %d, data %d, file %d bytes: want sizes that agree, seconds of sound", le.Uint32(b[4:]), data, len(b))
+	}
+	var loud bool
+	for i := 44; i+1 < len(b); i += 2 {
+		loud = loud || int16(le.Uint16(b[i:])) != 0
+	}
+	if !loud {
+		t.Error("the audio is all silence")
+	}
 }
