@@ -41,5 +41,10 @@ func seedDemo(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	fmt.Fprintf(stdout, "done. Sign in (password %q):\n  admin: %s\n  user:  %s\n", demo.Password, e.Admin.Username, e.Demo.Username)
+	if in.redis == nil {
+		// Without Redis a running server's leaderboard is an index in its
+		// memory, fed only by the XP that server awards (docs/demo.md).
+		fmt.Fprint(stdout, "A server already running shows the demo members on its leaderboard after its next\nstart, or after an admin's POST /api/admin/xp/rebuild.\n")
+	}
 	return nil
 }

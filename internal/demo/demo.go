@@ -33,14 +33,17 @@ type Step struct {
 }
 
 // Steps run in order; later steps use what earlier ones made (Env).
+// The collectibles come before anything that may meet an achievement's
+// rule: an award grants the collectibles of its achievement that exist
+// then (the pin of the first message), never later ones.
 var Steps = []Step{
 	{"users", seedUsers},
+	{"collectibles", seedCollectibles},
 	{"community", seedCommunity},
 	{"courses", seedCourses},
 	{"mixes", seedMixes},
 	{"events", seedEvents},
 	{"now playing", seedLive},
-	{"collectibles", seedCollectibles},
 	{"achievements", seedAchievements},
 	{"wallets", seedWallets},
 }

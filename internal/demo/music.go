@@ -3,15 +3,52 @@ package demo
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/plazahq/plaza/internal/music"
 )
 
-// silentMP3 is a short MPEG audio frame: enough for the uploads check to
-// take it as audio (the demo has no real recordings to ship).
-var silentMP3 = append([]byte{0xFF, 0xFB, 0x90, 0x64}, make([]byte, 600)...)
+// The demo's stand-in recording (it has no real ones to ship): a WAV file
+// that browsers play, of a quiet 440 Hz blip on every beat at 120 BPM.
+// 16-bit PCM, mono, 8 kHz: 16 KB a second.
+const (
+	wavRate    = 8000
+	wavSeconds = 8
+)
+
+// demoWAV makes the stand-in: a RIFF/WAVE header (PCM format chunk, data
+// chunk) followed by the samples, little-endian.
+func demoWAV() []byte {
+	n := wavRate * wavSeconds
+	data := 2 * n
+	b := make([]byte, 0, 44+data)
+	b = append(b, "RIFF"...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(36+data))
+	b = append(b, "WAVEfmt "...)
+	b = binary.LittleEndian.AppendUint32(b, 16)        // format chunk size
+	b = binary.LittleEndian.AppendUint16(b, 1)         // PCM
+	b = binary.LittleEndian.AppendUint16(b, 1)         // channels
+	b = binary.LittleEndian.AppendUint32(b, wavRate)   // sample rate
+	b = binary.LittleEndian.AppendUint32(b, wavRate*2) // bytes a second
+	b = binary.LittleEndian.AppendUint16(b, 2)         // bytes a sample frame
+	b = binary.LittleEndian.AppendUint16(b, 16)        // bits a sample
+	b = append(b, "data"...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(data))
+	const beat = wavRate / 2 // 120 BPM
+	for i := range n {
+		t := float64(i%beat) / wavRate // seconds into the beat
+		v := 0.0
+		if t < 0.15 {
+			// About -22 dBFS at the attack, gone within the beat.
+			v = 0.08 * math.Exp(-t*25) * math.Sin(2*math.Pi*440*float64(i)/wavRate)
+		}
+		b = binary.LittleEndian.AppendUint16(b, uint16(int16(math.Round(v*math.MaxInt16))))
+	}
+	return b
+}
 
 var mixTitles = []struct {
 	title  string
@@ -28,7 +65,7 @@ var mixTitles = []struct {
 // seedMixes publishes mixes by the creators, with likes, and plays by other
 // listeners that the play counter flushes (the creators' play XP).
 func seedMixes(ctx context.Context, e *Env) error {
-	asset, err := e.App.Media.Save(bytes.NewReader(silentMP3))
+	asset, err := e.App.Media.Save(bytes.NewReader(demoWAV()))
 	if err != nil {
 		return err
 	}
