@@ -8,7 +8,7 @@ import type { Timeline } from '../timeline';
 import type { Message } from '../types';
 import { userName } from '../users';
 import { Avatar } from './Avatar';
-import { useAction } from './Form';
+import { ErrorText, useAction } from './Form';
 
 export interface ChatProps {
   timeline: Timeline;
@@ -186,7 +186,11 @@ function MessageItem({ m, p }: { m: Message; p: ChatProps }) {
                   Delete
                 </button>
               ))}
-            {del.error && <span class="error">{del.error}</span>}
+            {del.error && (
+              <span class="error" role="alert">
+                <ErrorText text={del.error} />
+              </span>
+            )}
           </div>
         )}
       </div>
@@ -226,7 +230,11 @@ function EditForm({ m, p, done }: { m: Message; p: ChatProps; done: () => void }
         <button type="button" class="link" onClick={done}>
           Cancel
         </button>
-        {save.error && <span class="error">{save.error}</span>}
+        {save.error && (
+          <span class="error" role="alert">
+            <ErrorText text={save.error} />
+          </span>
+        )}
       </div>
     </form>
   );
@@ -265,7 +273,7 @@ function Composer({ p, onSent }: { p: ChatProps; onSent: (m: Message) => void })
     >
       {send.error && (
         <p class="error" role="alert">
-          {send.error}
+          <ErrorText text={send.error} />
         </p>
       )}
       <div class="row">

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api';
 import { Avatar } from '../components/Avatar';
-import { useAction } from '../components/Form';
+import { ErrorText, useAction } from '../components/Form';
 import { fullDate, nameOf } from '../format';
 import { navigate } from '../router';
 import type { PageProps } from '../routes';
@@ -57,7 +57,12 @@ export default function Profile({ params }: PageProps) {
           <a class="button secondary-link" href={'/wallet?to=' + p.id}>
             Send a tip
           </a>
-          {dm.error && <span class="error"> {dm.error}</span>}
+          {dm.error && (
+            <span class="error" role="alert">
+              {' '}
+              <ErrorText text={dm.error} />
+            </span>
+          )}
         </p>
       )}
     </section>
