@@ -22,6 +22,8 @@ export interface ChatProps {
   /** Whether the signed-in user may edit or delete m. */
   canModify?(m: Message): boolean;
   maxLength: number;
+  /** Said instead of the conversation when it does not exist or may not be opened. */
+  closedText: string;
 }
 
 /** A live conversation: history that scrolls back, typing, a message box. */
@@ -77,6 +79,19 @@ export function Chat(p: ChatProps) {
 
   const typing = [...t.typing.value.keys()].map(userName);
   const online = t.onlineCount.value;
+
+  if (t.closed.value) {
+    return (
+      <section class="chat" aria-label={p.label}>
+        <header class="chat-head">
+          <div>{p.header}</div>
+        </header>
+        <p class="card" role="status" data-testid="chat-closed">
+          {p.closedText}
+        </p>
+      </section>
+    );
+  }
 
   return (
     <section class="chat" aria-label={p.label}>
