@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api';
 import { Avatar } from '../components/Avatar';
 import { ErrorText, useAction } from '../components/Form';
+import { rememberThread } from '../dms';
 import { fullDate, nameOf } from '../format';
 import { navigate } from '../router';
 import type { PageProps } from '../routes';
@@ -24,6 +25,7 @@ export default function Profile({ params }: PageProps) {
   }, [id]);
   const dm = useAction(async () => {
     const t = await api<Thread>('/api/messages/threads', { method: 'POST', body: { userId: id } });
+    rememberThread(t, me.value?.id ?? 0);
     navigate('/messages/' + t.id);
   });
   if (error)
