@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { clearDraft, getDraft, setDraft } from '../drafts';
+import { codePoints } from '../errors';
 import { fullDate, nameOf, when } from '../format';
 import { realtime } from '../realtime';
 import { me } from '../session';
@@ -213,8 +214,20 @@ function MessageItem({ m, p }: { m: Message; p: ChatProps }) {
   );
 }
 
+/** "N characters too many" under a box past the server's limit (in code points, as it counts). */
+function TooLong({ text, max, id }: { text: string; max: number; id: string }) {
+  const over = codePoints(text) - max;
+  if (over <= 0) return null;
+  return (
+    <small id={id} class="error" role="status">
+      {over} {over === 1 ? 'character' : 'characters'} too many (at most {max}).
+    </small>
+  );
+}
+
 function EditForm({ m, p, done }: { m: Message; p: ChatProps; done: () => void }) {
   const [text, setText] = useState(m.body);
+  const tooLong = codePoints(text.trim()) > p.maxLength;
   const save = useAction(async () => {
     if (text.trim() !== m.body) p.timeline.add(await p.edit!(m.id, text));
     done();
@@ -233,13 +246,15 @@ function EditForm({ m, p, done }: { m: Message; p: ChatProps; done: () => void }
       <textarea
         id={'edit-' + m.id}
         value={text}
-        maxLength={p.maxLength}
+        aria-invalid={tooLong || undefined}
+        aria-describedby={tooLong ? 'edit-' + m.id + '-long' : undefined}
         onInput={(e) => setText(e.currentTarget.value)}
         onKeyDown={(e) => e.key === 'Escape' && done()}
         ref={(el) => el?.focus()}
       />
+      <TooLong text={text.trim()} max={p.maxLength} id={'edit-' + m.id + '-long'} />
       <div class="actions">
-        <button type="submit" disabled={save.busy}>
+        <button type="submit" disabled={save.busy || tooLong}>
           Save
         </button>
         <button type="button" class="link" onClick={done}>
@@ -260,9 +275,10 @@ const typingEvery = 3000;
 function Composer({ p, onSent }: { p: ChatProps; onSent: (m: Message) => void }) {
   const [text, setText] = useState(() => getDraft(p.room));
   const lastTyping = useRef(0);
+  const tooLong = codePoints(text.trim()) > p.maxLength;
   const send = useAction(async () => {
     const body = text.trim();
-    if (!body) return;
+    if (!body || tooLong) return;
     const m = await p.post(body);
     clearDraft(p.room);
     setText('');
@@ -299,8 +315,9 @@ function Composer({ p, onSent }: { p: ChatProps; onSent: (m: Message) => void })
           id="composer"
           rows={1}
           value={text}
-          maxLength={p.maxLength}
           placeholder={p.label}
+          aria-invalid={tooLong || undefined}
+          aria-describedby={tooLong ? 'composer-long' : undefined}
           onInput={(e) => onInput(e.currentTarget.value)}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
@@ -309,10 +326,11 @@ function Composer({ p, onSent }: { p: ChatProps; onSent: (m: Message) => void })
             }
           }}
         />
-        <button type="submit" disabled={send.busy || !text.trim()}>
+        <button type="submit" disabled={send.busy || !text.trim() || tooLong}>
           Send
         </button>
       </div>
+      <TooLong text={text.trim()} max={p.maxLength} id="composer-long" />
       <small class="muted hint">Enter sends, Shift+Enter starts a new line.</small>
     </form>
   );
