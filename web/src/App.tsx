@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { Shell } from './components/Shell';
 import { location, navigate } from './router';
 import { resolve, type PageProps, type Route } from './routes';
-import { allowed, known, me } from './session';
+import { allowed, known, me, type Access } from './session';
 
 const loaded = new Map<Route, ComponentType<PageProps>>();
 
@@ -43,7 +43,7 @@ export function App() {
   let content;
   if (failed) content = <p class="error" role="alert">{failed}</p>;
   else if (!known.value || !Page || mustSignIn) content = <p class="muted" aria-busy="true">Loading…</p>;
-  else if (!allowed(route.access)) content = <Forbidden />;
+  else if (!allowed(route.access)) content = <Forbidden access={route.access} />;
   else content = <Page key={loc.path} params={params} query={loc.query} />;
 
   return (
@@ -55,11 +55,20 @@ export function App() {
   );
 }
 
-function Forbidden() {
+/** Who a page is for, by the least role that may see it. */
+const forWhom: Partial<Record<Access, string>> = {
+  user: 'members who are signed in',
+  creator: 'creators (and moderators and administrators)',
+  moderator: 'moderators and administrators',
+  admin: 'administrators',
+  guest: 'visitors who are not signed in',
+};
+
+function Forbidden({ access }: { access: Access }) {
   return (
     <section class="page narrow">
       <h1>Not for your role</h1>
-      <p>This page is for administrators.</p>
+      <p>This page is for {forWhom[access] ?? 'another role'}.</p>
       <p>
         <a href="/channels">Back to the channels</a>
       </p>

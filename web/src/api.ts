@@ -1,11 +1,13 @@
 // The HTTP client of the app: JSON in and out, Plaza's error format turned
-// into ApiError, and the rules for 401, 429 and 503 in one place.
+// into ApiError, and the rules for 401, 429 and 503 in one place (their
+// wording is errors.ts's).
 //
 // Authentication is the session cookie that POST /api/auth/login sets
 // (HttpOnly, SameSite=Lax): script never sees the token, so a bug that let
 // markup run could not carry it away, and the same cookie opens the
 // WebSocket. The token in the login response is deliberately dropped.
 
+import { friendly, transient503 } from './errors';
 import { announce } from './notice';
 
 export class ApiError extends Error {
@@ -73,7 +75,10 @@ export async function api<T>(path: string, o: RequestOptions = {}): Promise<T> {
       return (await res.json()) as T;
     }
     const err = await errorOf(res);
-    if ((res.status === 429 || res.status === 503) && retry && attempt < maxRetries) {
+    // A 503 that names its cause (payments_disabled, ai_disabled) is an
+    // answer, not a hiccup: retrying never helps.
+    const transient = res.status === 429 || (res.status === 503 && (transient503(err.code) || err.code === 'overloaded'));
+    if (transient && retry && attempt < maxRetries) {
       const wait = Math.min(Math.max(err.retryAfter, 1), maxWait);
       announce(`${err.message} Retrying in ${wait} s…`);
       await sleep(wait * 1000, o.signal);
@@ -100,22 +105,6 @@ async function errorOf(res: Response): Promise<ApiError> {
     // not JSON: keep the status line
   }
   return new ApiError(res.status, code, friendly(res.status, code, message, retryAfter), fields, retryAfter, details);
-}
-
-/** Says what happened in words a member understands. */
-function friendly(status: number, code: string, message: string, retryAfter: number): string {
-  const wait = retryAfter > 0 ? ` Try again in ${retryAfter} s.` : ' Try again shortly.';
-  switch (true) {
-    case status === 429:
-      return 'Too many requests: Plaza asks you to slow down.' + wait;
-    case code === 'overloaded':
-      return 'Plaza is busy right now.' + wait;
-    case status === 503:
-      return 'Plaza is unavailable for a moment.' + wait;
-    case status >= 500:
-      return 'Something went wrong on the server. ' + message;
-  }
-  return message.charAt(0).toUpperCase() + message.slice(1);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -35,6 +35,8 @@ export class Timeline {
   readonly loadingOlder = signal(false);
   readonly hasOlder = signal(false);
   readonly error = signal('');
+  /** The room does not exist or the reader may not open it (REST 404/403, or the subscription refused). */
+  readonly closed = signal(false);
   readonly online = signal<number[]>([]);
   readonly onlineCount = signal(0);
   /** user id → until when (ms) they count as typing. */
@@ -58,7 +60,10 @@ export class Timeline {
         this.onlineCount.value = info.onlineCount;
         if (info.refetch) void this.refresh();
       },
-      error: (_code, message) => (this.error.value = message),
+      error: (code, message) => {
+        if (code === 'forbidden' || code === 'not_found') this.close();
+        else this.error.value = message;
+      },
     });
     // Not connected (anonymous reader, or still connecting): read by REST
     // now; the subscription refetches when it becomes live.
@@ -84,7 +89,8 @@ export class Timeline {
       this.merge(page);
       this.error.value = '';
     } catch (e) {
-      if (!(e instanceof ApiError && e.status === 401)) this.error.value = (e as Error).message;
+      if (e instanceof ApiError && (e.status === 404 || (e.status === 403 && e.code === 'forbidden'))) this.close();
+      else if (!(e instanceof ApiError && e.status === 401)) this.error.value = (e as Error).message;
     } finally {
       const queued = this.buffer ?? [];
       this.buffer = null;
@@ -99,6 +105,13 @@ export class Timeline {
   }
 
   private pendingRefresh = false;
+
+  /** Nothing to show or post to: the page says so instead of a conversation. */
+  private close(): void {
+    this.closed.value = true;
+    this.loading.value = false;
+    this.error.value = '';
+  }
 
   async loadOlder(): Promise<void> {
     if (!this.cursor || this.loadingOlder.value) return;

@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { clearDraft, getDraft, setDraft } from '../drafts';
+import { codePoints } from '../errors';
 import { fullDate, nameOf, when } from '../format';
 import { realtime } from '../realtime';
 import { me } from '../session';
@@ -8,7 +9,7 @@ import type { Timeline } from '../timeline';
 import type { Message } from '../types';
 import { userName } from '../users';
 import { Avatar } from './Avatar';
-import { useAction } from './Form';
+import { ErrorText, useAction } from './Form';
 
 export interface ChatProps {
   timeline: Timeline;
@@ -22,6 +23,8 @@ export interface ChatProps {
   /** Whether the signed-in user may edit or delete m. */
   canModify?(m: Message): boolean;
   maxLength: number;
+  /** Said instead of the conversation when it does not exist or may not be opened. */
+  closedText: string;
 }
 
 /** A live conversation: history that scrolls back, typing, a message box. */
@@ -77,6 +80,19 @@ export function Chat(p: ChatProps) {
 
   const typing = [...t.typing.value.keys()].map(userName);
   const online = t.onlineCount.value;
+
+  if (t.closed.value) {
+    return (
+      <section class="chat" aria-label={p.label}>
+        <header class="chat-head">
+          <div>{p.header}</div>
+        </header>
+        <p class="card" role="status" data-testid="chat-closed">
+          {p.closedText}
+        </p>
+      </section>
+    );
+  }
 
   return (
     <section class="chat" aria-label={p.label}>
@@ -186,7 +202,11 @@ function MessageItem({ m, p }: { m: Message; p: ChatProps }) {
                   Delete
                 </button>
               ))}
-            {del.error && <span class="error">{del.error}</span>}
+            {del.error && (
+              <span class="error" role="alert">
+                <ErrorText text={del.error} />
+              </span>
+            )}
           </div>
         )}
       </div>
@@ -194,8 +214,20 @@ function MessageItem({ m, p }: { m: Message; p: ChatProps }) {
   );
 }
 
+/** "N characters too many" under a box past the server's limit (in code points, as it counts). */
+function TooLong({ text, max, id }: { text: string; max: number; id: string }) {
+  const over = codePoints(text) - max;
+  if (over <= 0) return null;
+  return (
+    <small id={id} class="error" role="status">
+      {over} {over === 1 ? 'character' : 'characters'} too many (at most {max}).
+    </small>
+  );
+}
+
 function EditForm({ m, p, done }: { m: Message; p: ChatProps; done: () => void }) {
   const [text, setText] = useState(m.body);
+  const tooLong = codePoints(text.trim()) > p.maxLength;
   const save = useAction(async () => {
     if (text.trim() !== m.body) p.timeline.add(await p.edit!(m.id, text));
     done();
@@ -214,19 +246,25 @@ function EditForm({ m, p, done }: { m: Message; p: ChatProps; done: () => void }
       <textarea
         id={'edit-' + m.id}
         value={text}
-        maxLength={p.maxLength}
+        aria-invalid={tooLong || undefined}
+        aria-describedby={tooLong ? 'edit-' + m.id + '-long' : undefined}
         onInput={(e) => setText(e.currentTarget.value)}
         onKeyDown={(e) => e.key === 'Escape' && done()}
         ref={(el) => el?.focus()}
       />
+      <TooLong text={text.trim()} max={p.maxLength} id={'edit-' + m.id + '-long'} />
       <div class="actions">
-        <button type="submit" disabled={save.busy}>
+        <button type="submit" disabled={save.busy || tooLong}>
           Save
         </button>
         <button type="button" class="link" onClick={done}>
           Cancel
         </button>
-        {save.error && <span class="error">{save.error}</span>}
+        {save.error && (
+          <span class="error" role="alert">
+            <ErrorText text={save.error} />
+          </span>
+        )}
       </div>
     </form>
   );
@@ -237,9 +275,10 @@ const typingEvery = 3000;
 function Composer({ p, onSent }: { p: ChatProps; onSent: (m: Message) => void }) {
   const [text, setText] = useState(() => getDraft(p.room));
   const lastTyping = useRef(0);
+  const tooLong = codePoints(text.trim()) > p.maxLength;
   const send = useAction(async () => {
     const body = text.trim();
-    if (!body) return;
+    if (!body || tooLong) return;
     const m = await p.post(body);
     clearDraft(p.room);
     setText('');
@@ -265,7 +304,7 @@ function Composer({ p, onSent }: { p: ChatProps; onSent: (m: Message) => void })
     >
       {send.error && (
         <p class="error" role="alert">
-          {send.error}
+          <ErrorText text={send.error} />
         </p>
       )}
       <div class="row">
@@ -276,8 +315,9 @@ function Composer({ p, onSent }: { p: ChatProps; onSent: (m: Message) => void })
           id="composer"
           rows={1}
           value={text}
-          maxLength={p.maxLength}
           placeholder={p.label}
+          aria-invalid={tooLong || undefined}
+          aria-describedby={tooLong ? 'composer-long' : undefined}
           onInput={(e) => onInput(e.currentTarget.value)}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
@@ -286,10 +326,11 @@ function Composer({ p, onSent }: { p: ChatProps; onSent: (m: Message) => void })
             }
           }}
         />
-        <button type="submit" disabled={send.busy || !text.trim()}>
+        <button type="submit" disabled={send.busy || !text.trim() || tooLong}>
           Send
         </button>
       </div>
+      <TooLong text={text.trim()} max={p.maxLength} id="composer-long" />
       <small class="muted hint">Enter sends, Shift+Enter starts a new line.</small>
     </form>
   );

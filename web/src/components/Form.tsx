@@ -1,11 +1,31 @@
-import { useState } from 'preact/hooks';
+import { useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError } from '../api';
+import { formFields, formMessage, verifyFirst } from '../errors';
 
-/** Runs a form's action, keeping its busy state and errors. */
+/**
+ * Runs a form's action, keeping its busy state and errors.
+ *
+ * The form reads its field errors from fields (fields['title']); every name
+ * it reads, on any render, counts as shown at its input. A 422 naming a
+ * field the form never reads (or a form with no field errors at all) says
+ * that field's problem in error instead, so no reason of the server's is
+ * dropped.
+ */
 export function useAction<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
-  const [fields, setFields] = useState<Record<string, string>>({});
+  const [raw, setFields] = useState<Record<string, string>>({});
+  const shown = useRef(new Set<string>());
+  const fields = useMemo(
+    () =>
+      new Proxy(raw, {
+        get(t, k) {
+          if (typeof k === 'string') shown.current.add(k);
+          return t[k as string];
+        },
+      }),
+    [raw],
+  );
   const run = async (...args: A) => {
     if (busy) return;
     setBusy(true);
@@ -15,9 +35,10 @@ export function useAction<A extends unknown[]>(fn: (...args: A) => Promise<void>
       await fn(...args);
     } catch (e) {
       if (e instanceof ApiError) {
-        setFields(e.fields);
+        const f = formFields(e.fields);
+        setFields(f);
         // A 422 says only "invalid" beside its fields; a conflict (409) says why in its message.
-        setError(Object.keys(e.fields).length && e.status === 422 ? 'Please check the fields marked below.' : e.message);
+        setError(formMessage({ status: e.status, code: e.code, message: e.message, fields: f }, shown.current));
       } else {
         setError((e as Error).message || 'Something went wrong.');
       }
@@ -93,11 +114,24 @@ export function Field({ label, name, value, onValue, error, hint, multiline, typ
   );
 }
 
+/** An error in words; "verify your email" links to Settings, where the code is entered. */
+export function ErrorText({ text }: { text: string }) {
+  if (text !== verifyFirst) return <>{text}</>;
+  const at = text.lastIndexOf('Settings');
+  return (
+    <>
+      {text.slice(0, at)}
+      <a href="/settings">Settings</a>
+      {text.slice(at + 'Settings'.length)}
+    </>
+  );
+}
+
 export function FormError({ text }: { text: string }) {
   if (!text) return null;
   return (
     <p class="error" role="alert">
-      {text}
+      <ErrorText text={text} />
     </p>
   );
 }

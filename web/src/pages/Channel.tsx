@@ -33,7 +33,8 @@ export default function Channel({ params }: PageProps) {
   }, [timeline]);
 
   const ch = channels.value?.find((c) => c.id === id);
-  const name = ch ? ch.name : 'channel ' + id;
+  const closed = timeline.closed.value;
+  const name = ch ? ch.name : closed ? 'Channel not found' : 'channel ' + id;
   useEffect(() => {
     if (ch) document.title = '#' + ch.name + ' · Plaza';
   }, [ch]);
@@ -46,10 +47,11 @@ export default function Channel({ params }: PageProps) {
         room={room}
         label={'Message #' + name}
         maxLength={maxMessage}
+        closedText="This channel does not exist, or it is private and you are not a member. Pick another channel from the list."
         header={
           <>
             <h1>
-              <span aria-hidden="true">#</span>
+              {!closed && <span aria-hidden="true">#</span>}
               {name}
             </h1>
             {ch?.description && <p class="muted">{ch.description}</p>}

@@ -1,6 +1,9 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
+import { optionalCount } from '../catalog';
+import { invalid } from '../components/Fields';
 import { Field, FormError, Submit, submit, useAction } from '../components/Form';
+import { required } from '../errors';
 import { navigate } from '../router';
 import type { Event } from '../types';
 
@@ -21,7 +24,12 @@ export default function EventNew() {
   const [endsAt, setEndsAt] = useState('');
   const [capacity, setCapacity] = useState('');
   const create = useAction(async () => {
-    const cap = capacity.trim() === '' ? null : Number(capacity);
+    // Checked here in the form's words; the server would say "must be an
+    // RFC 3339 time" of an empty date, and NaN would go out as null.
+    const bad = required({ title, startsAt, endsAt });
+    const cap = optionalCount(capacity);
+    if (cap === undefined || cap === 0) bad['capacity'] = 'must be a whole number from 1 up, or empty for no limit';
+    if (Object.keys(bad).length) throw invalid(bad);
     const e = await api<Event>('/api/events', {
       method: 'POST',
       body: { title, description, location, streamUrl, startsAt: localToRFC3339(startsAt), endsAt: localToRFC3339(endsAt), capacity: cap },

@@ -1,4 +1,4 @@
-import { useEffect } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import { api } from '../api';
 import { Avatar } from '../components/Avatar';
 import { Show, useLoad } from '../components/Load';
@@ -16,13 +16,24 @@ export default function Leaderboard({ query }: PageProps) {
   const around = query.get('around') === 'me' && me.value !== null;
   const q = new URLSearchParams({ period, limit: '50' });
   if (around) q.set('around', 'me');
-  const { v, set } = useLoad(() => api<LB>('/api/leaderboard?' + q.toString()), [period, around]);
+  const { v, set, reload } = useLoad(() => api<LB>('/api/leaderboard?' + q.toString()), [period, around]);
   const go = (p: string, a: boolean) => navigate('/leaderboard?' + new URLSearchParams({ period: p, ...(a ? { around: 'me' } : {}) }).toString());
   const signedIn = me.value !== null;
   const data = v.state === 'ok' ? v.data : null;
+  // The live handler merges into the board as last read, not as first read.
+  const latest = useRef(data);
+  latest.current = data;
   useEffect(() => {
     if (!signedIn || !data || around) return;
+    // The board was just read: the first ready is the join. A later one
+    // with refetch (back after a reconnect that could not replay, resync,
+    // a gap) means updates were missed: read the board again.
+    let joined = false;
     return realtime.subscribe('leaderboard', {
+      ready: (info) => {
+        if (joined && info.refetch) reload();
+        joined = true;
+      },
       event: (e) => {
         if (e.type !== 'leaderboard.updated') return;
         // The server sends the top of every period: {boards: {"7d": {items, updatedAt}, ...}}.
@@ -30,8 +41,9 @@ export default function Leaderboard({ query }: PageProps) {
         const all = e.data as Top & { boards?: Record<string, Top> };
         const d = all.boards ? all.boards[period] : all;
         if (!d || (d.period && d.period !== period)) return;
-        if (!d.items) return;
-        set({ ...data, items: mergeTop(data.items, d.items), updatedAt: d.updatedAt ?? new Date().toISOString() });
+        const cur = latest.current;
+        if (!d.items || !cur) return;
+        set({ ...cur, items: mergeTop(cur.items, d.items), updatedAt: d.updatedAt ?? new Date().toISOString() });
       },
     });
   }, [signedIn, period, around, data !== null]);

@@ -48,15 +48,21 @@ export default function Lesson({ params }: PageProps) {
           const all = course.modules.flatMap((m) => m.lessons);
           const at = all.findIndex((l) => l.id === lessonId);
           const next = at >= 0 ? all.slice(at + 1).find((l) => !l.locked) : undefined;
-          if (!lesson)
+          if (!lesson) {
+            // Say what the course page says of this lesson (its summary in
+            // GET /api/courses/{id}); the lesson's own 403 only when the
+            // course does not list it as locked.
+            const row = all[at];
+            const why = row?.locked && row.lockedReason ? { lockedReason: row.lockedReason, unlocksAt: row.unlocksAt } : { lockedReason: locked?.reason ?? null, unlocksAt: locked?.unlocksAt ?? null };
             return (
               <>
-                <h1>{all[at]?.title ?? 'Lesson'}</h1>
-                <p class="card lock-reason" role="status" data-reason={locked?.reason ?? ''}>
-                  {lockText({ lockedReason: locked?.reason ?? null, unlocksAt: locked?.unlocksAt ?? null }, course)}
+                <h1>{row?.title ?? 'Lesson'}</h1>
+                <p class="card lock-reason" role="status" data-reason={why.lockedReason ?? ''}>
+                  {lockText(why, course)}
                 </p>
               </>
             );
+          }
           return (
             <article>
               <h1>{lesson.title}</h1>

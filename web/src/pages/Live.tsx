@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api';
 import { Avatar } from '../components/Avatar';
 import { Field, FormError, Submit, submit, useAction } from '../components/Form';
@@ -125,30 +125,77 @@ export function NowPlayingCard({ n }: { n: NowPlaying }) {
   );
 }
 
+/**
+ * The creator's form. On their own show (or off air) it puts a track on air
+ * and ends the show. When another DJ is on air, PUT would make the viewer
+ * the DJ: the button says it replaces that DJ and asks first. Ending
+ * another DJ's show is offered to moderators only (the API lets any
+ * creator do it; the page keeps that to staff).
+ */
 function SetNowPlaying({ current, onSet }: { current: NowPlaying; onSet: (n: NowPlaying) => void }) {
   const [title, setTitle] = useState('');
   const [artist, setArtist] = useState('');
   const [art, setArt] = useState<Uploaded | null>(null);
+  const [asking, setAsking] = useState<'take' | 'end' | null>(null);
+  const other = current.live && current.dj && current.dj.id !== me.value?.id ? current.dj : null;
+  const confirm = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (asking) confirm.current?.focus();
+  }, [asking]);
+  // The show changed hands (or ended) while asking: ask again about the new state.
+  useEffect(() => setAsking(null), [other?.id]);
   const save = useAction(async (live: boolean) => {
+    setAsking(null);
     const body = live ? { live: true, track: title.trim() ? { title, artist, artworkUrl: art?.url ?? '' } : null } : { live: false, track: null };
     onSet(await api<NowPlaying>('/api/live/now-playing', { method: 'PUT', body }));
     if (live) setTitle('');
   });
+  const otherName = other ? nameOf(other) : '';
   return (
-    <form class="card set-live" onSubmit={submit(() => save.run(true))} noValidate aria-labelledby="set-live-h">
+    <form
+      class="card set-live"
+      onSubmit={submit(async () => {
+        if (other) setAsking('take');
+        else await save.run(true);
+      })}
+      noValidate
+      aria-labelledby="set-live-h"
+    >
       <h2 id="set-live-h">Your show</h2>
+      {other && (
+        <p class="muted" data-testid="live-other">
+          {otherName} is on air. Going on air ends their show and makes you the DJ.
+        </p>
+      )}
       <FormError text={save.error} />
       <Field label="Track title" name="trackTitle" value={title} onValue={setTitle} maxLength={200} error={save.fields['track.title']} />
       <Field label="Artist" name="trackArtist" value={artist} onValue={setArtist} maxLength={200} error={save.fields['track.artist']} />
       <UploadField id="track-art" label="Artwork (optional)" accept="image/png,image/jpeg,image/gif,image/webp" onDone={setArt} />
-      <div class="row">
-        <Submit busy={save.busy}>{current.live ? 'Update now playing' : 'Go on air'}</Submit>
-        {current.live && (
-          <button type="button" class="secondary" disabled={save.busy} onClick={() => void save.run(false)}>
-            Go off air
+      {asking ? (
+        <div class="row wrap" role="group" aria-label="Confirm">
+          <span>{asking === 'take' ? `Replace ${otherName}'s show with yours?` : `End ${otherName}'s show for everyone?`}</span>
+          <button type="button" class={asking === 'end' ? 'danger' : ''} ref={confirm} disabled={save.busy} onClick={() => void save.run(asking === 'take')}>
+            {asking === 'take' ? `Yes, replace ${otherName}` : `Yes, end the show`}
           </button>
-        )}
-      </div>
+          <button type="button" class="secondary" onClick={() => setAsking(null)}>
+            Cancel
+          </button>
+        </div>
+      ) : (
+        <div class="row wrap">
+          <Submit busy={save.busy}>{other ? `Go on air (replaces ${otherName})` : current.live ? 'Update now playing' : 'Go on air'}</Submit>
+          {current.live && !other && (
+            <button type="button" class="secondary" disabled={save.busy} onClick={() => void save.run(false)}>
+              Go off air
+            </button>
+          )}
+          {other && allowed('moderator') && (
+            <button type="button" class="secondary" disabled={save.busy} onClick={() => setAsking('end')}>
+              End {otherName}'s show…
+            </button>
+          )}
+        </div>
+      )}
     </form>
   );
 }

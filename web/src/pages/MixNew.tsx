@@ -7,6 +7,8 @@ import { genres as allGenres } from '../music';
 import { navigate } from '../router';
 import type { Mix } from '../types';
 
+const noAudio = 'Upload the audio file first.';
+
 /** The creator's form: upload the audio and a cover, then publish. */
 export default function MixNew() {
   const [title, setTitle] = useState('');
@@ -15,7 +17,7 @@ export default function MixNew() {
   const [cover, setCover] = useState<Uploaded | null>(null);
   const [secs, setSecs] = useState(0);
   const publish = useAction(async () => {
-    if (!audio) throw new Error('Upload the audio file first.');
+    if (!audio) throw new Error(noAudio);
     const m = await api<Mix>('/api/mixes', {
       method: 'POST',
       body: { title, genres: picked, durationSec: secs, audioUrl: audio.url, coverUrl: cover?.url ?? '' },
@@ -26,6 +28,8 @@ export default function MixNew() {
     setAudio(u);
     setSecs(0);
     if (!u) return;
+    // That error is answered now.
+    if (publish.error === noAudio) publish.setError('');
     // The stored file is on this site: its length comes from its metadata.
     const a = new Audio();
     a.preload = 'metadata';

@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api';
 import { Avatar } from '../components/Avatar';
-import { useAction } from '../components/Form';
+import { ErrorText, useAction } from '../components/Form';
+import { rememberThread } from '../dms';
 import { fullDate, nameOf } from '../format';
 import { navigate } from '../router';
 import type { PageProps } from '../routes';
@@ -24,6 +25,7 @@ export default function Profile({ params }: PageProps) {
   }, [id]);
   const dm = useAction(async () => {
     const t = await api<Thread>('/api/messages/threads', { method: 'POST', body: { userId: id } });
+    rememberThread(t, me.value?.id ?? 0);
     navigate('/messages/' + t.id);
   });
   if (error)
@@ -57,7 +59,12 @@ export default function Profile({ params }: PageProps) {
           <a class="button secondary-link" href={'/wallet?to=' + p.id}>
             Send a tip
           </a>
-          {dm.error && <span class="error"> {dm.error}</span>}
+          {dm.error && (
+            <span class="error" role="alert">
+              {' '}
+              <ErrorText text={dm.error} />
+            </span>
+          )}
         </p>
       )}
     </section>

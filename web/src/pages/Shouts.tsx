@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, pageQuery } from '../api';
 import { Avatar } from '../components/Avatar';
 import { FormError, useAction } from '../components/Form';
+import { codePoints } from '../errors';
 import { fullDate, nameOf, when } from '../format';
 import { me } from '../session';
 import { Timeline } from '../timeline';
@@ -27,7 +28,10 @@ export default function Shouts() {
     return () => timeline.stop();
   }, [timeline]);
   const [text, setText] = useState('');
+  // The server counts characters (code points); maxLength would count UTF-16 units.
+  const left = maxShout - codePoints(text);
   const post = useAction(async () => {
+    if (left < 0) throw new Error(`A shout is at most ${maxShout} characters: remove ${-left}.`);
     const m = await api<Message>('/api/shouts', { method: 'POST', body: { body: text } });
     timeline.add(m);
     setText('');
@@ -46,10 +50,12 @@ export default function Shouts() {
         >
           <FormError text={post.error} />
           <label for="shout">What's happening?</label>
-          <textarea id="shout" rows={2} maxLength={maxShout} value={text} onInput={(e) => setText(e.currentTarget.value)} />
+          <textarea id="shout" rows={2} value={text} aria-describedby="shout-left" aria-invalid={left < 0 || undefined} onInput={(e) => setText(e.currentTarget.value)} />
           <div class="row">
-            <small class="muted">{maxShout - [...text].length} characters left</small>
-            <button type="submit" disabled={post.busy || !text.trim()}>
+            <small id="shout-left" class={left < 0 ? 'error' : 'muted'} data-testid="shout-left">
+              {left >= 0 ? `${left} characters left` : `${-left} characters too many`}
+            </small>
+            <button type="submit" disabled={post.busy || !text.trim() || left < 0}>
               Shout
             </button>
           </div>

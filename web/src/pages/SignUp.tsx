@@ -20,6 +20,14 @@ export default function SignUp() {
     await api<User>('/api/auth/signup-verification', { method: 'POST', body: { email: sentTo, code: code.trim() } });
     setVerified(true);
   });
+  // A wrong or expired code says "request a new one": here is where.
+  const [resent, setResent] = useState(false);
+  const resend = useAction(async () => {
+    setResent(false);
+    await api('/api/auth/signup-verification/resend', { method: 'POST', body: { email: sentTo } });
+    setResent(true);
+    setCode('');
+  });
 
   if (verified) {
     return (
@@ -42,7 +50,14 @@ export default function SignUp() {
         <form onSubmit={submit(verify.run)} noValidate>
           <FormError text={verify.error} />
           <Field label="Verification code" name="code" value={code} onValue={setCode} inputMode="numeric" autocomplete="one-time-code" error={verify.fields['code']} />
-          <Submit busy={verify.busy}>Verify</Submit>
+          <div class="row wrap">
+            <Submit busy={verify.busy}>Verify</Submit>
+            <button type="button" class="secondary" onClick={() => void resend.run()} disabled={resend.busy}>
+              Send a new code
+            </button>
+          </div>
+          {resent && <p role="status">A new code is on its way to {sentTo}.</p>}
+          <FormError text={resend.error} />
         </form>
         <p>
           You may also <a href="/sign-in">sign in</a> now and verify later: reading works before, posting after.

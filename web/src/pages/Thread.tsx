@@ -1,7 +1,7 @@
 import { useEffect, useMemo } from 'preact/hooks';
 import { api, pageQuery } from '../api';
 import { Chat } from '../components/Chat';
-import { refreshThreads, threads } from '../dms';
+import { refreshThreads, threadPartner, threads } from '../dms';
 import { nameOf } from '../format';
 import type { PageProps } from '../routes';
 import { me } from '../session';
@@ -41,16 +41,20 @@ export default function Thread({ params }: PageProps) {
     if (!threads.value) refreshThreads(0);
   }, []);
 
-  const t = threads.value?.find((x) => x.id === id);
-  const other = t?.with ?? timeline.items.value.find((m) => m.author.id !== uid)?.author;
-  const name = other ? nameOf(other) : 'conversation';
+  const closed = timeline.closed.value;
+  const other = closed ? undefined : (threadPartner(id, uid) ?? timeline.items.value.find((m) => m.author.id !== uid)?.author);
+  const name = other ? nameOf(other) : closed ? 'Conversation not found' : 'Conversation';
+  useEffect(() => {
+    if (other) document.title = nameOf(other) + ' · Plaza';
+  }, [other?.id]);
   return (
     <div class="page chat-page">
       <Chat
         timeline={timeline}
         room={'thread:' + id}
-        label={'Message ' + name}
+        label={other ? 'Message ' + name : 'Message'}
         maxLength={maxMessage}
+        closedText="This conversation does not exist, or you are not part of it."
         header={
           <>
             <p>

@@ -1,0 +1,1 @@
+import{a,J as r,G as i}from"./index-D-QZKRCg.js";function n(){return a("section",{class:"page narrow",children:[a("h1",{children:"Admin"}),a("ul",{class:"admin-index",children:r.filter(e=>i(e.access)).map(e=>a("li",{children:a("a",{href:e.href,children:e.label})},e.href))})]})}export{n as default};

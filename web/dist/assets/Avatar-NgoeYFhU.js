@@ -1,0 +1,1 @@
+import{a as i,f as l}from"./index-D-QZKRCg.js";function o({user:a,size:t=36}){const r="avatar s"+t;if(a.avatarUrl)return i("img",{class:r,src:a.avatarUrl,alt:"",width:t,height:t,loading:"lazy"});const n=l(a).charAt(0).toUpperCase();return i("span",{class:r+" hue"+a.id%6,"aria-hidden":"true",children:n})}export{o as A};

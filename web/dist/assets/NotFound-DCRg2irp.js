@@ -1,0 +1,1 @@
+import{a as n}from"./index-D-QZKRCg.js";function r(){return n("section",{class:"page narrow",children:[n("h1",{children:"Page not found"}),n("p",{children:"There is nothing at this address."}),n("p",{children:n("a",{href:"/channels",children:"Go to the channels"})})]})}export{r as default};
