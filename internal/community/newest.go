@@ -46,6 +46,9 @@ type newestPage struct {
 	loading  bool           // a load is under way
 	early    newestItems    // posts applied while it runs
 	pages    map[int][]byte // put together by limit, until the next change
+	// authors of kept's messages, for dropUser (a member whose last
+	// message fell off the page may stay until the next load).
+	authors map[int64]struct{}
 }
 
 // newestItems are messages with their JSON, index for index. The slices
@@ -154,6 +157,10 @@ func (n *newestPages) read(ctx context.Context, channelID int64, limit int, load
 	it = mergeNewest(it, early)
 	if np.gen == gen && n.chans[channelID] == np {
 		np.kept, np.loaded, np.loadedAt, np.pages = it, true, n.now(), map[int][]byte{}
+		np.authors = make(map[int64]struct{}, len(it.views))
+		for _, v := range it.views {
+			np.authors[v.Author.ID] = struct{}{}
+		}
 	}
 	return it.assemble(limit), it.views[:min(limit, len(it.views))], nil
 }
@@ -220,6 +227,7 @@ func (n *newestPages) add(v MessageView) {
 			encs:  append(make([][]byte, 0, len(np.kept.encs)+1), np.kept.encs...),
 		}
 		np.kept = mergeNewest(c, post)
+		np.authors[v.Author.ID] = struct{}{}
 		clear(np.pages)
 	}
 }
@@ -234,36 +242,75 @@ func (n *newestPages) drop(channelID int64) {
 	}
 }
 
-// dropUser forgets the pages that show user, whose name, picture or
-// level changed (their account's cache tag was invalidated: a level-up by
-// any award, a profile edit, a ban), and any page being loaded (the load
-// may have read the old ones); the others stay. Dropping every page
-// instead cost each busy channel a reload at every level-up anywhere: a
-// new member's first posts level them up within a few messages.
-func (n *newestPages) dropUser(user int64) {
+// shows reports whether a kept page shows user, or a page is being
+// loaded (which may come to show them).
+func (n *newestPages) shows(user int64) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for id, np := range n.chans {
-		if np.loading || shows(np.kept.views, user) {
-			n.forget(id, np)
-		}
-	}
-}
-
-// shows reports whether views show user as an author.
-func shows(views []MessageView, user int64) bool {
-	for _, v := range views {
-		if v.Author.ID == user {
+	for _, np := range n.chans {
+		if _, shown := np.authors[user]; shown || np.loading {
 			return true
 		}
 	}
 	return false
 }
 
+// setAuthor shows a, an author whose account just changed (a level
+// reached by any award, a profile edit), beside their messages in every
+// kept page: those messages are encoded again, the page's other
+// messages are kept as they are. A page being loaded is dropped instead
+// (the load may have read the old author). Reloading each page that shows
+// them instead (dropUser) made every new member's first post, whose
+// achievement levels them up, cost their channel's next reader a reload.
+func (n *newestPages) setAuthor(a Author) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for id, np := range n.chans {
+		if np.loading {
+			n.forget(id, np)
+			continue
+		}
+		if _, shown := np.authors[a.ID]; !shown {
+			continue
+		}
+		// Copies: a reader may still be using the old slices.
+		c := newestItems{views: slices.Clone(np.kept.views), encs: slices.Clone(np.kept.encs)}
+		for i := range c.views {
+			if c.views[i].Author.ID != a.ID || c.views[i].Author == a {
+				continue
+			}
+			c.views[i].Author = a
+			enc, err := n.encode(c.views[i])
+			if err != nil {
+				n.forget(id, np) // the next read loads it and reports what does not encode
+				break
+			}
+			c.encs[i] = enc
+		}
+		if n.chans[id] == np && np.loaded {
+			np.kept = c
+			clear(np.pages)
+		}
+	}
+}
+
+// dropUser forgets the pages that show user and any page being loaded
+// (for a change to them that setAuthor cannot show: their account did
+// not load).
+func (n *newestPages) dropUser(user int64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for id, np := range n.chans {
+		if _, shown := np.authors[user]; shown || np.loading {
+			n.forget(id, np)
+		}
+	}
+}
+
 // forget is drop with n.mu held.
 func (n *newestPages) forget(channelID int64, np *newestPage) {
 	np.gen++
-	np.kept, np.loaded, np.pages = newestItems{}, false, nil
+	np.kept, np.loaded, np.pages, np.authors = newestItems{}, false, nil, nil
 	if !np.loading {
 		delete(n.chans, channelID)
 	}

@@ -144,9 +144,11 @@ func BenchmarkNewestPostThenRead(b *testing.B) {
 	}
 }
 
-// TestNewestAuthorChangeKeepsOtherPages: a change to an author forgets
-// only the pages that show them; pages without them stay in memory and are
-// not loaded again.
+// TestNewestAuthorChangeKeepsOtherPages: a change to an author is shown
+// in the pages that show them without loading any page again (their
+// messages encoded anew, the page's bytes those of a fresh encoding);
+// pages without them are untouched; dropUser forgets only the pages that
+// show them.
 func TestNewestAuthorChangeKeepsOtherPages(t *testing.T) {
 	n := newNewestPages(time.Now)
 	ctx := context.Background()
@@ -160,24 +162,48 @@ func TestNewestAuthorChangeKeepsOtherPages(t *testing.T) {
 		3: {msg(3, 32, 9, 3), msg(3, 31, 42, 2)}, // 42's, below another's
 	}
 	loads := map[int64]int{}
-	read := func(ch int64) {
+	read := func(ch int64) ([]byte, []MessageView) {
 		t.Helper()
-		_, views, err := n.read(ctx, ch, 50, func(ctx context.Context) ([]MessageView, error) {
+		b, views, err := n.read(ctx, ch, 50, func(ctx context.Context) ([]MessageView, error) {
 			loads[ch]++
 			return loadOf(pages[ch])(ctx)
 		})
 		if err != nil || len(views) != len(pages[ch]) {
 			t.Fatalf("channel %d: %d views (%v), want %d", ch, len(views), err, len(pages[ch]))
 		}
+		return b, views
 	}
 	for ch := range pages {
 		read(ch)
+	}
+	_, before := read(2)
+	renamed := Author{ID: 42, Username: "u42", DisplayName: "Forty-Two", Level: 3}
+	n.setAuthor(renamed)
+	for ch, views := range pages {
+		b, got := read(ch)
+		for i := range views {
+			if views[i].Author.ID == 42 {
+				views[i].Author = renamed
+			}
+		}
+		if want, _ := encodeNewest(views, 50); string(b) != string(want) {
+			t.Errorf("channel %d after the change:\n%s\nwant\n%s", ch, b, want)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(views) {
+			t.Errorf("channel %d views %v, want %v", ch, got, views)
+		}
+	}
+	if _, after := read(2); &after[0] != &before[0] {
+		t.Error("the page without 42 was rebuilt")
+	}
+	if want := map[int64]int{1: 1, 2: 1, 3: 1}; fmt.Sprint(loads) != fmt.Sprint(want) {
+		t.Errorf("loads per channel %v, want %v (none loaded again)", loads, want)
 	}
 	n.dropUser(42)
 	for ch := range pages {
 		read(ch)
 	}
 	if want := map[int64]int{1: 2, 2: 1, 3: 2}; fmt.Sprint(loads) != fmt.Sprint(want) {
-		t.Errorf("loads per channel %v, want %v (only the pages showing 42 loaded again)", loads, want)
+		t.Errorf("loads per channel after dropUser %v, want %v (only the pages showing 42 loaded again)", loads, want)
 	}
 }

@@ -141,11 +141,11 @@ func NewService(d Deps) (*Service, error) {
 		svc.newest = newNewestPages(d.Now)
 		// A change to an account (a level reached by any award, a
 		// profile edit, a ban) invalidates its tag: the pages that show
-		// that author go with it.
+		// that author follow it.
 		if h, ok := d.Cache.(interface{ OnTagInvalidated(func(string)) }); ok {
 			h.OnTagInvalidated(func(tag string) {
 				if id, ok := account.AccountOfTag(tag); ok {
-					svc.newest.dropUser(id)
+					svc.authorChanged(id)
 				}
 			})
 		}
@@ -236,6 +236,25 @@ func ParsePage(before, limit string) (Page, error) {
 		p.Limit = min(n, MaxLimit)
 	}
 	return p, fe.Err()
+}
+
+// authorChanged brings the newest pages that show user up to date with
+// their account, which just changed and committed: their messages there
+// show them as the account is now. It runs on the goroutine that
+// invalidated the account's cache tag, after the local tier dropped the
+// user's cached row, so the author is read afresh. Should that read
+// fail, the pages that show them are dropped.
+func (s *Service) authorChanged(user int64) {
+	if !s.newest.shows(user) {
+		return
+	}
+	authors, err := s.authors(context.Background(), []int64{user})
+	a, ok := authors[user]
+	if err != nil || !ok {
+		s.newest.dropUser(user)
+		return
+	}
+	s.newest.setAuthor(a)
 }
 
 // authors loads the users behind ids in one query.
