@@ -17,10 +17,10 @@ import (
 // It holds this instance's writes only, so it is used when the cache is
 // in-process (one instance); with Redis the cached page is shared and
 // invalidated across instances as before. A page is dropped by any other
-// change to its messages (edit, delete, reaction) and by a change to one
-// of its authors (dropUser: their account's cache tag invalidated), and
-// reloaded after maxAge (what another instance without Redis may leave
-// stale, as the short cache tier did).
+// change to its messages (edit, delete, reaction), shows a change to one
+// of its authors at once (setAuthor: their account's cache tag was
+// invalidated), and is reloaded after maxAge (what another instance
+// without Redis may leave stale, as the short cache tier did).
 //
 // Exact under concurrent posts: the page is ordered by id, whatever order
 // the posts' commits are applied in, and a post applied while the page is
@@ -46,8 +46,8 @@ type newestPage struct {
 	loading  bool           // a load is under way
 	early    newestItems    // posts applied while it runs
 	pages    map[int][]byte // put together by limit, until the next change
-	// authors of kept's messages, for dropUser (a member whose last
-	// message fell off the page may stay until the next load).
+	// authors of kept's messages, for setAuthor and dropUser (a member
+	// whose last message fell off the page may stay until the next load).
 	authors map[int64]struct{}
 }
 
