@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 )
@@ -205,5 +206,73 @@ func TestNewestAuthorChangeKeepsOtherPages(t *testing.T) {
 	}
 	if want := map[int64]int{1: 2, 2: 1, 3: 2}; fmt.Sprint(loads) != fmt.Sprint(want) {
 		t.Errorf("loads per channel after dropUser %v, want %v (only the pages showing 42 loaded again)", loads, want)
+	}
+}
+
+// TestNewestAuthorChangesRaceWithPosts: author changes applied while
+// posts by that author and others are added and the page is read leave
+// the page exact: in id order, every post in it once, and after the last
+// change every message of the author showing them as they are, the bytes
+// those of the whole page encoded afresh.
+func TestNewestAuthorChangesRaceWithPosts(t *testing.T) {
+	n := newNewestPages(time.Now)
+	ctx := context.Background()
+	at := func(level int) Author { return Author{ID: 42, Username: "u42", Level: level} }
+	msg := func(id, author int64) MessageView {
+		a := Author{ID: author, Username: fmt.Sprint("u", author), Level: 1}
+		if author == 42 {
+			a = at(1)
+		}
+		return MessageView{ID: id, ChannelID: 5, Body: fmt.Sprint("m", id), CreatedAt: time.Unix(id, 0).UTC(), Author: a, Reactions: []ReactionCount{}}
+	}
+	if _, _, err := n.read(ctx, 5, 50, loadOf([]MessageView{msg(2, 42), msg(1, 7)})); err != nil {
+		t.Fatal(err)
+	}
+	const posts = 40
+	var wg sync.WaitGroup
+	for i := range posts {
+		wg.Go(func() { n.add(msg(int64(10+i), int64(42-35*(i%2)))) }) // 42 and 7 in turn
+	}
+	for level := 2; level <= 6; level++ {
+		wg.Go(func() { n.setAuthor(at(level)) })
+	}
+	for range 8 {
+		wg.Go(func() {
+			_, views, err := n.read(ctx, 5, 50, nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for i := 1; i < len(views); i++ {
+				if views[i].ID >= views[i-1].ID {
+					t.Errorf("page out of order: %d after %d", views[i].ID, views[i-1].ID)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	n.setAuthor(at(9))
+	b, views, err := n.read(ctx, 5, MaxLimit, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(views) != posts+2 {
+		t.Fatalf("%d messages on the page, want %d", len(views), posts+2)
+	}
+	want := make([]MessageView, 0, posts+2)
+	for id := int64(10 + posts - 1); id >= 10; id-- {
+		want = append(want, msg(id, int64(42-35*((id-10)%2))))
+	}
+	want = append(want, msg(2, 42), msg(1, 7))
+	for i := range want {
+		if want[i].Author.ID == 42 {
+			want[i].Author = at(9)
+		}
+	}
+	if fmt.Sprint(views) != fmt.Sprint(want) {
+		t.Fatalf("page after the last change:\n%v\nwant\n%v", views, want)
+	}
+	if enc, _ := encodeNewest(want, MaxLimit); string(b) != string(enc) {
+		t.Fatalf("page bytes differ from the page encoded whole:\n%s\nwant\n%s", b, enc)
 	}
 }
