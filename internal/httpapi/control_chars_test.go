@@ -1,8 +1,10 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/plazahq/plaza/internal/sqldb"
@@ -119,5 +121,52 @@ func TestNullBodyRefused(t *testing.T) {
 		}
 		e.must(422, e.do("GET", "/api/admin/contact-messages?unread=maybe", nil, adminTok))
 		e.must(200, e.do("GET", "/api/admin/contact-messages?unread=true", nil, adminTok))
+	})
+}
+
+// TestReactionsRacingARemoval: reactions sent while a moderator removes
+// the message either come before the removal, which takes back the XP
+// they earned its author, or are refused (404): the message's net XP is 0
+// after each round.
+func TestReactionsRacingARemoval(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db, withEnv("PLAZA_RATE_API", "off"), withEnv("PLAZA_RATE_STRICT", "off"))
+		adminTok, _ := e.admin("chief")
+		modTok := e.modUser(adminTok, "mona")
+		authorTok, author := e.signup("poster")
+		var fans []string
+		for i := range 8 {
+			tok, _ := e.signup(fmt.Sprint("fan", i))
+			fans = append(fans, tok)
+		}
+		var ch channel
+		e.must(201, e.do("POST", "/api/community/channels", map[string]any{"name": "Race"}, adminTok)).json(&ch)
+		for round := range 4 {
+			var m struct{ ID int64 }
+			e.must(201, e.do("POST", fmt.Sprintf("/api/community/channels/%d/messages", ch.ID), map[string]string{"body": fmt.Sprint("round ", round)}, authorTok)).json(&m)
+			var r struct{ ID int64 }
+			e.must(201, e.do("POST", "/api/reports", map[string]any{"targetKind": "message", "targetId": m.ID, "reason": "spam"}, fans[0])).json(&r)
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				e.must(200, e.do("POST", fmt.Sprintf("/api/admin/reports/%d/resolve", r.ID), map[string]string{"action": "remove"}, modTok))
+			})
+			for _, tok := range fans {
+				wg.Go(func() {
+					if r := e.do("PUT", fmt.Sprintf("/api/community/messages/%d/reactions/%%F0%%9F%%94%%A5", m.ID), nil, tok); r.status != 200 && r.status != 404 {
+						t.Errorf("reaction: %d %s", r.status, r.body)
+					}
+				})
+			}
+			wg.Wait()
+			ref := fmt.Sprintf("message:%d", m.ID)
+			var net int64
+			if err := db.Write().QueryRow(context.Background(), []any{&net}, `SELECT COALESCE(SUM(amount), 0) FROM xp_events WHERE user_id = ? AND (ref = ? OR ref LIKE ?)`,
+				author.ID, ref, ref+":%"); err != nil {
+				t.Fatal(err)
+			}
+			if net != 0 {
+				t.Fatalf("round %d: the removed message still earns its author %d XP", round, net)
+			}
+		}
 	})
 }

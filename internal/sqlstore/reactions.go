@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/sqldb"
@@ -18,6 +19,11 @@ func (s *Community) React(ctx context.Context, r community.Reaction, on bool) (c
 	ok = ok && on
 	err := s.db.Write().Tx(ctx, func(tx *sql.Tx) error {
 		ch = community.ReactionChange{}
+		if on {
+			if err := liveItemTx(ctx, tx, s.db, r.Kind, r.ItemID); err != nil {
+				return err
+			}
+		}
 		var held Held
 		if ok { // before the insert's foreign-key lock on the reactor: see LockTx
 			var err error
@@ -52,6 +58,28 @@ func (s *Community) React(ctx context.Context, r community.Reaction, on bool) (c
 			string(r.Kind), r.ItemID, r.Emoji).Scan(&ch.Count)
 	})
 	return ch, err
+}
+
+// liveItemTx checks in tx that the item reacted to is still there (a
+// message not deleted, a shout not removed), locking its row on MySQL:
+// its deletion or a moderator's removal, which lock the same row first,
+// then either comes after the reaction (and a removal takes back the XP
+// it earned) or before it (and the reaction is refused). Checked only
+// before the transaction, a reaction racing a removal was stored, earned
+// its author XP the removal never took back, and was announced after the
+// deletion. The item's row is locked before its author's, as a removal
+// does.
+func liveItemTx(ctx context.Context, tx *sql.Tx, db *sqldb.DB, kind community.ItemKind, id int64) error {
+	q := `SELECT 1 FROM messages WHERE id = ? AND deleted_at IS NULL`
+	if kind == community.KindShout {
+		q = `SELECT 1 FROM shouts WHERE id = ?`
+	}
+	var one int
+	err := tx.QueryRowContext(ctx, q+forUpdate(db), id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound(string(kind))
+	}
+	return err
 }
 
 func itemArgs(kind community.ItemKind, ids []int64, first ...any) []any {

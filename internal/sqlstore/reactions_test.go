@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/plazahq/plaza/internal/account"
+	"github.com/plazahq/plaza/internal/apperr"
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/gamification"
 	"github.com/plazahq/plaza/internal/sqldb"
@@ -195,6 +196,59 @@ func TestXPLedgerPages(t *testing.T) {
 		}
 		if _, err := xp.Ledger(ctx, u.ID+1000, 0, 3); err == nil {
 			t.Fatal("ledger of a missing user")
+		}
+	})
+}
+
+// TestReactionToDeletedItemRefused: the store refuses, in the reaction's
+// own transaction, a reaction to a message deleted or a shout removed
+// after the caller looked: no row, no XP. Taking one off stays harmless.
+func TestReactionToDeletedItemRefused(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+		accounts := sqlstore.NewAccounts(db)
+		var ids []int64
+		for i := range 2 {
+			u, err := accounts.CreateUser(ctx, account.NewUser{Email: fmt.Sprintf("d%d@example.com", i), Username: fmt.Sprintf("deleted_%d", i),
+				PasswordHash: "h", Role: account.RoleUser}, nil, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, u.ID)
+		}
+		author, reactor := ids[0], ids[1]
+		comm := sqlstore.NewCommunity(db, nil, gamification.DefaultRules)
+		ch, err := comm.CreateChannel(ctx, community.Channel{Slug: "d", Name: "D", CreatedAt: now}, author)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := comm.PostMessage(ctx, community.Message{ChannelID: ch.ID, SenderID: author, Body: "soon gone", CreatedAt: now}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := comm.DeleteMessage(ctx, m.ID, now); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := xpOf(t, db, author)
+		for _, item := range []struct {
+			kind community.ItemKind
+			id   int64
+		}{{community.KindMessage, m.ID}, {community.KindShout, 1 << 40}} {
+			r := community.Reaction{Kind: item.kind, ItemID: item.id, Author: author, UserID: reactor, Emoji: "👍", CreatedAt: now}
+			if c, err := comm.React(ctx, r, true); !apperr.Is(err, apperr.NotFound) || c.Changed {
+				t.Fatalf("%s: reacting to a gone item: %+v %v, want not found", item.kind, c, err)
+			}
+			if c, err := comm.React(ctx, r, false); err != nil || c.Changed {
+				t.Fatalf("%s: taking a reaction off a gone item: %+v %v", item.kind, c, err)
+			}
+		}
+		var rows int
+		if err := db.Write().QueryRow(ctx, []any{&rows}, `SELECT COUNT(*) FROM reactions`); err != nil {
+			t.Fatal(err)
+		}
+		if after, _ := xpOf(t, db, author); after != before || rows != 0 {
+			t.Fatalf("xp %d -> %d, %d reactions stored", before, after, rows)
 		}
 	})
 }
