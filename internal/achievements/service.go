@@ -140,9 +140,13 @@ func (s *Service) Announce(ctx context.Context, g Granted) {
 	for i, o := range g.Collectibles {
 		owned[i] = s.ownedView(o)
 	}
+	a := s.achievementView(g.Achievement)
+	if counts, err := s.awardedCounts(ctx); err == nil { // as GET /api/achievements lists it
+		a.AwardedCount = max(counts[a.ID], 1) // this award, should the counts predate it
+	}
 	room := account.UserRoom(g.UserID)
 	if err := s.Publisher.Publish(ctx, room, "achievement.awarded", map[string]any{
-		"achievement": s.achievementView(g.Achievement), "awardedAt": g.AwardedAt, "xpAwarded": g.XP.Awarded, "collectibles": owned,
+		"achievement": a, "awardedAt": g.AwardedAt, "xpAwarded": g.XP.Awarded, "collectibles": owned,
 	}); err != nil {
 		s.Log.Warn("achievement.awarded not published", "user", g.UserID, "err", err)
 	}
@@ -191,7 +195,24 @@ func (s *Service) Catalog(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	counts, err := s.Cache.Get(ctx, cache.Medium, keyCounts, "", func(ctx context.Context) ([]byte, error) {
+	byID, err := s.awardedCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out list[Achievement]
+	if err := json.Unmarshal(defs, &out.Items); err != nil {
+		return nil, err
+	}
+	for i := range out.Items {
+		out.Items[i].AwardedCount = byID[out.Items[i].ID]
+	}
+	return json.Marshal(out)
+}
+
+// awardedCounts is how many users hold each achievement, from the medium
+// tier (so it lags by up to its TTL).
+func (s *Service) awardedCounts(ctx context.Context) (map[int64]int64, error) {
+	b, err := s.Cache.Get(ctx, cache.Medium, keyCounts, "", func(ctx context.Context) ([]byte, error) {
 		c, err := s.Store.AwardedCounts(ctx)
 		if err != nil {
 			return nil, err
@@ -201,18 +222,8 @@ func (s *Service) Catalog(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out list[Achievement]
 	var byID map[int64]int64
-	if err := json.Unmarshal(defs, &out.Items); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(counts, &byID); err != nil {
-		return nil, err
-	}
-	for i := range out.Items {
-		out.Items[i].AwardedCount = byID[out.Items[i].ID]
-	}
-	return json.Marshal(out)
+	return byID, json.Unmarshal(b, &byID)
 }
 
 // UserAchievements is GET /api/users/{id}/achievements's body.

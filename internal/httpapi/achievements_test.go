@@ -66,7 +66,8 @@ func TestAchievementsAndCollectibles(t *testing.T) {
 			if err := json.Unmarshal(f.Data, &d); err != nil {
 				t.Fatal(err)
 			}
-			if d.Achievement.ID != first.ID || d.XPAwarded != first.XP || len(d.Collectibles) != 1 || d.Collectibles[0].Serial != 1 {
+			if d.Achievement.ID != first.ID || d.XPAwarded != first.XP || len(d.Collectibles) != 1 || d.Collectibles[0].Serial != 1 ||
+				d.Achievement.AwardedCount != 1 { // as the catalog lists it, this award counted
 				t.Fatalf("achievement.awarded %s", f.Data)
 			}
 			break
