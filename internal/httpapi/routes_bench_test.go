@@ -118,4 +118,11 @@ func BenchmarkChannelRoutes(b *testing.B) {
 	run("GET user profile", func() { do("GET", profile, nil) })
 	run("POST open thread", func() { do("POST", "/api/messages/threads", map[string]int64{"userId": peer.ID}) })
 	run("POST thread message", func() { do("POST", threadMsgs, post) })
+	var first struct{ Items []struct{ ID int64 } }
+	json.Unmarshal(do("GET", msgs+"?limit=1", nil).Body.Bytes(), &first)
+	reaction := fmt.Sprintf("/api/community/messages/%d/reactions/%%F0%%9F%%94%%A5", first.Items[0].ID)
+	run("PUT and DELETE reaction", func() {
+		do("PUT", reaction, nil)
+		do("DELETE", reaction, nil)
+	})
 }
