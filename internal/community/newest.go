@@ -270,8 +270,8 @@ func (n *newestPages) setAuthor(a Author) {
 			n.forget(id, np)
 			continue
 		}
-		if _, shown := np.authors[a.ID]; !shown {
-			continue
+		if _, shown := np.authors[a.ID]; !shown || !showsOther(np.kept.views, a) {
+			continue // nothing shown changed (a session touched, a password changed)
 		}
 		// Copies: a reader may still be using the old slices.
 		c := newestItems{views: slices.Clone(np.kept.views), encs: slices.Clone(np.kept.encs)}
@@ -292,6 +292,16 @@ func (n *newestPages) setAuthor(a Author) {
 			clear(np.pages)
 		}
 	}
+}
+
+// showsOther reports whether views show a's author otherwise than as a.
+func showsOther(views []MessageView, a Author) bool {
+	for _, v := range views {
+		if v.Author.ID == a.ID && v.Author != a {
+			return true
+		}
+	}
+	return false
 }
 
 // dropUser forgets the pages that show user and any page being loaded

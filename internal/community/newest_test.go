@@ -200,6 +200,11 @@ func TestNewestAuthorChangeKeepsOtherPages(t *testing.T) {
 	if want := map[int64]int{1: 1, 2: 1, 3: 1}; fmt.Sprint(loads) != fmt.Sprint(want) {
 		t.Errorf("loads per channel %v, want %v (none loaded again)", loads, want)
 	}
+	_, kept := read(1)
+	n.setAuthor(renamed) // as shown already (a session touched): nothing to do
+	if _, again := read(1); &again[0] != &kept[0] {
+		t.Error("a change that changes nothing shown rebuilt the page")
+	}
 	n.dropUser(42)
 	for ch := range pages {
 		read(ch)
