@@ -250,7 +250,13 @@ func TestGroupRunsBatchesAtOnce(t *testing.T) {
 			}
 		})
 	}()
-	<-entered
+	select { // the first call may fail before it enters: say how, rather than wait for ever
+	case <-entered:
+	case err := <-first:
+		t.Fatalf("the first call ended before the second ran: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("the first call never entered its transaction")
+	}
 	err := g.Tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT INTO group_runners (id) VALUES (2)`)
 		return err
