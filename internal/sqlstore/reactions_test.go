@@ -207,16 +207,7 @@ func TestReactionToDeletedItemRefused(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-		accounts := sqlstore.NewAccounts(db)
-		var ids []int64
-		for i := range 2 {
-			u, err := accounts.CreateUser(ctx, account.NewUser{Email: fmt.Sprintf("d%d@example.com", i), Username: fmt.Sprintf("deleted_%d", i),
-				PasswordHash: "h", Role: account.RoleUser}, nil, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids = append(ids, u.ID)
-		}
+		ids := mkUsers(t, db, "deleted", 2)
 		author, reactor := ids[0], ids[1]
 		comm := sqlstore.NewCommunity(db, nil, gamification.DefaultRules)
 		ch, err := comm.CreateChannel(ctx, community.Channel{Slug: "d", Name: "D", CreatedAt: now}, author)
