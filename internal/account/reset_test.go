@@ -3,14 +3,12 @@ package account_test
 import (
 	"context"
 	"database/sql"
-	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/plazahq/plaza/internal/account"
 	"github.com/plazahq/plaza/internal/app"
-	"github.com/plazahq/plaza/internal/config"
-	"github.com/plazahq/plaza/internal/mail"
+	"github.com/plazahq/plaza/internal/app/apptest"
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
 )
@@ -19,23 +17,7 @@ import (
 // workers: what a request enqueues stays in the queue for the test to see.
 func newApp(t testing.TB, db *sqldb.DB) *app.App {
 	t.Helper()
-	dir := t.TempDir()
-	log := sqldbtest.Quiet()
-	box, err := mail.NewMailbox(filepath.Join(dir, "mail"), "Plaza <no-reply@test>", log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.FromEnv(func(k string) string {
-		return map[string]string{"PLAZA_DATA_DIR": dir, "PLAZA_JOB_WORKERS": "0"}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(context.Background(), app.Options{Config: cfg, DB: db, Mailer: box, Log: log,
-		HashParams: account.HashParams{Memory: 64, Time: 1, Threads: 1}, ManualRollups: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := apptest.New(t, db)
 	if _, err := a.Accounts.CreateAdmin(context.Background(), account.RegisterInput{Email: "known@example.com", Username: "known", Password: "correct horse battery"}); err != nil {
 		t.Fatal(err)
 	}

@@ -9,11 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/plazahq/plaza/internal/account"
-	"github.com/plazahq/plaza/internal/app"
-	"github.com/plazahq/plaza/internal/config"
+	"github.com/plazahq/plaza/internal/app/apptest"
 	"github.com/plazahq/plaza/internal/demo"
-	"github.com/plazahq/plaza/internal/mail"
 	"github.com/plazahq/plaza/internal/media"
 	"github.com/plazahq/plaza/internal/sqldb"
 	"github.com/plazahq/plaza/internal/sqldb/sqldbtest"
@@ -23,23 +20,7 @@ import (
 // seed enqueues waits for a server) and seeds db.
 func seed(t *testing.T, db *sqldb.DB) *demo.Env {
 	t.Helper()
-	dir := t.TempDir()
-	log := sqldbtest.Quiet()
-	box, err := mail.NewMailbox(filepath.Join(dir, "mail"), "Plaza <no-reply@test>", log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.FromEnv(func(k string) string {
-		return map[string]string{"PLAZA_DATA_DIR": dir, "PLAZA_JOB_WORKERS": "0"}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(context.Background(), app.Options{Config: cfg, DB: db, Mailer: box, Log: log,
-		HashParams: account.HashParams{Memory: 64, Time: 1, Threads: 1}, ManualRollups: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := apptest.New(t, db)
 	e := &demo.Env{App: a, DB: db}
 	if err := demo.Run(context.Background(), e, false); err != nil {
 		t.Fatal(err)
