@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/plazahq/plaza/internal/community"
 	"github.com/plazahq/plaza/internal/sqldb"
@@ -234,6 +235,56 @@ func TestNewestPageFollowsItsAuthors(t *testing.T) {
 		e.must(201, e.do("POST", path, map[string]string{"body": "again"}, aliceTok)).json(&m)
 		if m.Author.Level != me.Level {
 			t.Fatalf("her next post shows level %d from her cached session, want %d", m.Author.Level, me.Level)
+		}
+	})
+}
+
+// TestNewestPageShowsFirstPostAtTheLevelItsAwardReached: a member's first
+// post earns the first-message achievement, whose XP moves them up a
+// level (in the post's own transaction on SQLite, from the queue on
+// MySQL). The channel's newest page, kept in memory since an earlier
+// read, shows that post at the level the member has now, as a fresh
+// load of the page does, not at the level their session had before.
+func TestNewestPageShowsFirstPostAtTheLevelItsAwardReached(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db, withEnv("PLAZA_RATE_API", "off"), withEnv("PLAZA_TEST_ACHIEVEMENT_RULES", "on"))
+		adminTok, _ := e.admin("host")
+		var ch channel
+		e.must(201, e.do("POST", "/api/community/channels", map[string]any{"name": "Welcome"}, adminTok)).json(&ch)
+		path := fmt.Sprintf("/api/community/channels/%d/messages", ch.ID)
+		e.must(201, e.do("POST", path, map[string]string{"body": "welcome all"}, adminTok))
+		e.must(200, e.do("GET", path, nil, adminTok)) // the page is kept from now on
+		newTok, newbie := e.signup("newbie")
+		var first struct{ ID int64 }
+		e.must(201, e.do("POST", path, map[string]string{"body": "hi, I am new"}, newTok)).json(&first)
+		shown := func() (page, me int) {
+			var l struct {
+				Items []struct {
+					ID     int64
+					Author struct{ ID, Level int64 }
+				}
+			}
+			e.must(200, e.do("GET", path, nil, adminTok)).json(&l)
+			var u struct{ Level int }
+			e.must(200, e.do("GET", fmt.Sprintf("/api/users/%d", newbie.ID), nil, adminTok)).json(&u)
+			for _, m := range l.Items {
+				if m.ID == first.ID {
+					return int(m.Author.Level), u.Level
+				}
+			}
+			t.Fatalf("first post %d not on the page", first.ID)
+			return 0, 0
+		}
+		deadline := time.Now().Add(5 * time.Second) // MySQL awards from the queue
+		for {
+			page, me := shown()
+			if page == me && me > 1 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the newest page shows the first post at level %d; its author is at level %d", page, me)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	})
 }

@@ -115,8 +115,8 @@ func TestFirstPostChecksInItsTransaction(t *testing.T) {
 		if len(got) != 1 || got[0].Achievement.ID != e.first.ID || got[0].XP.Awarded != e.first.XP || len(got[0].Collectibles) != 1 {
 			t.Fatalf("announced %+v after a first post, want the first-message achievement once with %d XP and its collectible", got, e.first.XP)
 		}
-		if !got[0].XP.LeveledUp() {
-			t.Errorf("the award was announced without the level-up it made %+v", got[0].XP)
+		if got[0].XP.LeveledUp() {
+			t.Errorf("the award was announced with a level-up %+v: the post's result announces it", got[0].XP)
 		}
 		if len(held) != 1 || held[0].Achievement.ID != e.first.ID {
 			t.Fatalf("user holds %+v, want the first-message achievement", held)
@@ -128,11 +128,12 @@ func TestFirstPostChecksInItsTransaction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The post's own XP (1) left its author at level 1: its result is
-		// its own, and the award (5 more: level 2) announced the level-up.
-		if want := user.XP - e.first.XP; res.XP != want || res.LeveledUp() || got[0].XP.XP != user.XP || got[0].XP.Level != user.Level {
-			t.Fatalf("post's result %+v, the award's %+v; the user has %d XP at level %d; want the post's own %d XP and the award to reach the user's",
-				res, got[0].XP, user.XP, user.Level, want)
+		// The post's own XP (1) left its author at level 1, the award (5
+		// more) took them to level 2: the post's result carries both, so
+		// the message is shown at level 2 and its level.up follows it.
+		if res.XP != user.XP || res.Level != user.Level || res.PrevLevel != 1 || res.Awarded != 1+e.first.XP || user.Level != 2 {
+			t.Fatalf("post's result %+v; the user has %d XP at level %d; want the result to reach the user's from level 1, %d added",
+				res, user.XP, user.Level, 1+e.first.XP)
 		}
 		e.post(t, u, now.Add(100*time.Millisecond)) // within the window of that check: queued for its end
 		if n, m := queuedChecks(t, q, u), len(e.announced(u)); n != 1 || m != 1 {
@@ -177,8 +178,8 @@ func TestFirstPostsInlineShareALimitedSupply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := results[i].XP + e.first.XP; user.XP != want {
-			t.Errorf("user %d: xp %d, want the post's %d + the achievement's %d", u, user.XP, results[i].XP, e.first.XP)
+		if r := results[i]; user.XP != r.XP || r.Awarded != 1+e.first.XP {
+			t.Errorf("user %d: xp %d, the post's result %+v; want it to carry the post's 1 and the achievement's %d", u, user.XP, r, e.first.XP)
 		}
 	}
 	if len(serials) != 5 {

@@ -43,13 +43,12 @@ type inlineChecks struct {
 // check: on SQLite the check's job (its insert, claim and completion) and
 // the award's own transaction cost more than the check itself, and nearly
 // every post of a new member makes one. awarded is called with each award
-// after the post's commit (achievements.Service.Announce); when the post
-// itself levels its author up, its XP result carries the level the awards
-// reached (announce). Later posts in the window, and every other write
-// that may meet a rule, still queue their check. Only SQLite takes it: on
-// MySQL the award's locks (the user's achievements, a collectible's
-// supply) would be held by a batch of posts, whose users it locks in
-// arrival order.
+// after the post's commit (achievements.Service.Announce), and the post's
+// XP result carries the level the awards reached (announce). Later posts
+// in the window, and every other write that may meet a rule, still queue
+// their check. Only SQLite takes it: on MySQL the award's locks (the
+// user's achievements, a collectible's supply) would be held by a batch
+// of posts, whose users it locks in arrival order.
 func (s *Community) CheckInline(a *Achievements, awarded func(context.Context, achievements.Granted)) {
 	if s.db.Dialect != sqldb.SQLite || a == nil || awarded == nil {
 		return
@@ -279,26 +278,27 @@ func (s *Community) PostMessage(ctx context.Context, m community.Message, mentio
 }
 
 // announce calls the awarded hook with each award a post's inline check
-// made, once the post has committed, and returns the post's XP result.
-// When the post's own XP moved its author up a level, the caller
-// announces that after the message (community.Service.Post publishes
-// level.up, and drops the pages that show the author's level): then the
-// result carries the awards' XP too (what they added, the user's total
-// and level after them) and the awards are announced without a level-up
-// of their own, so the level they reached is announced once, last, and
-// never followed by a lower one. Otherwise the result is the post's own
-// and an award announces the level it reached, as a queued check's does.
+// made, once the post has committed, and returns the post's XP result
+// with the awards' XP folded in: what they added, the user's total and
+// level after them, the level before the post. The post is shown with
+// that result (community.Service.Post: the message's author, the page it
+// joins, one level.up after the message), so the awards are announced
+// without a level-up of their own. Left to the awards, the level-up of a
+// first post was announced before the message, which then showed its
+// author at the level before the award, in the newest page too, where
+// nothing changed it again (the page learns of author changes only for
+// the messages it holds).
 func (c *inlineChecks) announce(ctx context.Context, post gamification.Result, granted []achievements.Granted) gamification.Result {
 	out := post
-	fold := post.LeveledUp()
 	for _, g := range granted {
-		if fold {
-			out.Awarded += g.XP.Awarded
-			if g.XP.Awarded != 0 {
-				out.XP, out.Level = g.XP.XP, g.XP.Level
+		if g.XP.Awarded != 0 {
+			if out.Level == 0 { // the post itself awarded nothing: the level before is the award's
+				out.PrevLevel = g.XP.PrevLevel
 			}
-			g.XP.PrevLevel = g.XP.Level // announced with the post's
+			out.Awarded += g.XP.Awarded
+			out.XP, out.Level = g.XP.XP, g.XP.Level
 		}
+		g.XP.PrevLevel = g.XP.Level // announced with the post's
 		c.awarded(ctx, g)
 	}
 	return out
