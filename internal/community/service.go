@@ -937,6 +937,8 @@ func (s *Service) Contact(ctx context.Context, in ContactInput, ip string) (Cont
 	in.Name, in.Email = strings.TrimSpace(in.Name), strings.ToLower(strings.TrimSpace(in.Email))
 	if in.Name == "" || utf8.RuneCountInString(in.Name) > 100 {
 		fe.Add("name", "must be 1 to 100 characters")
+	} else if textcheck.HasControl(in.Name, "") { // shown in the admins' inbox, as the message is
+		fe.Add("name", textcheck.Problem)
 	}
 	if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || len(in.Email) > 254 {
 		fe.Add("email", "is not a valid email address")

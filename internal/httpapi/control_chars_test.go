@@ -51,6 +51,7 @@ func TestControlCharactersRefused(t *testing.T) {
 			{"grant reason", "POST", fmt.Sprintf("/api/admin/achievements/%d/grant", ach.ID), adminTok, map[string]any{"userId": b.ID, "reason": esc}, nil},
 			{"collectible name", "POST", "/api/admin/collectibles", adminTok, map[string]any{"slug": "c1", "name": bell, "rarity": "rare"}, nil},
 			{"cache prefix", "POST", "/api/admin/cache/flush", adminTok, map[string]any{"prefix": nul}, nil},
+			{"contact name", "POST", "/api/contact", "", map[string]any{"name": esc, "email": "eve@example.com", "message": "hello"}, nil},
 		} {
 			r := e.do(c.method, c.path, c.body, c.token, c.headers...)
 			if r.status != 422 || !strings.Contains(string(r.body), "control characters") {
