@@ -36,6 +36,12 @@ type newestPages struct {
 	maxAge time.Duration
 	now    func() time.Time
 	encode func(MessageView) ([]byte, error) // json.Marshal; tests count the calls
+	// changes numbers the author changes begun (changing), and holds the
+	// last one of each author still to be shown: a change whose read of
+	// the account comes back after a later change began is not shown
+	// (setAuthor), as the later one read the account after both.
+	changes    map[int64]uint64
+	lastChange uint64
 }
 
 type newestPage struct {
@@ -60,7 +66,7 @@ type newestItems struct {
 
 func newNewestPages(now func() time.Time) *newestPages {
 	return &newestPages{chans: map[int64]*newestPage{}, maxAge: 30 * time.Second, now: now,
-		encode: func(v MessageView) ([]byte, error) { return json.Marshal(v) }}
+		encode: func(v MessageView) ([]byte, error) { return json.Marshal(v) }, changes: map[int64]uint64{}}
 }
 
 // encode renders the first limit messages of views as the list route does.
@@ -242,29 +248,51 @@ func (n *newestPages) drop(channelID int64) {
 	}
 }
 
-// shows reports whether a kept page shows user, or a page is being
-// loaded (which may come to show them).
-func (n *newestPages) shows(user int64) bool {
+// changing begins the showing of a change to user's account, which just
+// committed: it returns the change's number for setAuthor or dropUser,
+// and whether a kept page shows user or a page is being loaded (which
+// may come to show them). When none does there is nothing to show, and
+// a change to them begun earlier is not shown either (a page that comes
+// to show them is loaded after this change committed).
+func (n *newestPages) changing(user int64) (uint64, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.lastChange++
 	for _, np := range n.chans {
 		if _, shown := np.authors[user]; shown || np.loading {
-			return true
+			n.changes[user] = n.lastChange
+			return n.lastChange, true
 		}
 	}
-	return false
+	delete(n.changes, user)
+	return 0, false
+}
+
+// done reports whether change is the last change to user begun, and if
+// so forgets it. With n.mu held.
+func (n *newestPages) done(user int64, change uint64) bool {
+	if n.changes[user] != change {
+		return false
+	}
+	delete(n.changes, user)
+	return true
 }
 
 // setAuthor shows a, an author whose account just changed (a level
-// reached by any award, a profile edit), beside their messages in every
-// kept page: those messages are encoded again, the page's other
-// messages are kept as they are. A page being loaded is dropped instead
-// (the load may have read the old author). Reloading each page that shows
-// them instead (dropUser) made every new member's first post, whose
-// achievement levels them up, cost their channel's next reader a reload.
-func (n *newestPages) setAuthor(a Author) {
+// reached by any award, a profile edit) and was read for change
+// (changing), beside their messages in every kept page: those messages
+// are encoded again, the page's other messages are kept as they are. A
+// page being loaded is dropped instead (the load may have read the old
+// author). Reloading each page that shows them instead (dropUser) made
+// every new member's first post, whose achievement levels them up, cost
+// their channel's next reader a reload. A change begun after this one
+// read the account later: this one's read is left for it.
+func (n *newestPages) setAuthor(a Author, change uint64) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if !n.done(a.ID, change) {
+		return
+	}
 	for id, np := range n.chans {
 		if np.loading {
 			n.forget(id, np)
@@ -305,11 +333,13 @@ func showsOther(views []MessageView, a Author) bool {
 }
 
 // dropUser forgets the pages that show user and any page being loaded
-// (for a change to them that setAuthor cannot show: their account did
-// not load).
-func (n *newestPages) dropUser(user int64) {
+// (for change, a change to them that setAuthor cannot show: their
+// account did not load). Dropping shows nothing stale, whichever change
+// is the last.
+func (n *newestPages) dropUser(user int64, change uint64) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.done(user, change)
 	for id, np := range n.chans {
 		if _, shown := np.authors[user]; shown || np.loading {
 			n.forget(id, np)

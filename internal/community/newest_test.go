@@ -7,6 +7,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/plazahq/plaza/internal/account"
+	"github.com/plazahq/plaza/internal/batch"
 )
 
 // newestViews are n messages of channel 7, newest first, with what JSON
@@ -179,7 +182,7 @@ func TestNewestAuthorChangeKeepsOtherPages(t *testing.T) {
 	}
 	_, before := read(2)
 	renamed := Author{ID: 42, Username: "u42", DisplayName: "Forty-Two", Level: 3}
-	n.setAuthor(renamed)
+	n.changeTo(renamed)
 	for ch, views := range pages {
 		b, got := read(ch)
 		for i := range views {
@@ -201,11 +204,11 @@ func TestNewestAuthorChangeKeepsOtherPages(t *testing.T) {
 		t.Errorf("loads per channel %v, want %v (none loaded again)", loads, want)
 	}
 	_, kept := read(1)
-	n.setAuthor(renamed) // as shown already (a session touched): nothing to do
+	n.changeTo(renamed) // as shown already (a session touched): nothing to do
 	if _, again := read(1); &again[0] != &kept[0] {
 		t.Error("a change that changes nothing shown rebuilt the page")
 	}
-	n.dropUser(42)
+	n.dropUser(42, 0)
 	for ch := range pages {
 		read(ch)
 	}
@@ -239,7 +242,7 @@ func TestNewestAuthorChangesRaceWithPosts(t *testing.T) {
 		wg.Go(func() { n.add(msg(int64(10+i), int64(42-35*(i%2)))) }) // 42 and 7 in turn
 	}
 	for level := 2; level <= 6; level++ {
-		wg.Go(func() { n.setAuthor(at(level)) })
+		wg.Go(func() { n.changeTo(at(level)) })
 	}
 	for range 8 {
 		wg.Go(func() {
@@ -256,7 +259,7 @@ func TestNewestAuthorChangesRaceWithPosts(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	n.setAuthor(at(9))
+	n.changeTo(at(9))
 	b, views, err := n.read(ctx, 5, MaxLimit, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -280,4 +283,60 @@ func TestNewestAuthorChangesRaceWithPosts(t *testing.T) {
 	if enc, _ := encodeNewest(want, MaxLimit); string(b) != string(enc) {
 		t.Fatalf("page bytes differ from the page encoded whole:\n%s\nwant\n%s", b, enc)
 	}
+}
+
+// TestNewestAuthorChangesShownInOrder: two changes to one account follow
+// each other, and the first change's read of the account (begun before
+// the second committed) comes back only after the second change was
+// shown: the page keeps showing the second, the account as it is, not
+// the first change's older read.
+func TestNewestAuthorChangesShownInOrder(t *testing.T) {
+	ctx := context.Background()
+	level := 1 // the account's level in the "database"
+	var mu sync.Mutex
+	firstRead, firstBack := make(chan struct{}), make(chan struct{})
+	reads := 0
+	users := func(ctx context.Context, ids []int64) (map[int64]account.User, error) {
+		mu.Lock()
+		reads++
+		u := account.User{ID: 42, Username: "u42", Level: level}
+		first := reads == 1
+		mu.Unlock()
+		if first { // read level 2, then held back until the second change is shown
+			close(firstRead)
+			<-firstBack
+		}
+		return map[int64]account.User{42: u}, nil
+	}
+	s := &Service{Deps: Deps{Users: func() *batch.Loader[int64, account.User] { return batch.New(users, 10, 0) },
+		AssetURL: func(p string) string { return p }}, newest: newNewestPages(time.Now)}
+	msg := MessageView{ID: 1, ChannelID: 5, Body: "hi", CreatedAt: time.Unix(1, 0).UTC(), Author: Author{ID: 42, Username: "u42", Level: 1}, Reactions: []ReactionCount{}}
+	if _, _, err := s.newest.read(ctx, 5, 50, loadOf([]MessageView{msg})); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	level = 2
+	mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.authorChanged(42); close(done) }() // the first change
+	<-firstRead
+	mu.Lock()
+	level = 3
+	mu.Unlock()
+	s.authorChanged(42) // the second change, shown at once
+	close(firstBack)
+	<-done
+	_, views, err := s.newest.read(ctx, 5, 50, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := views[0].Author.Level; got != 3 {
+		t.Fatalf("the page shows level %d after the account reached level 3", got)
+	}
+}
+
+// changeTo shows a as Service.authorChanged does once it read them.
+func (n *newestPages) changeTo(a Author) {
+	change, _ := n.changing(a.ID)
+	n.setAuthor(a, change)
 }

@@ -245,16 +245,17 @@ func ParsePage(before, limit string) (Page, error) {
 // user's cached row, so the author is read afresh. Should that read
 // fail, the pages that show them are dropped.
 func (s *Service) authorChanged(user int64) {
-	if !s.newest.shows(user) {
+	change, shown := s.newest.changing(user)
+	if !shown {
 		return
 	}
 	authors, err := s.authors(context.Background(), []int64{user})
 	a, ok := authors[user]
 	if err != nil || !ok {
-		s.newest.dropUser(user)
+		s.newest.dropUser(user, change)
 		return
 	}
-	s.newest.setAuthor(a)
+	s.newest.setAuthor(a, change)
 }
 
 // authors loads the users behind ids in one query.
