@@ -102,7 +102,8 @@ func TestControlCharactersRefused(t *testing.T) {
 	})
 }
 
-// TestNullBodyRefused: a body of JSON null is not an object: 400, and
+// TestNullBodyRefused: a body of JSON null is not an object: 400 (and
+// a body that merely starts with n is a syntax error), and
 // nothing changes (decoded into an edit's input it would leave every
 // member unset, and a PATCH of null answered 200 as a PATCH of {} does).
 func TestNullBodyRefused(t *testing.T) {
@@ -119,6 +120,9 @@ func TestNullBodyRefused(t *testing.T) {
 			if r.status != 400 || !strings.Contains(string(r.body), "not null") {
 				t.Errorf("%s %s with null: %d %s, want 400", c.method, c.path, r.status, r.body)
 			}
+		}
+		if r := e.do("PATCH", "/api/users/me", "nonsense", tok); r.status != 400 || strings.Contains(string(r.body), "not null") {
+			t.Errorf("a body of nonsense: %d %s, want 400 naming the syntax error", r.status, r.body)
 		}
 		e.must(422, e.do("GET", "/api/admin/contact-messages?unread=maybe", nil, adminTok))
 		e.must(200, e.do("GET", "/api/admin/contact-messages?unread=true", nil, adminTok))

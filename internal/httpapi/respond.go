@@ -148,7 +148,8 @@ func topLevelNull(b *bufio.Reader) bool {
 		case ' ', '\t', '\n', '\r':
 			b.ReadByte()
 		default:
-			return c[0] == 'n'
+			word, _ := b.Peek(4) // shorter or another word: the decoder says what is wrong
+			return string(word) == "null"
 		}
 	}
 }
