@@ -42,6 +42,7 @@ type newestPages struct {
 	// (setAuthor), as the later one read the account after both.
 	changes    map[int64]uint64
 	lastChange uint64
+	swept      time.Time // when read last forgot the pages past maxAge
 }
 
 type newestPage struct {
@@ -130,6 +131,7 @@ func (n *newestPages) read(ctx context.Context, channelID int64, limit int, load
 		n.mu.Unlock()
 		return b, views, nil
 	}
+	n.sweep()
 	if np == nil {
 		np = &newestPage{}
 		n.chans[channelID] = np
@@ -199,10 +201,34 @@ func mergeNewest(kept, posts newestItems) newestItems {
 	return kept
 }
 
+// expired reports whether np is a kept page the next read loads again.
+func (n *newestPages) expired(np *newestPage) bool {
+	return np.loaded && !np.loading && n.now().Sub(np.loadedAt) >= n.maxAge
+}
+
+// sweep forgets the pages past maxAge, at most once per maxAge (on a
+// read's miss, with n.mu held): a channel read once and never again
+// would otherwise keep its page, and every post to it its encoding.
+func (n *newestPages) sweep() {
+	if n.now().Sub(n.swept) < n.maxAge {
+		return
+	}
+	n.swept = n.now()
+	for id, np := range n.chans {
+		if n.expired(np) {
+			n.forget(id, np)
+		}
+	}
+}
+
 // add puts a just-committed post in its channel's page.
 func (n *newestPages) add(v MessageView) {
 	n.mu.Lock()
-	_, read := n.chans[v.ChannelID]
+	np, read := n.chans[v.ChannelID]
+	if read && n.expired(np) {
+		n.forget(v.ChannelID, np) // the next read loads it, post included
+		read = false
+	}
 	n.mu.Unlock()
 	if !read {
 		return // not read lately: the next read loads it, post included
@@ -210,7 +236,7 @@ func (n *newestPages) add(v MessageView) {
 	enc, err := n.encode(v) // outside the lock, as loads are
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	np := n.chans[v.ChannelID]
+	np = n.chans[v.ChannelID]
 	if np == nil {
 		return // dropped meanwhile: the next read loads it, post included
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -339,4 +341,37 @@ func TestNewestAuthorChangesShownInOrder(t *testing.T) {
 func (n *newestPages) changeTo(a Author) {
 	change, _ := n.changing(a.ID)
 	n.setAuthor(a, change)
+}
+
+// TestNewestPagesForgottenPastMaxAge: a page past maxAge, which its next
+// read loads again, is not kept current by posts (no encoding) and is
+// forgotten, by the post or by a later read's sweep: channels read once
+// hold no memory for ever.
+func TestNewestPagesForgottenPastMaxAge(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 1, 20, 0, 0, 0, time.UTC)
+	n := newNewestPages(func() time.Time { return now })
+	encodes := 0
+	n.encode = func(v MessageView) ([]byte, error) { encodes++; return json.Marshal(v) }
+	for ch := int64(1); ch <= 3; ch++ {
+		if _, _, err := n.read(ctx, ch, 10, loadOf(nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post := MessageView{ID: 9, ChannelID: 1, Body: "hi", Reactions: []ReactionCount{}}
+	n.add(post)
+	if encodes != 1 || len(n.chans[1].kept.views) != 1 {
+		t.Fatalf("a post to a fresh page: %d encodings, page %+v", encodes, n.chans[1].kept.views)
+	}
+	now = now.Add(n.maxAge)
+	n.add(post)
+	if _, kept := n.chans[1]; kept || encodes != 1 {
+		t.Fatalf("a post to a page past maxAge: kept %v, %d encodings (want forgotten, none)", kept, encodes)
+	}
+	if _, _, err := n.read(ctx, 4, 10, loadOf(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if len(n.chans) != 1 || n.chans[4] == nil {
+		t.Fatalf("after a read past maxAge the pages of channels %v are kept, want only 4's", slices.Sorted(maps.Keys(n.chans)))
+	}
 }
