@@ -197,14 +197,24 @@ func (s *Service) react(ctx context.Context, r Reaction, on bool, room, tag stri
 	return v, nil
 }
 
-// awarded follows a committed XP award: what is cached about the user's
-// xp is dropped (their sessions too when the level moved, and with them
-// the newest pages that show the old level: NewService), and level.up is
-// published in their room when the award moved them up a level.
+// awarded follows a committed XP award: xpChanged, then leveledUp.
 func (s *Service) awarded(ctx context.Context, user int64, res gamification.Result) {
+	s.xpChanged(ctx, user, res)
+	s.leveledUp(ctx, user, res)
+}
+
+// xpChanged drops what is cached about the user's xp after a committed
+// award: their sessions too when the level moved, and with them the
+// level their messages in the newest pages show (NewService: re-read).
+func (s *Service) xpChanged(ctx context.Context, user int64, res gamification.Result) {
 	if res.Awarded != 0 {
 		s.Cache.InvalidateTag(ctx, account.XPTags(user, res.LeveledUp())...)
 	}
+}
+
+// leveledUp publishes level.up in the user's room when the award moved
+// them up a level.
+func (s *Service) leveledUp(ctx context.Context, user int64, res gamification.Result) {
 	if res.LeveledUp() {
 		s.publish(ctx, account.UserRoom(user), "level.up", map[string]any{"level": res.Level, "xp": res.XP})
 	}

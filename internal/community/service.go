@@ -636,8 +636,13 @@ func (s *Service) Post(ctx context.Context, by account.User, channelID int64, bo
 	if xp.Level > 0 {
 		author.Level = xp.Level
 	}
+	// Dropped before the message joins the newest page, which re-reads an
+	// author whose level moved only for the messages it shows: this one
+	// carries the new level already, so a member's first post (whose
+	// achievement levels them up) costs no read of them.
+	s.xpChanged(ctx, by.ID, xp)
 	v := s.posted(ctx, m, author)
-	s.awarded(ctx, by.ID, xp)
+	s.leveledUp(ctx, by.ID, xp) // after the message
 	for _, u := range mentioned {
 		s.publish(ctx, account.UserRoom(u), "mention", v)
 	}

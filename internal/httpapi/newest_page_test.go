@@ -288,3 +288,42 @@ func TestNewestPageShowsFirstPostAtTheLevelItsAwardReached(t *testing.T) {
 		}
 	})
 }
+
+// TestFirstPostIntoAKeptPageReadsNoOne: a member's first post, whose
+// achievement levels them up (in the post's transaction on SQLite), costs
+// no read of them when it joins a newest page kept in memory: the message
+// carries the new level already. The same statements as a first post to a
+// channel nobody has read.
+func TestFirstPostIntoAKeptPageReadsNoOne(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db, withEnv("PLAZA_RATE_API", "off"), withEnv("PLAZA_TEST_ACHIEVEMENT_RULES", "on"),
+			withEnv("PLAZA_JOB_POLL", "1h")) // the workers woken by each enqueue: no polls among the statements counted
+		adminTok, _ := e.admin("host")
+		channel := func(name string) string {
+			var ch channel
+			e.must(201, e.do("POST", "/api/community/channels", map[string]any{"name": name}, adminTok)).json(&ch)
+			path := fmt.Sprintf("/api/community/channels/%d/messages", ch.ID)
+			e.must(201, e.do("POST", path, map[string]string{"body": "welcome"}, adminTok))
+			return path
+		}
+		kept, unread := channel("Kept"), channel("Unread")
+		e.must(200, e.do("GET", kept, nil, adminTok)) // kept in memory from now on
+		firstPost := func(path, user string) (statements int64, level int) {
+			tok, _ := e.signup(user)
+			e.must(200, e.do("GET", "/api/users/me", nil, tok)) // their session cached, as a member's is
+			for n := int64(-1); n != db.Queries(); time.Sleep(100 * time.Millisecond) {
+				n = db.Queries() // until the sign-up's mail job has completed
+			}
+			before := db.Queries()
+			var m struct{ Author struct{ Level int } }
+			e.must(201, e.do("POST", path, map[string]string{"body": "hi, I am new"}, tok)).json(&m)
+			return db.Queries() - before, m.Author.Level
+		}
+		keptStatements, keptLevel := firstPost(kept, "newbie1")
+		unreadStatements, unreadLevel := firstPost(unread, "newbie2")
+		if keptStatements != unreadStatements || keptLevel != unreadLevel {
+			t.Fatalf("first post into a kept page: %d statements, level %d; into an unread channel: %d, level %d",
+				keptStatements, keptLevel, unreadStatements, unreadLevel)
+		}
+	})
+}
