@@ -226,8 +226,34 @@ func (s *Service) awardedCounts(ctx context.Context) (map[int64]int64, error) {
 	return byID, json.Unmarshal(b, &byID)
 }
 
-// UserAchievements is GET /api/users/{id}/achievements's body.
+// UserAchievements is GET /api/users/{id}/achievements's body. Each
+// achievement is shown as the catalog lists it: the held list is cached
+// (long tier, dropped by the user's awards) and the counts, which every
+// award elsewhere changes, are laid over it from the medium tier.
 func (s *Service) UserAchievements(ctx context.Context, userID int64) ([]byte, error) {
+	held, err := s.userAchievements(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	var out list[Awarded]
+	if err := json.Unmarshal(held, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Items) == 0 {
+		return held, nil
+	}
+	byID, err := s.awardedCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out.Items {
+		a := &out.Items[i].Achievement
+		a.AwardedCount = max(byID[a.ID], 1) // the user holds it, should the counts predate that
+	}
+	return json.Marshal(out)
+}
+
+func (s *Service) userAchievements(ctx context.Context, userID int64) ([]byte, error) {
 	return s.Cache.Get(ctx, cache.Long, "achievements:user:"+strconv.FormatInt(userID, 10), userTag(userID), func(ctx context.Context) ([]byte, error) {
 		as, err := s.Store.UserAchievements(ctx, userID)
 		if err != nil {

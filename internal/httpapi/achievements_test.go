@@ -108,6 +108,11 @@ func TestAchievementsAndCollectibles(t *testing.T) {
 		if got := findAchievement(t, cat.Items, "first-message").AwardedCount; got != 1 {
 			t.Errorf("awardedCount once the counts expired = %d, want 1", got)
 		}
+		// A profile's achievements are the catalog's, counts included.
+		e.must(200, e.do("GET", fmt.Sprintf("/api/users/%d/achievements", u.ID), nil, "")).json(&mine)
+		if len(mine.Items) != 1 || mine.Items[0].Achievement.AwardedCount != 1 {
+			t.Errorf("user achievements' awardedCount: %+v, want 1 as the catalog says", mine.Items)
+		}
 
 		// Admin: define and grant by hand.
 		var helper achievements.Achievement

@@ -189,6 +189,14 @@ func TestMixes(t *testing.T) {
 		like := path + "/like"
 		var st music.LikeState
 		e.must(401, e.do("PUT", like, nil, ""))
+		// A like is a reaction: like the others, it waits for a verified
+		// email, so throwaway accounts cannot pile likes on a mix.
+		unverifiedTok, _ := e.registerOnly("ulla")
+		for _, m := range []string{"PUT", "DELETE"} {
+			if r := e.do(m, like, nil, unverifiedTok); r.status != 403 || r.code() != "verification_required" {
+				t.Fatalf("unverified %s like: %d %s", m, r.status, r.body)
+			}
+		}
 		e.must(200, e.do("PUT", like, nil, userTok)).json(&st)
 		e.must(200, e.do("PUT", like, nil, userTok)).json(&st)
 		if !st.Liked || st.Likes != 1 {

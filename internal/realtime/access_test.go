@@ -223,6 +223,50 @@ func TestSinceOutOfRange(t *testing.T) {
 	c.until(func(f wsFrame) bool { return f.Op == "pong" }, func(f wsFrame) bool { return f.Op == "resync" || f.Type == "shout.created" })
 }
 
+// A connection is in its user room from the start, so a client that
+// reconnects asks for what it missed there as for any room: subscribe with
+// since. The events after since that the connection has not had are
+// replayed, in order and once; a since older than the history gets resync.
+func TestUserRoomReplaysSince(t *testing.T) {
+	ctx := context.Background()
+	broker := realtime.NewMemoryBroker(10, nil)
+	hub := realtime.NewHub(realtime.Config{}, broker, allowAll{}, quiet())
+	hub.Start()
+	defer hub.Close(ctx)
+	for range 3 {
+		hub.Publish(ctx, "user:1", "dm.received", map[string]int{})
+	}
+	url := serve(t, hub, nil) + "?user=1"
+	event := func(f wsFrame) bool { return f.Op == "event" && f.Room == "user:1" }
+
+	c := dialConn(t, url)
+	c.send(`{"op":"subscribe","room":"user:1","since":1}`)
+	if f := c.until(op("subscribed", "user:1"), event); f.Seq != 3 {
+		t.Fatalf("subscribed %+v", f)
+	}
+	for _, want := range []int64{2, 3} {
+		if f := c.until(event, nil); f.Seq != want {
+			t.Fatalf("replayed seq %d, want %d", f.Seq, want)
+		}
+	}
+	// Asking again replays nothing twice; live events follow.
+	c.send(`{"op":"subscribe","room":"user:1","since":1}`)
+	c.until(op("subscribed", "user:1"), event)
+	hub.Publish(ctx, "user:1", "dm.received", map[string]int{})
+	if f := c.until(event, nil); f.Seq != 4 {
+		t.Fatalf("after a second subscribe, seq %d, want 4", f.Seq)
+	}
+
+	// History gone (10 kept): resync, as for any room.
+	for range 12 {
+		hub.Publish(ctx, "user:1", "dm.received", map[string]int{})
+	}
+	late := dialConn(t, url)
+	late.send(`{"op":"subscribe","room":"user:1","since":1}`)
+	late.until(op("subscribed", "user:1"), event)
+	late.until(op("resync", "user:1"), event)
+}
+
 // exerciseReauthorize: after a change takes read access away, Reauthorize
 // on any hub drops, on every hub, exactly the subscribers the room's
 // authorization now refuses, who are told so and get none of the room's

@@ -62,6 +62,10 @@ type sub struct {
 	pending   []Event
 	last      int64 // last seq sent
 	left      bool  // taken out of the connection's rooms; the hub's room may not know yet
+	// start is the seq the subscription began after: the room's events up
+	// to it were never sent on this connection (a later subscribe with an
+	// older since replays them; see resubscribe).
+	start int64
 }
 
 func newClient(h *Hub, socket *gws.Conn, id Identity) *client {
@@ -408,9 +412,7 @@ func (c *client) enter(ctx context.Context, room string, since *int64) {
 	n := len(c.rooms)
 	c.mu.Unlock()
 	if already {
-		c.mu.Lock()
-		c.write(mustJSON(subscribedFrame{Op: "subscribed", Room: room, Seq: s.last}))
-		c.mu.Unlock()
+		c.resubscribe(ctx, room, s, since)
 		return
 	}
 	if n >= c.hub.cfg.MaxRooms {
@@ -461,21 +463,66 @@ func (c *client) enter(ctx context.Context, room string, since *int64) {
 	c.write(mustJSON(sf))
 	switch {
 	case since == nil:
-		s.last = cur
+		s.last, s.start = cur, cur
 	case !ok || from > cur:
 		// Too old for the history, or ahead of the room (the client saw
 		// seqs of a history this server no longer has, e.g. in-memory seqs
 		// before a restart): either way what it holds cannot be continued.
 		c.write(mustJSON(roomFrame{Op: "resync", Room: room}))
-		s.last = cur
+		s.last, s.start = cur, cur
 	default:
-		s.last = from
+		s.last, s.start = from, from
 		s.pending = append(events, s.pending...) // the replay, then what arrived during it
 	}
 	s.replaying = false
 	if s.held == 0 {
 		c.flush(s)
 	}
+}
+
+// resubscribe answers a subscribe to a room the connection is in already.
+// Its user room is one: the server joins it when the connection opens, so
+// a client that reconnects can only ask for what it missed there this
+// way. With a since older than where the subscription began, the events
+// in between (never sent on this connection) are replayed, each once; if
+// the history no longer holds them, resync. Live events the connection
+// had before this frame are not sent again, so a replayed event may follow
+// a live one with a higher seq: a client that subscribes with since as
+// its first frame gets them in order.
+func (c *client) resubscribe(ctx context.Context, room string, s *sub, since *int64) {
+	var (
+		events []Event
+		ok     = true
+	)
+	c.mu.Lock()
+	start := s.start
+	c.mu.Unlock()
+	if since != nil && *since < start {
+		var err error
+		if events, _, ok, err = c.hub.broker.Since(ctx, room, *since); err != nil {
+			c.sendError("unavailable", "could not read the room's history; subscribe again", room)
+			return
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rooms[room] != s {
+		return // left meanwhile
+	}
+	c.write(mustJSON(subscribedFrame{Op: "subscribed", Room: room, Seq: s.last}))
+	if since == nil || *since >= s.start {
+		return
+	}
+	if !ok {
+		c.write(mustJSON(roomFrame{Op: "resync", Room: room}))
+		return
+	}
+	for i := range events {
+		if e := &events[i]; e.Seq > *since && e.Seq <= s.start {
+			c.writeEvent(e, nil)
+		}
+	}
+	s.start = *since
 }
 
 // flush sends what waited in s.pending, in seq order, without duplicates;
