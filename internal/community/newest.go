@@ -121,7 +121,7 @@ func (n *newestPages) encodeEach(views []MessageView) (newestItems, error) {
 func (n *newestPages) read(ctx context.Context, channelID int64, limit int, load func(context.Context) ([]MessageView, error)) ([]byte, []MessageView, error) {
 	n.mu.Lock()
 	np := n.chans[channelID]
-	if np != nil && np.loaded && n.now().Sub(np.loadedAt) < n.maxAge {
+	if np != nil && n.fresh(np) {
 		b := np.pages[limit]
 		if b == nil {
 			b = np.kept.assemble(limit)
@@ -201,19 +201,27 @@ func mergeNewest(kept, posts newestItems) newestItems {
 	return kept
 }
 
-// expired reports whether np is a kept page the next read loads again.
+// fresh reports whether np's kept page answers reads: loaded less than
+// maxAge ago.
+func (n *newestPages) fresh(np *newestPage) bool {
+	return np.loaded && n.now().Sub(np.loadedAt) < n.maxAge
+}
+
+// expired reports whether np is a kept page the next read loads again,
+// with no load under way.
 func (n *newestPages) expired(np *newestPage) bool {
-	return np.loaded && !np.loading && n.now().Sub(np.loadedAt) >= n.maxAge
+	return np.loaded && !np.loading && !n.fresh(np)
 }
 
 // sweep forgets the pages past maxAge, at most once per maxAge (on a
 // read's miss, with n.mu held): a channel read once and never again
 // would otherwise keep its page, and every post to it its encoding.
 func (n *newestPages) sweep() {
-	if n.now().Sub(n.swept) < n.maxAge {
+	now := n.now()
+	if now.Sub(n.swept) < n.maxAge {
 		return
 	}
-	n.swept = n.now()
+	n.swept = now
 	for id, np := range n.chans {
 		if n.expired(np) {
 			n.forget(id, np)
