@@ -22,9 +22,7 @@ func TestNewestPageStaysCurrentUnderParallelPosts(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		e := newEnv(t, db, withEnv("PLAZA_RATE_API", "off"), withEnv("PLAZA_RATE_STRICT", "off"))
 		adminTok, _ := e.admin("boss")
-		var ch channel
-		e.must(201, e.do("POST", "/api/community/channels", map[string]any{"name": "Busy"}, adminTok)).json(&ch)
-		path := fmt.Sprintf("/api/community/channels/%d/messages", ch.ID)
+		path := e.messagesPath(adminTok, "Busy")
 		const posters, each = 6, 15
 		var toks []string
 		for i := range posters {
@@ -157,9 +155,7 @@ func TestNewestPageDropsRemovedMessage(t *testing.T) {
 		modTok := e.modUser(adminTok, "mona")
 		authorTok, _ := e.signup("spammer")
 		aTok, _ := e.signup("alice")
-		var ch channel
-		e.must(201, e.do("POST", "/api/community/channels", map[string]any{"name": "General"}, adminTok)).json(&ch)
-		path := fmt.Sprintf("/api/community/channels/%d/messages", ch.ID)
+		path := e.messagesPath(adminTok, "General")
 		var keep, spam struct{ ID int64 }
 		e.must(201, e.do("POST", path, map[string]string{"body": "hello"}, aTok)).json(&keep)
 		e.must(201, e.do("POST", path, map[string]string{"body": "buy now"}, authorTok)).json(&spam)
@@ -193,9 +189,7 @@ func TestNewestPageFollowsItsAuthors(t *testing.T) {
 		e := newEnv(t, db)
 		adminTok, _ := e.admin("host")
 		aliceTok, alice := e.signup("alice")
-		var ch channel
-		e.must(201, e.do("POST", "/api/community/channels", map[string]any{"name": "Names"}, adminTok)).json(&ch)
-		path := fmt.Sprintf("/api/community/channels/%d/messages", ch.ID)
+		path := e.messagesPath(adminTok, "Names")
 		type author struct {
 			DisplayName string
 			Level       int
@@ -249,9 +243,7 @@ func TestNewestPageShowsFirstPostAtTheLevelItsAwardReached(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		e := newEnv(t, db, withEnv("PLAZA_RATE_API", "off"), withEnv("PLAZA_TEST_ACHIEVEMENT_RULES", "on"))
 		adminTok, _ := e.admin("host")
-		var ch channel
-		e.must(201, e.do("POST", "/api/community/channels", map[string]any{"name": "Welcome"}, adminTok)).json(&ch)
-		path := fmt.Sprintf("/api/community/channels/%d/messages", ch.ID)
+		path := e.messagesPath(adminTok, "Welcome")
 		e.must(201, e.do("POST", path, map[string]string{"body": "welcome all"}, adminTok))
 		e.must(200, e.do("GET", path, nil, adminTok)) // the page is kept from now on
 		newTok, newbie := e.signup("newbie")
@@ -300,9 +292,7 @@ func TestFirstPostIntoAKeptPageReadsNoOne(t *testing.T) {
 			withEnv("PLAZA_JOB_POLL", "1h")) // the workers woken by each enqueue: no polls among the statements counted
 		adminTok, _ := e.admin("host")
 		channel := func(name string) string {
-			var ch channel
-			e.must(201, e.do("POST", "/api/community/channels", map[string]any{"name": name}, adminTok)).json(&ch)
-			path := fmt.Sprintf("/api/community/channels/%d/messages", ch.ID)
+			path := e.messagesPath(adminTok, name)
 			e.must(201, e.do("POST", path, map[string]string{"body": "welcome"}, adminTok))
 			return path
 		}
@@ -326,4 +316,12 @@ func TestFirstPostIntoAKeptPageReadsNoOne(t *testing.T) {
 				keptStatements, keptLevel, unreadStatements, unreadLevel)
 		}
 	})
+}
+
+// messagesPath creates a public channel named name as tok (an admin's)
+// and returns the route of its messages.
+func (e *env) messagesPath(tok, name string) string {
+	var ch channel
+	e.must(201, e.do("POST", "/api/community/channels", map[string]any{"name": name}, tok)).json(&ch)
+	return fmt.Sprintf("/api/community/channels/%d/messages", ch.ID)
 }
