@@ -231,7 +231,11 @@ func TestGroupRunsBatchesAtOnce(t *testing.T) {
 	}
 	g := sqldb.NewGroupOn(db, 64)
 	g.SetRunners(2)
-	entered, second := make(chan struct{}), make(chan struct{})
+	// entered holds the first call's announcement until the test reads it:
+	// unbuffered, the announcement was dropped whenever the call got there
+	// before the test's receive, and the call then waited for a second
+	// call the test never made (a CI run failed so, and one hung).
+	entered, second := make(chan struct{}, 1), make(chan struct{})
 	first := make(chan error, 1)
 	go func() {
 		first <- g.Tx(ctx, func(tx *sql.Tx) error {
@@ -239,7 +243,7 @@ func TestGroupRunsBatchesAtOnce(t *testing.T) {
 				return err
 			}
 			select {
-			case entered <- struct{}{}: // a rerun does not announce itself again
+			case entered <- struct{}{}: // a rerun finds it full, or read already
 			default:
 			}
 			select {
